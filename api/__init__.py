@@ -1,0 +1,1 @@
+"""The HTTP layer over `dom` and `inventory`."""

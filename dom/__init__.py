@@ -1,0 +1,1 @@
+"""Orchestration: lifecycles, rule sets, simulations, configuration and the `dom` command line."""

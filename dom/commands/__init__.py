@@ -1,0 +1,1 @@
+"""Sub-commands of `dom`; each module exposes `register(app)`."""

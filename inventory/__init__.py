@@ -1,0 +1,1 @@
+"""The unified inventory ledger: locations, stock events, positions, availability, reservations."""
