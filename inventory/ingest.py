@@ -1,0 +1,223 @@
+"""Batch ingestion of stock events: one short SQL transaction decides, then the projection follows.
+
+Consistency mechanism: the positions a batch touches are locked in a fixed order (location, sku)
+for the length of the transaction (PostgreSQL `FOR UPDATE`; SQLite has one writer at a time), the
+fold of inventory.rules decides, and every changed position gets version + 1.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import BindParameter, Connection, and_, bindparam, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from inventory.feed import Rejection
+from inventory.model import DELTA_SIGN, EventType, StockEvent
+from inventory.projection import Projected
+from inventory.rules import Ledgered, Outcome, Verdict, earliest_new_count_us, fold, micros
+from inventory.safety import SafetyBook, SafetyRule
+from inventory.schema import LocationRow, PositionRow, SafetyRuleRow, StockEventRow
+
+POS = PositionRow.__table__
+EVT = StockEventRow.__table__
+LOC = LocationRow.__table__
+SAFETY = SafetyRuleRow.__table__
+
+Key = tuple[str, str]  # (location, sku)
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What became of each event of a batch, in batch order, and the positions it changed."""
+
+    verdicts: list[tuple[int, Verdict]] = field(default_factory=list)
+    changed: dict[Key, Projected] = field(default_factory=dict)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for _, v in self.verdicts if v.outcome is outcome)
+
+    def summary(self) -> dict[str, int]:
+        return {o.value: self.count(o) for o in Outcome}
+
+
+def ingest_events(
+    conn: Connection, events: Sequence[tuple[int, StockEvent]], now_us: int
+) -> BatchResult:
+    """Record and apply valid events inside the caller's transaction."""
+    result = BatchResult()
+    fresh = _drop_duplicates(conn, events, result)
+    known = _known_locations(conn, {e.location for _, e in fresh})
+    accepted: list[tuple[int, StockEvent]] = []
+    for index, event in fresh:
+        if event.location in known:
+            accepted.append((index, event))
+        else:
+            reason = f"location: unknown location {event.location!r}"
+            result.verdicts.append((index, Verdict(event.event_id, Outcome.rejected, reason)))
+    if not accepted:
+        return _sorted(result)
+
+    by_key: dict[Key, list[StockEvent]] = defaultdict(list)
+    for _, event in accepted:
+        by_key[(event.location, event.sku)].append(event)
+    rows = _lock_positions(conn, sorted(by_key), known)
+    outcome_of: dict[str, Verdict] = {}
+    updates = []
+    for key, group in by_key.items():
+        row = rows[key]
+        state = Ledgered(
+            row.on_hand, row.count_us, row.count_id, row.last_delta_us, row.reported_us
+        )
+        stored = _stored_deltas(conn, key, state, group)
+        new_state, verdicts = fold(state, group, stored)
+        outcome_of.update((v.event_id, v) for v in verdicts)
+        if new_state != state:
+            version = row.version + 1
+            updates.append(_position_update(key, new_state, version))
+            result.changed[key] = Projected(
+                version,
+                new_state.on_hand,
+                row.reserved,
+                row.safety,
+                (new_state.reported_us or 0) // 1_000_000,
+            )
+    _insert_events(conn, accepted, outcome_of, now_us)
+    if updates:
+        conn.execute(
+            update(POS)
+            .where(and_(POS.c.location == _bind("k_location"), POS.c.sku == _bind("k_sku")))
+            .values(
+                on_hand=_bind("on_hand"),
+                count_us=_bind("count_us"),
+                count_id=_bind("count_id"),
+                last_delta_us=_bind("last_delta_us"),
+                reported_us=_bind("reported_us"),
+                version=_bind("version"),
+            ),
+            updates,
+        )
+    result.verdicts.extend((index, outcome_of[e.event_id]) for index, e in accepted)
+    return _sorted(result)
+
+
+def rejections_as_verdicts(rejections: Iterable[Rejection]) -> list[tuple[int, Verdict]]:
+    return [(r.index, Verdict(r.event_id or "", Outcome.rejected, r.reason)) for r in rejections]
+
+
+def _bind(name: str) -> BindParameter:
+    return bindparam(name)
+
+
+def _sorted(result: BatchResult) -> BatchResult:
+    result.verdicts.sort(key=lambda item: item[0])
+    return result
+
+
+def _drop_duplicates(
+    conn: Connection, events: Sequence[tuple[int, StockEvent]], result: BatchResult
+) -> list[tuple[int, StockEvent]]:
+    ids = [e.event_id for _, e in events]
+    seen = set(conn.scalars(select(EVT.c.event_id).where(EVT.c.event_id.in_(ids))))
+    fresh = []
+    for index, event in events:
+        if event.event_id in seen:
+            result.verdicts.append(
+                (index, Verdict(event.event_id, Outcome.duplicate, "event_id already recorded"))
+            )
+        else:
+            seen.add(event.event_id)
+            fresh.append((index, event))
+    return fresh
+
+
+def _known_locations(conn: Connection, ids: set[str]) -> dict[str, str]:
+    """location id -> type, for the ids that exist."""
+    rows = conn.execute(select(LOC.c.id, LOC.c.type).where(LOC.c.id.in_(sorted(ids))))
+    return {row.id: row.type for row in rows}
+
+
+def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) -> dict[Key, object]:
+    """Create missing positions (with their safety stock) and lock all of them in key order."""
+    book = SafetyBook(
+        SafetyRule(r.units, r.location_type, r.location, r.sku)
+        for r in conn.execute(select(SAFETY))
+    )
+    new_rows = [
+        {
+            "location": loc,
+            "sku": sku,
+            "on_hand": 0,
+            "reserved": 0,
+            "version": 0,
+            "safety": book.units(loc, types[loc], sku),
+        }
+        for loc, sku in keys
+    ]
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(insert(POS).on_conflict_do_nothing(index_elements=["location", "sku"]), new_rows)
+    query = (
+        select(POS)
+        .where(tuple_(POS.c.location, POS.c.sku).in_(keys))
+        .order_by(POS.c.location, POS.c.sku)
+        .with_for_update()
+    )
+    return {(row.location, row.sku): row for row in conn.execute(query)}
+
+
+def _stored_deltas(
+    conn: Connection, key: Key, state: Ledgered, group: list[StockEvent]
+) -> list[tuple[int, int]]:
+    """Deltas already in the ledger that a new, earlier-than-them count must carry on top of itself."""
+    since = earliest_new_count_us(state, group)
+    if since is None or state.last_delta_us is None or state.last_delta_us <= since:
+        return []
+    rows = conn.execute(
+        select(EVT.c.occurred_us, EVT.c.type, EVT.c.quantity).where(
+            EVT.c.location == key[0],
+            EVT.c.sku == key[1],
+            EVT.c.occurred_us > since,
+            EVT.c.type != EventType.count.value,
+        )
+    )
+    return [(r.occurred_us, DELTA_SIGN[EventType(r.type)] * r.quantity) for r in rows]
+
+
+def _position_update(key: Key, state: Ledgered, version: int) -> dict:
+    return {
+        "k_location": key[0],
+        "k_sku": key[1],
+        "on_hand": state.on_hand,
+        "count_us": state.count_us,
+        "count_id": state.count_id,
+        "last_delta_us": state.last_delta_us,
+        "reported_us": state.reported_us,
+        "version": version,
+    }
+
+
+def _insert_events(
+    conn: Connection,
+    events: Sequence[tuple[int, StockEvent]],
+    outcome_of: dict[str, Verdict],
+    now_us: int,
+) -> None:
+    conn.execute(
+        EVT.insert(),
+        [
+            {
+                "event_id": e.event_id,
+                "location": e.location,
+                "sku": e.sku,
+                "type": e.type.value,
+                "quantity": e.quantity,
+                "occurred_us": micros(e),
+                "received_us": now_us,
+                "source": e.source,
+                "outcome": outcome_of[e.event_id].outcome.value,
+            }
+            for _, e in events
+        ],
+    )

