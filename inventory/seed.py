@@ -1,0 +1,475 @@
+"""A realistic synthetic retail network: the one fixture that tests, benchmarks and the demo share.
+
+Pure and deterministic: the same arguments give the same network, array for array. Bulk stock lives
+in numpy arrays (one row per position with stock), never in per-position Python objects, so a network
+of 1,000 stores x 100,000 SKUs (about 20 million positions) fits in a few hundred MB.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+
+import numpy as np
+
+from inventory.geo_data import FRENCH_CITIES, City
+from inventory.model import Capability, EventType, Location, LocationType, StockEvent
+
+ZIPF_EXPONENT = 1.1
+HEAD_SHARE = 0.7  # the most popular 70% of SKUs; the rest is the long tail, mostly at vendors
+MEDIAN_PRICE_EUR = 25.0
+STORES_PER_WAREHOUSE = 60
+MAX_DEFAULT_WAREHOUSES = 8
+SKUS_PER_VENDOR = 5_000
+MAX_DEFAULT_VENDORS = 20
+SHIP_FROM_STORE_SHARE = 0.7
+STORE_ASSORTMENT_SHARE = (0.2, 0.4)  # share of the head SKUs one store carries
+SKUS_PER_CHUNK = 2_048  # stock is drawn chunk by chunk to bound memory; fixed so output is stable
+POSITIONS_PER_YIELD = 65_536
+KM_PER_DEGREE = 111.2
+EARTH_RADIUS_KM = 6371.0
+
+# Independent random streams, so that e.g. the catalogue does not move when the store count does.
+_LOCATIONS, _CATALOGUE, _STOCK, _FEED = range(4)
+
+
+@dataclass(frozen=True, eq=False)
+class StockTable:
+    """Positions with on_hand > 0 as parallel int32 arrays, sorted by (sku_index, location_index)."""
+
+    location_index: np.ndarray
+    sku_index: np.ndarray
+    on_hand: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.on_hand)
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """Locations ordered warehouses, then stores, then drop-ship vendors; SKUs ordered by id.
+
+    `popularity[i]` is SKU i's share of demand (sums to 1); `price[i]` its unit price in EUR.
+    """
+
+    locations: tuple[Location, ...]
+    skus: tuple[str, ...]
+    stock: StockTable
+    popularity: np.ndarray
+    price: np.ndarray
+    cities: tuple[City, ...]
+    seed: int
+
+    @cached_property
+    def _location_indexes(self) -> dict[str, int]:
+        return {location.id: i for i, location in enumerate(self.locations)}
+
+    @cached_property
+    def _sku_indexes(self) -> dict[str, int]:
+        return {sku: i for i, sku in enumerate(self.skus)}
+
+    def location_index(self, location_id: str) -> int:
+        return self._location_indexes[location_id]
+
+    def sku_index(self, sku: str) -> int:
+        return self._sku_indexes[sku]
+
+    def index_range(self, location_type: LocationType) -> range:
+        """The contiguous indexes of one type of location."""
+        indexes = [i for i, loc in enumerate(self.locations) if loc.type is location_type]
+        return range(indexes[0], indexes[-1] + 1) if indexes else range(0)
+
+    def positions(self) -> Iterator[tuple[str, str, int]]:
+        """(location id, sku, on_hand) for every position with stock, lazily, in stock order."""
+        ids = [location.id for location in self.locations]
+        stock = self.stock
+        for start in range(0, len(stock), POSITIONS_PER_YIELD):
+            window = slice(start, start + POSITIONS_PER_YIELD)
+            rows = zip(
+                stock.location_index[window].tolist(),
+                stock.sku_index[window].tolist(),
+                stock.on_hand[window].tolist(),
+                strict=True,
+            )
+            for location, sku, on_hand in rows:
+                yield ids[location], self.skus[sku], on_hand
+
+
+def generate_network(
+    stores: int,
+    skus: int,
+    seed: int = 0,
+    *,
+    warehouses: int | None = None,
+    vendors: int | None = None,
+) -> Network:
+    """A retailer in France: DCs near the biggest cities, stores spread by population, vendors."""
+    if warehouses is None:
+        warehouses = min(MAX_DEFAULT_WAREHOUSES, max(1, stores // STORES_PER_WAREHOUSE))
+    if vendors is None:
+        vendors = min(MAX_DEFAULT_VENDORS, max(1, skus // SKUS_PER_VENDOR))
+    for name, value in (
+        ("stores", stores),
+        ("skus", skus),
+        ("warehouses", warehouses),
+        ("vendors", vendors),
+    ):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    cities = FRENCH_CITIES
+    rng = np.random.default_rng([seed, _LOCATIONS])
+    dcs = _warehouses(cities, warehouses, rng)
+    locations = (*dcs, *_stores(cities, stores, dcs, rng), *_vendors(cities, vendors, rng))
+    rank, popularity, price = _catalogue(skus, np.random.default_rng([seed, _CATALOGUE]))
+    stock = _stock(rank, (warehouses, stores, vendors), np.random.default_rng([seed, _STOCK]))
+    return Network(
+        locations=locations,
+        skus=tuple(f"SKU-{i:06d}" for i in range(1, skus + 1)),
+        stock=stock,
+        popularity=popularity,
+        price=price,
+        cities=cities,
+        seed=seed,
+    )
+
+
+def _slug(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "-".join("".join(c if c.isalnum() else " " for c in ascii_name).upper().split())
+
+
+def _jitter(city: City, sigma_km: float, rng: np.random.Generator) -> tuple[float, float]:
+    north_km, east_km = rng.normal(0.0, sigma_km, 2)
+    lat = city.lat + north_km / KM_PER_DEGREE
+    lon = city.lon + east_km / (KM_PER_DEGREE * np.cos(np.radians(city.lat)))
+    return round(float(lat), 5), round(float(lon), 5)
+
+
+def _by_population(cities: tuple[City, ...]) -> np.ndarray:
+    population = np.array([city.population for city in cities], dtype=float)
+    return population / population.sum()
+
+
+def _warehouses(cities: tuple[City, ...], count: int, rng: np.random.Generator) -> list[Location]:
+    """One DC on the outskirts of each of the biggest cities, cycling if asked for more."""
+    biggest = sorted(cities, key=lambda city: -city.population)
+    used: dict[str, int] = {}
+    locations = []
+    for i in range(count):
+        city = biggest[i % len(biggest)]
+        slug = _slug(city.name)
+        used[slug] = used.get(slug, 0) + 1
+        suffix = f"-{used[slug]}" if used[slug] > 1 else ""
+        lat, lon = _jitter(city, 12.0, rng)
+        locations.append(
+            Location(
+                id=f"DC-{slug}{suffix}",
+                type=LocationType.warehouse,
+                lat=lat,
+                lon=lon,
+                capabilities=frozenset({Capability.ship, Capability.transfer, Capability.returns}),
+                capacity_per_day=int(rng.integers(5_000, 20_001)),
+                lead_time_hours=24.0,
+                transfer_days=2.0,
+                region=city.name,
+            )
+        )
+    return locations
+
+
+def _stores(
+    cities: tuple[City, ...], count: int, dcs: list[Location], rng: np.random.Generator
+) -> list[Location]:
+    """Stores in cities drawn by population; transfer days grow with the distance to the nearest DC."""
+    city_of = rng.choice(len(cities), size=count, p=_by_population(cities))
+    ships = rng.random(count) < SHIP_FROM_STORE_SHARE
+    capacity = rng.integers(20, 81, size=count)
+    dc_lat = np.array([dc.lat for dc in dcs])
+    dc_lon = np.array([dc.lon for dc in dcs])
+    locations = []
+    for i in range(count):
+        city = cities[city_of[i]]
+        lat, lon = _jitter(city, 3.0, rng)
+        nearest_dc_km = float(haversine_km(lat, lon, dc_lat, dc_lon).min())
+        capabilities = {Capability.pickup, Capability.returns}
+        if ships[i]:
+            capabilities.add(Capability.ship)
+        locations.append(
+            Location(
+                id=f"ST-{i + 1:04d}",
+                type=LocationType.store,
+                lat=lat,
+                lon=lon,
+                capabilities=frozenset(capabilities),
+                capacity_per_day=int(capacity[i]),
+                lead_time_hours=4.0,
+                transfer_days=1.0 + (nearest_dc_km > 150) + (nearest_dc_km > 400),
+                region=city.name,
+            )
+        )
+    return locations
+
+
+def _vendors(cities: tuple[City, ...], count: int, rng: np.random.Generator) -> list[Location]:
+    city_of = rng.integers(len(cities), size=count)
+    capacity = rng.integers(200, 1_001, size=count)
+    locations = []
+    for i in range(count):
+        city = cities[city_of[i]]
+        lat, lon = _jitter(city, 15.0, rng)
+        locations.append(
+            Location(
+                id=f"VD-{i + 1:03d}",
+                type=LocationType.dropship,
+                lat=lat,
+                lon=lon,
+                capabilities=frozenset({Capability.ship}),
+                capacity_per_day=int(capacity[i]),
+                lead_time_hours=72.0,
+                transfer_days=5.0,
+                region=city.name,
+            )
+        )
+    return locations
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km; broadcasts over numpy arrays."""
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    dphi, dlmb = phi2 - phi1, np.radians(np.subtract(lon2, lon1))
+    a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a))
+
+
+def _catalogue(skus: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Popularity rank per SKU (0 = best seller, shuffled against the id), Zipf shares, prices."""
+    rank = rng.permutation(skus)
+    shares = np.arange(1, skus + 1, dtype=float) ** -ZIPF_EXPONENT
+    popularity = shares[rank] / shares.sum()
+    price = np.round(np.maximum(0.5, MEDIAN_PRICE_EUR * rng.lognormal(0.0, 0.8, skus)), 2)
+    return rank, popularity, price
+
+
+def _stock(rank: np.ndarray, sizes: tuple[int, int, int], rng: np.random.Generator) -> StockTable:
+    """Draw which locations hold each SKU, a chunk of SKUs at a time, then how many units."""
+    n_wh, n_st, n_vd = sizes
+    skus = len(rank)
+    head = max(1, round(HEAD_SHARE * skus))
+    assortment = rng.uniform(*STORE_ASSORTMENT_SHARE, size=n_st)
+    vendor = rng.integers(n_vd, size=skus)
+    second_vendor = (vendor + rng.integers(1, max(2, n_vd), size=skus)) % n_vd
+    location_parts, sku_parts, on_hand_parts = [], [], []
+    for start in range(0, skus, SKUS_PER_CHUNK):
+        chunk = slice(start, min(skus, start + SKUS_PER_CHUNK))
+        held = _held(rank[chunk], head, sizes, assortment, vendor[chunk], second_vendor[chunk], rng)
+        rows, cols = np.nonzero(held)  # row-major: already sorted by (sku, location)
+        on_hand_parts.append(_quantities(rank[chunk][rows], cols, head, n_wh, n_wh + n_st, rng))
+        location_parts.append(cols.astype(np.int32))
+        sku_parts.append((rows + start).astype(np.int32))
+    location_index = np.concatenate(location_parts)
+    del location_parts  # concatenate one column at a time to keep the peak low
+    sku_index = np.concatenate(sku_parts)
+    del sku_parts
+    return StockTable(location_index, sku_index, np.concatenate(on_hand_parts))
+
+
+def _held(
+    rank: np.ndarray,
+    head: int,
+    sizes: tuple[int, int, int],
+    assortment: np.ndarray,
+    vendor: np.ndarray,
+    second_vendor: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Boolean (sku, location) matrix: who holds each SKU of the chunk. Every SKU is held somewhere."""
+    n_wh, n_st, n_vd = sizes
+    in_head = rank < head
+    depth = np.minimum(1.0, (rank + 0.5) / head)  # 0 for the best seller, 1 at the end of the head
+    prob = np.zeros((len(rank), n_wh + n_st + n_vd), dtype=np.float32)
+    prob[:, :n_wh] = np.where(in_head, 0.97 - 0.12 * depth, 0.05)[:, None]
+    store_weight = np.where(in_head, 2.0 * (1.0 - depth), 0.0)  # mean 1 over the head
+    prob[:, n_wh : n_wh + n_st] = np.minimum(1.0, store_weight[:, None] * assortment[None, :])
+    rows = np.arange(len(rank))
+    if n_vd > 1:
+        prob[rows, n_wh + n_st + second_vendor] = np.where(in_head, 0.0, 0.25)
+    prob[rows, n_wh + n_st + vendor] = np.where(in_head, 0.01, 0.97)
+    held = rng.random(prob.shape, dtype=np.float32) < prob
+    orphan = ~held.any(axis=1)
+    fallback = np.where(in_head, 0, n_wh + n_st + vendor)
+    held[rows[orphan], fallback[orphan]] = True
+    return held
+
+
+def _quantities(
+    rank: np.ndarray,
+    cols: np.ndarray,
+    head: int,
+    store_start: int,
+    vendor_start: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Units per position: DCs tens to thousands by popularity, stores 1-6, vendors deep tail stock."""
+    relative = (rank + 1.0) ** -ZIPF_EXPONENT  # popularity relative to the best seller
+    on_hand = np.empty(len(cols), dtype=np.int32)
+    at_wh, at_vd = cols < store_start, cols >= vendor_start
+    at_st = ~(at_wh | at_vd)
+    wh_units = 10 + 2_000 * relative[at_wh] ** 0.6 * rng.lognormal(0.0, 0.4, at_wh.sum())
+    wh_tail = rng.integers(1, 11, size=at_wh.sum())
+    on_hand[at_wh] = np.where(rank[at_wh] < head, np.round(wh_units), wh_tail)
+    st_units = 1 + rng.poisson(0.4 + 2.5 * relative[at_st] ** 0.25)
+    on_hand[at_st] = np.minimum(6, st_units)
+    vd_units = np.round(rng.lognormal(np.log(80.0), 0.7, at_vd.sum()))
+    on_hand[at_vd] = np.clip(vd_units, 5, 2_000)
+    return on_hand
+
+
+def stock_events(
+    network: Network, *, as_of: datetime, batch_size: int = 1000, source: str = "seed"
+) -> Iterator[list[StockEvent]]:
+    """The initial load: one `count` per position as of `as_of`, in batches, with replayable ids."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    batch: list[StockEvent] = []
+    for location, sku, on_hand in network.positions():
+        event_id = f"{source}-{network.seed}-{location}-{sku}"
+        batch.append(StockEvent(event_id, location, sku, EventType.count, on_hand, as_of, source))
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+FEED_MIX = {
+    EventType.sale: 0.72,
+    EventType.receive: 0.08,
+    EventType.adjust: 0.08,
+    EventType.count: 0.12,
+}
+FEED_LATE_SHARE = (
+    0.03  # events that arrive after later ones: occurred_at before the previous event's
+)
+FEED_MAX_GAP_MS = 8
+FEED_MAX_LATENESS_MS = 3_000
+EVENTS_PER_CHUNK = 65_536
+FEED_SOURCE = {
+    LocationType.warehouse: "wms",
+    LocationType.store: "pos",
+    LocationType.dropship: "vendor",
+}
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """Per SKU, the slice of the stock table holding one type of location (contiguous by ordering)."""
+
+    first: np.ndarray
+    size: np.ndarray
+    weight: np.ndarray  # cumulative popularity over the SKUs that have such positions
+
+    @classmethod
+    def of(cls, network: Network, kind: LocationType) -> _Blocks:
+        stock, span = network.stock, network.index_range(kind)
+        skus = len(network.skus)
+        held = np.bincount(stock.sku_index, minlength=skus)
+        before = np.bincount(stock.sku_index, stock.location_index < span.start, minlength=skus)
+        inside = (stock.location_index >= span.start) & (stock.location_index < span.stop)
+        size = np.bincount(stock.sku_index, inside, minlength=skus).astype(np.int64)
+        first = np.concatenate(([0], np.cumsum(held)[:-1])) + before.astype(np.int64)
+        return cls(first, size, np.cumsum(network.popularity * (size > 0)))
+
+    def draw(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        """Positions: a SKU by popularity, then one of its positions of this kind uniformly."""
+        if count == 0 or self.weight[-1] <= 0:
+            return np.zeros(0, dtype=np.int64) if count == 0 else self._nowhere(count)
+        sku = np.searchsorted(self.weight, rng.random(count) * self.weight[-1], side="right")
+        sku = np.minimum(sku, len(self.size) - 1)
+        return self.first[sku] + (rng.random(count) * self.size[sku]).astype(np.int64)
+
+    @staticmethod
+    def _nowhere(count: int) -> np.ndarray:
+        raise ValueError(f"no position to draw {count} events from")
+
+
+def feed_events(
+    network: Network, *, start: datetime, n: int, seed: int, batch_size: int = 1000
+) -> Iterator[list[StockEvent]]:
+    """An ongoing feed after the initial load: store sales of popular SKUs, DC receipts,
+    small adjustments and fresh counts, a few milliseconds apart, a few percent arriving late."""
+    if batch_size < 1 or n < 0 or seed < 0:
+        raise ValueError(f"need batch_size >= 1, n >= 0, seed >= 0; got {batch_size}, {n}, {seed}")
+    rng = np.random.default_rng([network.seed, _FEED, seed])
+    pools = {
+        kind: _Blocks.of(network, kind) for kind in (LocationType.store, LocationType.warehouse)
+    }
+    ids = [location.id for location in network.locations]
+    sources = [FEED_SOURCE[location.type] for location in network.locations]
+    types = list(FEED_MIX)
+    batch: list[StockEvent] = []
+    clock_ms = 0
+    for offset in range(0, n, EVENTS_PER_CHUNK):
+        size = min(EVENTS_PER_CHUNK, n - offset)
+        kinds, rows, quantities, at_ms, clock_ms = _feed_chunk(network, pools, size, clock_ms, rng)
+        locations = network.stock.location_index[rows].tolist()
+        events = [
+            StockEvent(
+                f"feed-{network.seed}-{seed}-{offset + i:09d}",
+                ids[location],
+                network.skus[sku],
+                types[kind],
+                quantity,
+                start + timedelta(milliseconds=ms),
+                sources[location],
+            )
+            for i, (kind, location, sku, quantity, ms) in enumerate(
+                zip(
+                    kinds.tolist(),
+                    locations,
+                    network.stock.sku_index[rows].tolist(),
+                    quantities.tolist(),
+                    at_ms.tolist(),
+                    strict=True,
+                )
+            )
+        ]
+        for event in events:
+            batch.append(event)
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _feed_chunk(
+    network: Network,
+    pools: dict[LocationType, _Blocks],
+    size: int,
+    clock_ms: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Event kinds, stock rows, quantities and occurred_at offsets (ms) for `size` events."""
+    kinds = rng.choice(len(FEED_MIX), size=size, p=list(FEED_MIX.values()))
+    rows = rng.integers(len(network.stock), size=size)  # adjust and count: any position
+    quantities = np.empty(size, dtype=np.int64)
+    sale, receive, adjust, count = (kinds == k for k in range(4))
+    rows[sale] = pools[LocationType.store].draw(int(sale.sum()), rng)
+    rows[receive] = pools[LocationType.warehouse].draw(int(receive.sum()), rng)
+    quantities[sale] = rng.choice([1, 2, 3], size=int(sale.sum()), p=[0.85, 0.12, 0.03])
+    quantities[receive] = 6 * rng.integers(1, 21, size=int(receive.sum()))  # cases of six
+    shrink = rng.random(int(adjust.sum())) < 0.7
+    quantities[adjust] = np.where(shrink, -1, 1) * rng.integers(1, 4, size=int(adjust.sum()))
+    recount = network.stock.on_hand[rows[count]] + rng.integers(-2, 3, size=int(count.sum()))
+    quantities[count] = np.maximum(0, recount)
+    gaps = rng.integers(1, FEED_MAX_GAP_MS + 1, size=size)
+    on_time = clock_ms + np.cumsum(gaps)
+    late = rng.random(size) < FEED_LATE_SHARE
+    lateness = np.where(late, gaps + rng.integers(1, FEED_MAX_LATENESS_MS, size=size), 0)
+    at_ms = np.maximum(0, on_time - lateness)
+    return kinds, rows, quantities, at_ms, int(on_time[-1])
