@@ -117,7 +117,7 @@ def _contribution(
 def _ship(sku, positions, inbound, locations, policy, query, now) -> SkuAvailability:
     now_s = int(now.timestamp())
     parts: list[Contribution] = []
-    for loc_id, value in positions.items():
+    for loc_id, value in sorted(positions.items()):
         location = locations.get(loc_id)
         if location is None:
             continue
@@ -151,7 +151,7 @@ def _pickup(sku, positions, inbound, locations, policy, query, now) -> SkuAvaila
     store = locations.get(query.store or "")
     parts: list[Contribution] = []
     shelf = transferable = 0
-    for loc_id, value in positions.items():
+    for loc_id, value in sorted(positions.items()):
         location = locations.get(loc_id)
         if location is None:
             continue

@@ -18,13 +18,12 @@ from inventory.feed import Rejection
 from inventory.model import DELTA_SIGN, EventType, StockEvent
 from inventory.projection import Projected
 from inventory.rules import Ledgered, Outcome, Verdict, earliest_new_count_us, fold, micros
-from inventory.safety import SafetyBook, SafetyRule
-from inventory.schema import LocationRow, PositionRow, SafetyRuleRow, StockEventRow
+from inventory.safety import SAFETY, SafetyBook, SafetyRule
+from inventory.schema import LocationRow, PositionRow, StockEventRow
 
 POS = PositionRow.__table__
 EVT = StockEventRow.__table__
 LOC = LocationRow.__table__
-SAFETY = SafetyRuleRow.__table__
 
 Key = tuple[str, str]  # (location, sku)
 

@@ -11,13 +11,14 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from inventory import locations as location_rows
-from inventory import network
+from inventory import network, safety
 from inventory.feed import parse_batch
 from inventory.ingest import BatchResult, ingest_events, rejections_as_verdicts
 from inventory.model import Location, Position, StockEvent
 from inventory.policy import AvailabilityPolicy
 from inventory.projection import Projected, Projection
 from inventory.rules import from_micros, to_micros
+from inventory.safety import SafetyRule
 from inventory.schema import PolicyRow, PositionRow
 
 POS = PositionRow.__table__
@@ -31,7 +32,9 @@ def utcnow() -> datetime:
 
 
 class Ledger:
-    def __init__(self, engine: Engine, projection: Projection, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, engine: Engine, projection: Projection, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.engine = engine
         self.projection = projection
         self.clock = clock
@@ -66,7 +69,9 @@ class Ledger:
     def set_policy(self, policy: AvailabilityPolicy) -> int:
         """Record a new version of the policy; the previous ones stay for audit and replay."""
         row = {"body": policy.model_dump_json(), "created_us": to_micros(self.clock())}
-        version = self.transaction(lambda conn: conn.execute(POLICY.insert().returning(POLICY.c.version), row).scalar_one())
+        version = self.transaction(
+            lambda conn: conn.execute(POLICY.insert().returning(POLICY.c.version), row).scalar_one()
+        )
         self.publish_network()
         return version
 
@@ -75,14 +80,26 @@ class Ledger:
         self.projection.put_network(blob.decode(), version)
         return version
 
+    def set_safety_rules(self, rules: Iterable[SafetyRule]) -> int:
+        """Replace the safety rules; every position's buffer follows at once. Returns positions changed."""
+        changed = self.transaction(lambda conn: safety.replace_rules(conn, rules))
+        self.projection.put(changed)
+        return len(changed)
+
     # -- stock events ---------------------------------------------------------------------
     def ingest(self, raw: Iterable[Mapping[str, Any] | StockEvent]) -> BatchResult:
         """Validate, decide and commit a batch, then project it. Raises BatchTooLarge untouched."""
         now = self.clock()
         valid, rejected = parse_batch(raw, now)
-        result = self.transaction(lambda conn: ingest_events(conn, valid, to_micros(now))) if valid else BatchResult()
+        result = (
+            self.transaction(lambda conn: ingest_events(conn, valid, to_micros(now)))
+            if valid
+            else BatchResult()
+        )
         if rejected:
-            result.verdicts = sorted(result.verdicts + rejections_as_verdicts(rejected), key=lambda v: v[0])
+            result.verdicts = sorted(
+                result.verdicts + rejections_as_verdicts(rejected), key=lambda v: v[0]
+            )
         if result.changed:
             self.projection.put(result.changed)
         return result
@@ -90,7 +107,9 @@ class Ledger:
     def position(self, location: str, sku: str) -> Position | None:
         """Read from SQL: for tests, audits and reconciliation, never for the hot path."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(POS).where(POS.c.location == location, POS.c.sku == sku)).first()
+            row = conn.execute(
+                select(POS).where(POS.c.location == location, POS.c.sku == sku)
+            ).first()
         if row is None:
             return None
         return Position(
@@ -106,7 +125,9 @@ class Ledger:
 
 
 def projected(row: Any) -> Projected:
-    return Projected(row.version, row.on_hand, row.reserved, row.safety, (row.reported_us or 0) // 1_000_000)
+    return Projected(
+        row.version, row.on_hand, row.reserved, row.safety, (row.reported_us or 0) // 1_000_000
+    )
 
 
 def _retryable(error: Exception) -> bool:
@@ -115,5 +136,3 @@ def _retryable(error: Exception) -> bool:
         return True
     code = getattr(getattr(error, "orig", None), "sqlstate", None)
     return code in {"40001", "40P01"} or "database is locked" in str(error)
-
-

@@ -5,6 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import Connection, bindparam, delete, select, update
+
+from inventory.projection import Projected
+from inventory.schema import LocationRow, PositionRow, SafetyRuleRow
+
+POS = PositionRow.__table__
+LOC = LocationRow.__table__
+SAFETY = SafetyRuleRow.__table__
+
 
 @dataclass(frozen=True, slots=True)
 class SafetyRule:
@@ -54,3 +63,49 @@ class SafetyBook:
             if key in self._by_key:
                 return self._by_key[key]
         return 0
+
+
+def replace_rules(
+    conn: Connection, rules: Iterable[SafetyRule]
+) -> dict[tuple[str, str], Projected]:
+    """Replace every safety rule and re-derive each position's safety; returns the changed positions.
+
+    Rare and planner-driven, so it walks all positions in the caller's transaction.
+    """
+    rules = list(rules)
+    conn.execute(delete(SAFETY))
+    if rules:
+        conn.execute(
+            SAFETY.insert(),
+            [
+                {
+                    "units": r.units,
+                    "location_type": r.location_type,
+                    "location": r.location,
+                    "sku": r.sku,
+                }
+                for r in rules
+            ],
+        )
+    book = SafetyBook(rules)
+    types = {r.id: r.type for r in conn.execute(select(LOC.c.id, LOC.c.type))}
+    changed: dict[tuple[str, str], Projected] = {}
+    updates = []
+    for row in conn.execute(select(POS).order_by(POS.c.location, POS.c.sku).with_for_update()):
+        units = book.units(row.location, types.get(row.location, ""), row.sku)
+        if units != row.safety:
+            version = row.version + 1
+            updates.append(
+                {"k_location": row.location, "k_sku": row.sku, "safety": units, "version": version}
+            )
+            changed[(row.location, row.sku)] = Projected(
+                version, row.on_hand, row.reserved, units, (row.reported_us or 0) // 1_000_000
+            )
+    if updates:
+        conn.execute(
+            update(POS)
+            .where(POS.c.location == bindparam("k_location"), POS.c.sku == bindparam("k_sku"))
+            .values(safety=bindparam("safety"), version=bindparam("version")),
+            updates,
+        )
+    return changed
