@@ -31,22 +31,6 @@ end
 return written
 """
 
-# KEYS[1] = pos:{sku}; ARGV = location, units, location, units ...
-# Returns 1 when the projection shows every location able to give its units, else 0. A pre-check
-# only: SQL decides. It spares SQL the holds that cannot succeed on a sold-out hot SKU.
-_HOLD_PRECHECK = """
-for i = 1, #ARGV, 2 do
-  local v = redis.call('HGET', KEYS[1], ARGV[i])
-  if not v then return 0 end
-  local _, on_hand, reserved, safety = string.match(v, '^(%d+):(-?%d+):(%d+):(%d+)')
-  if tonumber(on_hand) - tonumber(reserved) - tonumber(safety) < tonumber(ARGV[i + 1]) then
-    return 0
-  end
-end
-return 1
-"""
-
-
 @dataclass(frozen=True, slots=True)
 class Projected:
     """A position as the projection holds it."""
@@ -79,7 +63,6 @@ class Projection:
         self.redis = client
         self.prefix = prefix
         self._put = client.register_script(_PUT_IF_NEWER)
-        self._precheck = client.register_script(_HOLD_PRECHECK)
 
     def pos_key(self, sku: str) -> str:
         return f"{self.prefix}:pos:{{{sku}}}"
@@ -130,12 +113,6 @@ class Projection:
             sku: {k: int(v) for k, v in replies[2 + 2 * i].items()} for i, sku in enumerate(skus)
         }
         return replies[0], positions, inbound
-
-    def precheck_hold(self, sku: str, units_by_location: Mapping[str, int]) -> bool:
-        args: list[str | int] = []
-        for location, units in units_by_location.items():
-            args.extend((location, units))
-        return bool(self._precheck(keys=[self.pos_key(sku)], args=args))
 
     @property
     def network_version_key(self) -> str:

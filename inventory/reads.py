@@ -43,6 +43,10 @@ class AvailabilityReader:
         """The same computation, kept whole: every location's contribution and why it counts."""
         return self.check([sku], query)[0]
 
+    def network_view(self) -> network.NetworkView:
+        """The current network and policy (re-read only when their version changed)."""
+        return self._network(self.projection.redis.get(self.projection.network_version_key))
+
     def _network(self, version: str | None) -> network.NetworkView:
         view = self._view
         if view is not None and view.version == version:

@@ -1,0 +1,185 @@
+"""Holds: all or nothing, never oversold, each closed exactly once, expiring by themselves."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from inventory.holds import HoldLine, HoldRequest
+from inventory.reservations import ReservationConflict
+from inventory.reserve import ExpirySweeper, Reservations
+from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
+from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
+
+
+@pytest.fixture(params=[True, False], ids=["group-commit", "one-by-one"])
+def desk(backend, request):
+    backend.ledger.upsert_locations(NETWORK)
+    reservations = Reservations(backend.ledger, backend.reader, group_commit=request.param)
+    yield reservations
+    reservations.close()
+
+
+def hold(*lines: tuple[str, int], ttl_s: int | None = None, rid: str | None = None, **kw) -> HoldRequest:
+    return HoldRequest(
+        id=rid or uuid.uuid4().hex, lines=[HoldLine(sku=s, quantity=q) for s, q in lines], ttl_s=ttl_s, **kw
+    )
+
+
+def available(backend, s: str) -> int:
+    return backend.reader.check([s])[0].available
+
+
+def assert_never_oversold(backend) -> None:
+    """Invariant 1 on every position, and reserved equals what open holds and orders keep."""
+    pos, line, res = PositionRow.__table__, ReservationLineRow.__table__, ReservationRow.__table__
+    with backend.ledger.engine.connect() as conn:
+        kept: dict[tuple[str, str], int] = {}
+        query = select(line).join(res, res.c.id == line.c.reservation_id).where(res.c.status.in_(["held", "consumed"]))
+        for r in conn.execute(query):
+            kept[(r.location, r.sku)] = kept.get((r.location, r.sku), 0) + r.quantity
+        for p in conn.execute(select(pos)):
+            assert p.reserved <= p.on_hand - p.safety, (p.location, p.sku)
+            assert p.reserved == kept.get((p.location, p.sku), 0), (p.location, p.sku)
+
+
+def test_a_hold_takes_every_line_or_none(desk, backend):
+    a, b = sku(), sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, a, "count", 5), ev(WAREHOUSE.id, b, "count", 1)])
+    refused = desk.hold(hold((a, 2), (b, 2)))
+    assert refused.status == "refused"
+    assert (available(backend, a), available(backend, b)) == (5, 1)
+    held = desk.hold(hold((a, 2), (b, 1)))
+    assert held.status == "held"
+    assert (available(backend, a), available(backend, b)) == (3, 0)
+    assert_never_oversold(backend)
+
+
+def test_a_hold_is_split_across_locations_when_no_single_one_has_enough(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 2), ev(STORE.id, s, "count", 2)])
+    outcome = desk.hold(hold((s, 3)))
+    assert outcome.status == "held"
+    assert sorted((t.location, t.quantity) for t in outcome.takes) == [(WAREHOUSE.id, 2), (STORE.id, 1)] or sorted(
+        (t.location, t.quantity) for t in outcome.takes
+    ) == [(STORE.id, 2), (WAREHOUSE.id, 1)]
+    assert available(backend, s) == 1
+
+
+def test_concurrent_holds_for_the_last_unit_get_exactly_one_success(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(STORE.id, s, "count", 1)])
+    start = threading.Barrier(8)
+
+    def attempt(_: int) -> str:
+        start.wait()
+        return desk.hold(hold((s, 1))).status
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(attempt, range(8)))
+    assert statuses.count("held") == 1
+    assert statuses.count("refused") == 7
+    assert backend.ledger.position(STORE.id, s).reserved == 1
+    assert_never_oversold(backend)
+
+
+def test_many_concurrent_holds_never_oversell_a_hot_sku(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 50), ev(STORE.id, s, "count", 7)])
+
+    def attempt(i: int) -> int:
+        outcome = desk.hold(hold((s, 1 + i % 3)))
+        return sum(t.quantity for t in outcome.takes) if outcome.status == "held" else 0
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = sum(pool.map(attempt, range(80)))
+    assert taken == 57
+    assert available(backend, s) == 0
+    assert_never_oversold(backend)
+
+
+def test_replaying_a_hold_returns_the_first_result_and_changes_nothing(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    request = hold((s, 2))
+    first = desk.hold(request)
+    again = desk.hold(request)
+    assert (again.status, again.takes, again.replayed) == ("held", first.takes, True)
+    assert available(backend, s) == 3
+    with pytest.raises(ReservationConflict):
+        desk.hold(hold((s, 1), rid=request.id))
+
+
+def test_a_hold_is_released_exactly_once(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    outcome = desk.hold(hold((s, 2)))
+    assert desk.release(outcome.id) == "released"
+    assert desk.release(outcome.id) == "released"
+    assert available(backend, s) == 5
+    assert_never_oversold(backend)
+
+
+def test_a_consumed_hold_keeps_its_units_for_the_order_and_cannot_be_released(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    outcome = desk.hold(hold((s, 2)))
+    assert desk.consume(outcome.id, "O-1") == "consumed"
+    assert desk.release(outcome.id) == "consumed"
+    assert available(backend, s) == 3
+    assert_never_oversold(backend)
+
+
+def test_a_pickup_hold_takes_from_the_pickup_store_shelf_only(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5), ev(STORE.id, s, "count", 1)])
+    assert desk.hold(hold((s, 2), method="pickup", store=STORE.id)).status == "refused"
+    outcome = desk.hold(hold((s, 1), method="pickup", store=STORE.id))
+    assert [(t.location, t.quantity) for t in outcome.takes] == [(STORE.id, 1)]
+
+
+def test_expired_holds_go_back_to_availability_exactly_once(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    now = T0 + timedelta(hours=1)
+    backend.ledger.clock = lambda: now
+    desk.hold(hold((s, 2), ttl_s=60))
+    desk.hold(hold((s, 1)))
+    assert desk.expire_due() == 0
+    now = T0 + timedelta(hours=1, minutes=2)
+    assert desk.expire_due() == 1
+    assert desk.expire_due() == 0
+    assert available(backend, s) == 4
+    assert_never_oversold(backend)
+
+
+def test_expired_holds_are_released_without_anyone_calling(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 3)])
+    desk.hold(hold((s, 3), ttl_s=1))
+    assert available(backend, s) == 0
+    sweeper = ExpirySweeper(desk.expire_due, interval_s=0.2).start()
+    try:
+        deadline = time.monotonic() + 10
+        while available(backend, s) != 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        sweeper.stop()
+    assert available(backend, s) == 3
+
+
+def test_bad_hold_requests_are_refused_before_anything_changes():
+    with pytest.raises(ValueError, match="greater than 0"):
+        HoldRequest(id="x", lines=[HoldLine(sku="S", quantity=0)])
+    with pytest.raises(ValueError, match="at least 1 item"):
+        HoldRequest(id="x", lines=[])
+    with pytest.raises(ValueError, match="names its store"):
+        HoldRequest(id="x", lines=[HoldLine(sku="S", quantity=1)], method="pickup")
+    with pytest.raises(ValueError, match="Extra inputs"):
+        HoldRequest.model_validate({"id": "x", "lines": [{"sku": "S", "quantity": 1}], "price": 3})
