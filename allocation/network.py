@@ -1,0 +1,108 @@
+"""The instance compiled once into arrays, and the stock and capacity left as decisions are made.
+
+Per-location weights of the rule set (handling, exclusions, distance caps) are resolved here so the
+cost model reads one array per term instead of walking rules for every order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocation.instance import Instance, Location
+from allocation.rules import Rules
+
+
+@dataclass(frozen=True)
+class Network:
+    locations: tuple[Location, ...]
+    index: dict[str, int]
+    rules: Rules
+    lat: np.ndarray
+    lon: np.ndarray
+    handling_fixed: np.ndarray
+    handling_unit: np.ndarray
+    can_ship: np.ndarray  # bool: ship capability and not hard-excluded
+    can_transfer: np.ndarray  # bool: transfer capability and not hard-excluded
+    excluded: np.ndarray  # bool: hard exclusion
+    exclusion_penalty: np.ndarray  # EUR per shipment (soft exclusions)
+    distance_limit_km: np.ndarray  # inf when no cap
+    distance_hard: np.ndarray  # bool: the cap is hard
+    distance_penalty: np.ndarray  # EUR per shipment beyond a soft cap
+    capacity: np.ndarray  # shipments this location may send
+    holders: dict[str, tuple[np.ndarray, np.ndarray]]  # sku -> (location indices, available)
+
+
+def _buffer(location: Location, rules: Rules) -> int:
+    if location.buffer is not None:
+        return location.buffer
+    return rules.store_buffer.units if location.type == "store" else 0
+
+
+def _exclusions(locations: tuple[Location, ...], rules: Rules) -> tuple[np.ndarray, np.ndarray]:
+    hard = np.zeros(len(locations), bool)
+    penalty = np.zeros(len(locations))
+    for rule in rules.exclusions:
+        hit = np.array([rule.location in (None, loc.id) and rule.type in (None, loc.type)
+                        for loc in locations])
+        if rule.mode == "hard":
+            hard |= hit
+        else:
+            penalty += np.where(hit, rule.penalty, 0.0)
+    return hard, penalty
+
+
+def compile_network(instance: Instance) -> Network:
+    locations, rules = instance.locations, instance.rules
+    types = [loc.type for loc in locations]
+    excluded, exclusion_penalty = _exclusions(locations, rules)
+    caps = [rules.max_distance_km.get(t) for t in types]
+    has = {c: np.array([c in loc.capabilities for loc in locations]) for c in ("ship", "transfer")}
+    index = {loc.id: i for i, loc in enumerate(locations)}
+    per_sku: dict[str, tuple[list[int], list[int]]] = {}
+    for record in instance.stock:
+        n = index[record.location]
+        units = max(0, record.available - _buffer(locations[n], rules))
+        locs, amounts = per_sku.setdefault(record.sku, ([], []))
+        locs.append(n)
+        amounts.append(units)
+    return Network(
+        locations=locations, index=index, rules=rules,
+        lat=np.array([loc.lat for loc in locations]), lon=np.array([loc.lon for loc in locations]),
+        handling_fixed=np.array([rules.handling_fixed[t] for t in types]),
+        handling_unit=np.array([rules.handling_unit[t] for t in types]),
+        can_ship=has["ship"] & ~excluded, can_transfer=has["transfer"] & ~excluded,
+        excluded=excluded, exclusion_penalty=exclusion_penalty,
+        distance_limit_km=np.array([c.limit if c else np.inf for c in caps]),
+        distance_hard=np.array([bool(c and c.mode == "hard") for c in caps]),
+        distance_penalty=np.array([c.penalty if c and c.mode == "soft" else 0.0 for c in caps]),
+        capacity=np.array([loc.capacity for loc in locations], dtype=np.int64),
+        holders={s: (np.array(ls, int), np.array(us, np.int64)) for s, (ls, us) in per_sku.items()},
+    )
+
+
+@dataclass
+class Remaining:
+    """Stock per (location, sku) and shipments per location still free; decisions consume them."""
+
+    stock: dict[tuple[int, str], int]
+    capacity: np.ndarray
+
+    @classmethod
+    def of(cls, network: Network) -> Remaining:
+        stock = {(int(n), sku): int(u) for sku, (locs, units) in network.holders.items()
+                 for n, u in zip(locs, units, strict=True)}
+        return cls(stock=stock, capacity=network.capacity.copy())
+
+    def units(self, location: int, sku: str) -> int:
+        return self.stock.get((location, sku), 0)
+
+    def consume(self, location: int, sku: str, units: int) -> None:
+        left = self.stock.get((location, sku), 0) - units
+        assert left >= 0, f"over-allocation of {sku} at location {location}"
+        self.stock[(location, sku)] = left
+
+    def open_shipment(self, location: int) -> None:
+        assert self.capacity[location] >= 1, f"location {location} over its capacity"
+        self.capacity[location] -= 1

@@ -1,0 +1,177 @@
+"""The exact decision for one order against the stock and capacity it sees.
+
+Three steps, each exact:
+1. Prune candidates that cannot be in an optimal plan: a location whose fixed cost alone, plus the
+   cheapest possible cost of every unit, exceeds a known plan; and a location dominated by another
+   that is no dearer (fixed and per unit) and can alone supply every line the first could supply.
+2. Certify a one-shipment plan: the best plan with at most one shipment is optimal when it costs no
+   more than the cheapest conceivable two-shipment plan (two smallest fixed costs plus every unit at
+   its cheapest). This settles most orders in microseconds.
+3. Otherwise solve the order's MIP (`allocation.model`) on the pruned candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from allocation.costs import OrderOptions
+from allocation.evaluate import kits_of, order_cost
+from allocation.model import solve_mip
+from allocation.rules import Rules
+
+EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class OrderDecision:
+    options: OrderOptions
+    units: np.ndarray  # (J, L)
+    cost: float
+    bound: float
+    method: str
+
+
+def _unit_floor(options: OrderOptions, rules: Rules) -> float:
+    cheapest = min(float(options.unit.min()), rules.backorder_penalty)
+    return cheapest * float(options.quantity.sum())
+
+
+def _sendable(options: OrderOptions, rules: Rules) -> np.ndarray:
+    units = np.minimum(options.stock, options.quantity[None, :])
+    units[options.unit >= rules.backorder_penalty] = 0
+    return units
+
+
+def _kit_costs(options: OrderOptions, rules: Rules, lines: list[int]) -> np.ndarray:
+    """Cost of a complete kit at each candidate (inf where it is not complete there)."""
+    full = np.all(options.stock[:, lines] >= options.quantity[lines][None, :], axis=1)
+    kit_units = float(options.quantity[lines].sum())
+    return np.where(full & (options.unit < rules.backorder_penalty), options.unit * kit_units,
+                    np.inf)
+
+
+def _plans(options: OrderOptions, rules: Rules, a: np.ndarray, b: np.ndarray):  # type: ignore[no-untyped-def]
+    """Best use of candidates a[p] and b[p] (b == a for a single shipment), vectorised over p.
+
+    Units go to the cheaper of the two first, then the other, then backorder: optimal once the
+    shipments are chosen, since costs are linear in units. A hard kit goes whole to one of them.
+    """
+    sendable, q, unit = _sendable(options, rules), options.quantity, options.unit
+    kits = kits_of(options)
+    free = np.ones(len(q), bool)
+    for lines in kits.values():
+        free[lines] = False
+    first = np.where(unit[a] <= unit[b], a, b)
+    second = a + b - first
+    take1 = sendable[first] * free
+    take2 = np.where((second != first)[:, None], np.minimum(sendable[second] * free, q - take1), 0)
+    fixed = options.fixed[a] + np.where(b != a, options.fixed[b], 0.0)
+    cost = (fixed + unit[first] * take1.sum(1) + unit[second] * take2.sum(1)
+            + rules.backorder_penalty * ((q * free).sum() - take1.sum(1) - take2.sum(1)))
+    kit_at = []
+    for lines in kits.values():
+        at = _kit_costs(options, rules, lines)
+        choices = np.stack([at[a], at[b], np.full(len(a), rules.backorder_penalty
+                                                   * float(q[lines].sum()))])
+        kit_at.append((lines, choices.argmin(axis=0)))
+        cost = cost + choices.min(axis=0)
+    return cost, first, second, take1, take2, kit_at
+
+
+def _best_of(options: OrderOptions, rules: Rules, a: np.ndarray, b: np.ndarray):  # type: ignore[no-untyped-def]
+    cost, first, second, take1, take2, kit_at = _plans(options, rules, a, b)
+    p = int(np.argmin(cost))
+    units = np.zeros_like(options.stock)
+    units[first[p]] += take1[p]
+    units[second[p]] += take2[p]
+    for lines, pick in kit_at:
+        if pick[p] < 2:
+            units[(a, b)[pick[p]][p], lines] = options.quantity[lines]
+    return float(order_cost(options, units, rules).total), units
+
+
+def _best_within(options: OrderOptions, rules: Rules, shipments: int):  # type: ignore[no-untyped-def]
+    """The best plan with at most ``shipments`` (1 or 2) shipments, or backordering everything."""
+    nothing = rules.backorder_penalty * float(options.quantity.sum())
+    best = (nothing, np.zeros_like(options.stock))
+    J = options.size
+    singles = np.arange(J)
+    candidates = [(singles, singles)]
+    if shipments >= 2 and J > 1:
+        candidates.append(np.triu_indices(J, 1))
+    for a, b in candidates:
+        found = _best_of(options, rules, np.asarray(a), np.asarray(b))
+        if found[0] < best[0] - EPS:
+            best = found
+    return best
+
+
+def _dominated(options: OrderOptions) -> np.ndarray:
+    """Candidate j is dominated by k when k is no dearer and covers every line j could serve."""
+    skus = [line.sku for line in options.order.lines]
+    need = np.array([sum(q for s, q in zip(skus, options.quantity, strict=True) if s == sku)
+                     for sku in skus])
+    covers_all = options.stock >= need[None, :]
+    serves = options.stock > 0
+    # covers[k, j]: k fully covers every line j serves.
+    covers = ~np.any(serves[None, :, :] & ~covers_all[:, None, :], axis=2)
+    fixed, unit = options.fixed, options.unit
+    no_dearer = (fixed[:, None] <= fixed[None, :] + EPS) & (unit[:, None] <= unit[None, :] + EPS)
+    strictly = (fixed[:, None] < fixed[None, :] - EPS) | (unit[:, None] < unit[None, :] - EPS)
+    order = np.arange(len(fixed))
+    tie_first = order[:, None] < order[None, :]
+    beats = covers & no_dearer & (strictly | tie_first)
+    np.fill_diagonal(beats, False)
+    return beats.any(axis=0)
+
+
+def _pruned(options: OrderOptions, rules: Rules, incumbent: float,
+            units: np.ndarray) -> tuple[OrderOptions, np.ndarray]:
+    """Drop candidates no optimal plan uses; the incumbent's own shipments are always kept."""
+    used = units.sum(axis=1) > 0
+    keep = (options.fixed + _unit_floor(options, rules) <= incumbent + EPS) | used
+    if options.size > 1:
+        keep &= ~_dominated(options) | used
+    kept = np.flatnonzero(keep)
+    return options.subset(kept), units[kept]
+
+
+def _enumerable(options: OrderOptions, rules: Rules) -> bool:
+    """Orders whose best one- or two-shipment plan `_best_within` finds exactly."""
+    distinct = len({line.sku for line in options.order.lines}) == len(options.order.lines)
+    kits_ok = rules.kits.mode == "hard" or not kits_of(options)
+    return distinct and kits_ok and rules.min_value_per_extra_shipment is None
+
+
+def _shipment_limit(rules: Rules) -> int:
+    limit = rules.max_shipments_per_order
+    hard = limit is not None and limit.mode == "hard"
+    return int(limit.limit) if hard else 2
+
+
+def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) -> OrderDecision:
+    """The optimal plan of one order (or the MIP's best and its bound if time runs out)."""
+    if options.size == 0:
+        units = np.zeros((0, len(options.quantity)), dtype=np.int64)
+        cost = order_cost(options, units, rules).total
+        return OrderDecision(options, units, cost, cost, "nothing to allocate")
+    enumerable = _enumerable(options, rules)
+    incumbent = rules.backorder_penalty * float(options.quantity.sum())
+    units = np.zeros_like(options.stock)
+    for depth in (1, 2) if enumerable else ():
+        depth = min(depth, _shipment_limit(rules))
+        incumbent, units = _best_within(options, rules, depth)
+        options, units = _pruned(options, rules, incumbent, units)
+        fixed = np.sort(options.fixed)
+        if depth >= _shipment_limit(rules) or options.size <= depth:
+            return OrderDecision(options, units, incumbent, incumbent, f"exact {depth}-shipment")
+        if incumbent <= fixed[: depth + 1].sum() + _unit_floor(options, rules) + EPS:
+            return OrderDecision(options, units, incumbent, incumbent, f"{depth}-shipment bound")
+    if not enumerable:
+        options, units = _pruned(options, rules, incumbent, units)
+    result = solve_mip([options], rules, time_limit_s, hint=[units])
+    units = result.units[0]
+    cost = order_cost(options, units, rules).total
+    return OrderDecision(options, units, cost, min(result.bound, cost), f"mip {result.status}")
