@@ -256,54 +256,93 @@ def _catalogue(skus: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
 
 
 def _stock(rank: np.ndarray, sizes: tuple[int, int, int], rng: np.random.Generator) -> StockTable:
-    """Draw which locations hold each SKU, a chunk of SKUs at a time, then how many units."""
-    n_wh, n_st, n_vd = sizes
+    """Draw which locations hold each SKU, a chunk of SKUs at a time, then how many units.
+
+    The output is written into buffers sized from the expected position count, so the peak memory is
+    one copy of the table (chunk lists concatenated at the end would need two).
+    """
     skus = len(rank)
-    head = max(1, round(HEAD_SHARE * skus))
-    assortment = rng.uniform(*STORE_ASSORTMENT_SHARE, size=n_st)
-    vendor = rng.integers(n_vd, size=skus)
-    second_vendor = (vendor + rng.integers(1, max(2, n_vd), size=skus)) % n_vd
-    location_parts, sku_parts, on_hand_parts = [], [], []
-    for start in range(0, skus, SKUS_PER_CHUNK):
-        chunk = slice(start, min(skus, start + SKUS_PER_CHUNK))
-        held = _held(rank[chunk], head, sizes, assortment, vendor[chunk], second_vendor[chunk], rng)
+    assortment = _Assortment.draw(rank, sizes, rng)
+    chunks = [slice(s, min(skus, s + SKUS_PER_CHUNK)) for s in range(0, skus, SKUS_PER_CHUNK)]
+    expected = sum(assortment.probabilities(chunk).sum(dtype=np.float64) for chunk in chunks)
+    table = _TableBuffer(int(expected + 8 * np.sqrt(expected)) + skus + 1_024)
+    n_wh, n_st, _ = sizes
+    for chunk in chunks:
+        prob = assortment.probabilities(chunk)
+        held = rng.random(prob.shape, dtype=np.float32) < prob
+        assortment.place_orphans(held, chunk)
         rows, cols = np.nonzero(held)  # row-major: already sorted by (sku, location)
-        on_hand_parts.append(_quantities(rank[chunk][rows], cols, head, n_wh, n_wh + n_st, rng))
-        location_parts.append(cols.astype(np.int32))
-        sku_parts.append((rows + start).astype(np.int32))
-    location_index = np.concatenate(location_parts)
-    del location_parts  # concatenate one column at a time to keep the peak low
-    sku_index = np.concatenate(sku_parts)
-    del sku_parts
-    return StockTable(location_index, sku_index, np.concatenate(on_hand_parts))
+        on_hand = _quantities(rank[chunk][rows], cols, assortment.head, n_wh, n_wh + n_st, rng)
+        table.append(cols, rows + chunk.start, on_hand)
+    return table.finish()
 
 
-def _held(
-    rank: np.ndarray,
-    head: int,
-    sizes: tuple[int, int, int],
-    assortment: np.ndarray,
-    vendor: np.ndarray,
-    second_vendor: np.ndarray,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Boolean (sku, location) matrix: who holds each SKU of the chunk. Every SKU is held somewhere."""
-    n_wh, n_st, n_vd = sizes
-    in_head = rank < head
-    depth = np.minimum(1.0, (rank + 0.5) / head)  # 0 for the best seller, 1 at the end of the head
-    prob = np.zeros((len(rank), n_wh + n_st + n_vd), dtype=np.float32)
-    prob[:, :n_wh] = np.where(in_head, 0.97 - 0.12 * depth, 0.05)[:, None]
-    store_weight = np.where(in_head, 2.0 * (1.0 - depth), 0.0)  # mean 1 over the head
-    prob[:, n_wh : n_wh + n_st] = np.minimum(1.0, store_weight[:, None] * assortment[None, :])
-    rows = np.arange(len(rank))
-    if n_vd > 1:
-        prob[rows, n_wh + n_st + second_vendor] = np.where(in_head, 0.0, 0.25)
-    prob[rows, n_wh + n_st + vendor] = np.where(in_head, 0.01, 0.97)
-    held = rng.random(prob.shape, dtype=np.float32) < prob
-    orphan = ~held.any(axis=1)
-    fallback = np.where(in_head, 0, n_wh + n_st + vendor)
-    held[rows[orphan], fallback[orphan]] = True
-    return held
+@dataclass(frozen=True)
+class _Assortment:
+    """Who may hold which SKU: DCs most of the head, stores part of it, vendors the long tail."""
+
+    rank: np.ndarray
+    head: int
+    sizes: tuple[int, int, int]
+    store_share: np.ndarray  # per store, its share of the head SKUs
+    vendor: np.ndarray  # per SKU, its main drop-ship vendor
+    second_vendor: np.ndarray
+
+    @classmethod
+    def draw(cls, rank: np.ndarray, sizes: tuple[int, int, int], rng: np.random.Generator):
+        n_vd, skus = sizes[2], len(rank)
+        vendor = rng.integers(n_vd, size=skus)
+        return cls(
+            rank=rank,
+            head=max(1, round(HEAD_SHARE * skus)),
+            sizes=sizes,
+            store_share=rng.uniform(*STORE_ASSORTMENT_SHARE, size=sizes[1]),
+            vendor=vendor,
+            second_vendor=(vendor + rng.integers(1, max(2, n_vd), size=skus)) % n_vd,
+        )
+
+    def probabilities(self, chunk: slice) -> np.ndarray:
+        """(sku, location) probability of holding stock, for the SKUs of the chunk."""
+        n_wh, n_st, n_vd = self.sizes
+        rank = self.rank[chunk]
+        in_head = rank < self.head
+        depth = np.minimum(1.0, (rank + 0.5) / self.head)  # 0 for the best seller, 1 at head's end
+        prob = np.zeros((len(rank), n_wh + n_st + n_vd), dtype=np.float32)
+        prob[:, :n_wh] = np.where(in_head, 0.97 - 0.12 * depth, 0.05)[:, None]
+        store_weight = np.where(in_head, 2.0 * (1.0 - depth), 0.0)  # mean 1 over the head
+        prob[:, n_wh : n_wh + n_st] = np.minimum(1.0, store_weight[:, None] * self.store_share)
+        rows, vendors = np.arange(len(rank)), n_wh + n_st
+        if n_vd > 1:
+            prob[rows, vendors + self.second_vendor[chunk]] = np.where(in_head, 0.0, 0.25)
+        prob[rows, vendors + self.vendor[chunk]] = np.where(in_head, 0.01, 0.97)
+        return prob
+
+    def place_orphans(self, held: np.ndarray, chunk: slice) -> None:
+        """Every SKU is held somewhere: at the first DC (head) or its main vendor (tail)."""
+        orphan = np.flatnonzero(~held.any(axis=1))
+        in_head = self.rank[chunk][orphan] < self.head
+        vendor_column = self.sizes[0] + self.sizes[1] + self.vendor[chunk][orphan]
+        held[orphan, np.where(in_head, 0, vendor_column)] = True
+
+
+class _TableBuffer:
+    """Append-only int32 columns with a capacity, grown (copied) only if the estimate falls short."""
+
+    def __init__(self, capacity: int) -> None:
+        self.columns = [np.empty(capacity, dtype=np.int32) for _ in range(3)]
+        self.size = 0
+
+    def append(self, *values: np.ndarray) -> None:
+        end = self.size + len(values[0])
+        if end > len(self.columns[0]):
+            self.columns = [np.resize(column, int(end * 1.25)) for column in self.columns]
+        for column, value in zip(self.columns, values, strict=True):
+            column[self.size : end] = value
+        self.size = end
+
+    def finish(self) -> StockTable:
+        location_index, sku_index, on_hand = (column[: self.size] for column in self.columns)
+        return StockTable(location_index, sku_index, on_hand)
 
 
 def _quantities(
