@@ -391,9 +391,9 @@ FEED_MIX = {
     EventType.adjust: 0.08,
     EventType.count: 0.12,
 }
-FEED_LATE_SHARE = (
-    0.03  # events that arrive after later ones: occurred_at before the previous event's
-)
+_SALE, _RECEIVE, _ADJUST, _COUNT = range(4)  # indexes into FEED_MIX
+# Events that arrive after later ones: occurred_at before the previous event's.
+FEED_LATE_SHARE = 0.03
 FEED_MAX_GAP_MS = 8
 FEED_MAX_LATENESS_MS = 3_000
 EVENTS_PER_CHUNK = 65_536
@@ -423,17 +423,17 @@ class _Blocks:
         first = np.concatenate(([0], np.cumsum(held)[:-1])) + before.astype(np.int64)
         return cls(first, size, np.cumsum(network.popularity * (size > 0)))
 
+    @property
+    def empty(self) -> bool:
+        return not self.weight[-1] > 0
+
     def draw(self, count: int, rng: np.random.Generator) -> np.ndarray:
         """Positions: a SKU by popularity, then one of its positions of this kind uniformly."""
-        if count == 0 or self.weight[-1] <= 0:
-            return np.zeros(0, dtype=np.int64) if count == 0 else self._nowhere(count)
+        if count == 0:
+            return np.zeros(0, dtype=np.int64)
         sku = np.searchsorted(self.weight, rng.random(count) * self.weight[-1], side="right")
         sku = np.minimum(sku, len(self.size) - 1)
         return self.first[sku] + (rng.random(count) * self.size[sku]).astype(np.int64)
-
-    @staticmethod
-    def _nowhere(count: int) -> np.ndarray:
-        raise ValueError(f"no position to draw {count} events from")
 
 
 def feed_events(
@@ -495,9 +495,12 @@ def _feed_chunk(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Event kinds, stock rows, quantities and occurred_at offsets (ms) for `size` events."""
     kinds = rng.choice(len(FEED_MIX), size=size, p=list(FEED_MIX.values()))
+    for kind, pool in ((_SALE, LocationType.store), (_RECEIVE, LocationType.warehouse)):
+        if pools[pool].empty:  # a tiny network may have no such position: recount instead
+            kinds[kinds == kind] = _COUNT
     rows = rng.integers(len(network.stock), size=size)  # adjust and count: any position
     quantities = np.empty(size, dtype=np.int64)
-    sale, receive, adjust, count = (kinds == k for k in range(4))
+    sale, receive, adjust, count = (kinds == k for k in (_SALE, _RECEIVE, _ADJUST, _COUNT))
     rows[sale] = pools[LocationType.store].draw(int(sale.sum()), rng)
     rows[receive] = pools[LocationType.warehouse].draw(int(receive.sum()), rng)
     quantities[sale] = rng.choice([1, 2, 3], size=int(sale.sum()), p=[0.85, 0.12, 0.03])

@@ -327,6 +327,17 @@ def test_feed_quantities_are_sane():
     assert by_type[EventType.adjust] and by_type[EventType.count]
 
 
+def test_a_network_too_small_for_store_stock_still_feeds_events():
+    tiny = next(
+        n for n in (generate_network(1, 1, seed) for seed in range(50)) if len(n.stock) == 1
+    )
+
+    events = feed(tiny, 100)
+
+    assert len(events) == 100
+    assert all(e.type is not EventType.sale for e in events)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     stores=st.integers(1, 30),
