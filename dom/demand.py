@@ -113,7 +113,8 @@ def instance_for(
 ) -> dict:
     """A full allocation instance: every location, the stock of the ordered SKUs, orders, rules.
 
-    `stock_scale` below 1 makes stock scarce (units are floored; positions left empty are dropped).
+    `stock_scale` below 1 makes stock scarce: units are floored, and a position left with 0 units
+    stays listed so every ordered SKU remains known to the allocation core.
     """
     if stock_scale < 0:
         raise ValueError(f"stock_scale must be >= 0, got {stock_scale}")
@@ -148,7 +149,7 @@ def instance_for(
             available.tolist(),
             strict=True,
         )
-        if units > 0 and active[location]
+        if active[location]
     ]
     return {
         "locations": locations,

@@ -9,6 +9,7 @@ from functools import cache
 import numpy as np
 import pytest
 
+from allocation.validate import parse_instance
 from dom.demand import DEFAULT_RULES, generate_orders, instance_for
 from inventory.model import LocationType
 from inventory.seed import Network, generate_network, haversine_km
@@ -175,16 +176,24 @@ def test_instance_uses_the_default_rules_unless_given_and_never_shares_them():
     assert instance_for(network(), [], rules=custom)["rules"] == custom
 
 
-def test_a_stock_scale_below_one_makes_stock_scarce():
+def test_a_stock_scale_below_one_makes_stock_scarce_but_keeps_every_position():
     placed = list(orders()[:50])
-    full = {
-        (r["location"], r["sku"]): r["available"] for r in instance_for(network(), placed)["stock"]
-    }
+    full = instance_for(network(), placed)["stock"]
 
     half = instance_for(network(), placed, stock_scale=0.5)["stock"]
 
-    assert half and len(half) < len(full)
-    assert all(row["available"] == full[(row["location"], row["sku"])] // 2 for row in half)
+    assert [(r["location"], r["sku"]) for r in half] == [(r["location"], r["sku"]) for r in full]
+    assert [r["available"] for r in half] == [r["available"] // 2 for r in full]
+    assert any(r["available"] == 0 for r in half)
+
+
+def test_the_allocation_core_accepts_the_instance():
+    placed = generate_orders(network(), 200, seed=9, pickup_share=0.4)
+
+    instance = parse_instance(instance_for(network(), placed, stock_scale=0.3))
+
+    assert len(instance.orders) == 200
+    assert len(instance.locations) == len(network().locations)
 
 
 @pytest.mark.parametrize(
