@@ -128,3 +128,21 @@ class ReservationLineRow(SQLModel, table=True):
 
 
 TABLES = SQLModel.metadata
+
+
+class CorrectionRow(SQLModel, table=True):
+    """A compensating entry written by reconciliation: what was wrong, what it became, and why."""
+
+    __tablename__ = "ledger_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    location: str = Field(max_length=64)
+    sku: str = Field(max_length=64)
+    field: str = Field(max_length=16)  # on_hand | reserved
+    before: int
+    after: int
+    reason: str = Field(max_length=256)
+    event_id: str | None = Field(
+        default=None, max_length=128
+    )  # the compensating stock event, if any
+    at_us: int = Field(sa_column=Column(BigInteger, nullable=False))

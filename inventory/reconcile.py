@@ -1,0 +1,235 @@
+"""Drift and repair: compare the projection with the ledger, and positions with their own history.
+
+Three kinds of drift are found:
+  projection  a Redis position differs from SQL, or Redis holds a position SQL does not know;
+  on_hand     a position's on_hand differs from the fold of its stock events;
+  reserved    a position's reserved differs from the open holds and orders that keep units there.
+Repairs never overwrite silently: a position that left its record (on_hand against its events,
+reserved against its holds) is brought back with a correction entry in `ledger_correction` saying
+what it was, what it became and why; the projection is re-derived from SQL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, select, tuple_, update
+
+from inventory.ledger import Ledger, projected
+from inventory.model import EventType, StockEvent
+from inventory.rules import Ledgered, fold, from_micros, to_micros
+from inventory.schema import (
+    CorrectionRow,
+    PositionRow,
+    ReservationLineRow,
+    ReservationRow,
+    StockEventRow,
+)
+
+POS, EVT = PositionRow.__table__, StockEventRow.__table__
+RES, LINE, FIX = ReservationRow.__table__, ReservationLineRow.__table__, CorrectionRow.__table__
+CHUNK_POSITIONS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    kind: str  # projection | on_hand | reserved
+    location: str
+    sku: str
+    ledger: int | None  # what SQL (or the history) says
+    found: int | None  # what was found instead
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class ReconcileReport:
+    checked: int = 0
+    drifts: list[Drift] = field(default_factory=list)
+    repaired: int = 0
+
+
+def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
+    report = ReconcileReport()
+    with ledger.engine.connect() as conn:
+        kept = _kept_by_holds(conn)
+        rows = conn.execution_options(yield_per=CHUNK_POSITIONS).execute(
+            select(POS).order_by(POS.c.sku, POS.c.location)
+        )
+        skus: set[str] = set()
+        for chunk in rows.partitions():
+            report.checked += len(chunk)
+            skus.update(r.sku for r in chunk)
+            report.drifts += (
+                _history_drift(conn, chunk)
+                + _reserved_drift(chunk, kept)
+                + _projection_drift(conn, ledger, chunk)
+            )
+    report.drifts += _stray_projection(ledger, skus)
+    if repair:
+        report.repaired = _repair(ledger, report.drifts)
+    return report
+
+
+def _kept_by_holds(conn: Connection) -> dict[tuple[str, str], int]:
+    kept: dict[tuple[str, str], int] = defaultdict(int)
+    query = select(LINE.c.location, LINE.c.sku, LINE.c.quantity).join(
+        RES, RES.c.id == LINE.c.reservation_id
+    )
+    for r in conn.execute(query.where(RES.c.status.in_(["held", "consumed"]))):
+        kept[(r.location, r.sku)] += r.quantity
+    return kept
+
+
+def _history_drift(conn: Connection, chunk) -> list[Drift]:
+    keys = [(r.location, r.sku) for r in chunk]
+    history: dict[tuple[str, str], list[StockEvent]] = defaultdict(list)
+    for e in conn.execute(select(EVT).where(tuple_(EVT.c.location, EVT.c.sku).in_(keys))):
+        history[(e.location, e.sku)].append(
+            StockEvent(
+                e.event_id,
+                e.location,
+                e.sku,
+                EventType(e.type),
+                e.quantity,
+                from_micros(e.occurred_us),
+                e.source,
+            )
+        )
+    drifts = []
+    for r in chunk:
+        expected = fold(Ledgered(), history.get((r.location, r.sku), []))[0].on_hand
+        if expected != r.on_hand:
+            drifts.append(
+                Drift(
+                    "on_hand",
+                    r.location,
+                    r.sku,
+                    expected,
+                    r.on_hand,
+                    "differs from its stock events",
+                )
+            )
+    return drifts
+
+
+def _reserved_drift(chunk, kept: dict[tuple[str, str], int]) -> list[Drift]:
+    return [
+        Drift(
+            "reserved",
+            r.location,
+            r.sku,
+            kept.get((r.location, r.sku), 0),
+            r.reserved,
+            "differs from open holds",
+        )
+        for r in chunk
+        if r.reserved != kept.get((r.location, r.sku), 0)
+    ]
+
+
+def _projection_drift(conn: Connection, ledger: Ledger, chunk) -> list[Drift]:
+    found = ledger.projection.read({r.sku for r in chunk})
+    drifts, seen = [], set()
+    for r in chunk:
+        seen.add((r.location, r.sku))
+        want, have = projected(r), found[r.sku].get(r.location)
+        if have is None:
+            drifts.append(
+                Drift(
+                    "projection",
+                    r.location,
+                    r.sku,
+                    want.available,
+                    None,
+                    "missing from the projection",
+                )
+            )
+        elif have != want:
+            detail = f"projection {have.encode()} != ledger {want.encode()}"
+            drifts.append(
+                Drift("projection", r.location, r.sku, want.available, have.available, detail)
+            )
+    # Fields of these SKUs that the chunk did not hold: stray, unless the SKU spills into the next chunk.
+    others = [
+        (loc, sku) for sku, fields in found.items() for loc in fields if (loc, sku) not in seen
+    ]
+    known = (
+        set(
+            conn.execute(
+                select(POS.c.location, POS.c.sku).where(
+                    tuple_(POS.c.location, POS.c.sku).in_(others)
+                )
+            )
+        )
+        if others
+        else set()
+    )
+    drifts += [
+        Drift("projection", loc, sku, None, found[sku][loc].available, "not in the ledger")
+        for loc, sku in others
+        if (loc, sku) not in known
+    ]
+    return drifts
+
+
+def _stray_projection(ledger: Ledger, skus: set[str]) -> list[Drift]:
+    """Whole SKUs the projection holds that the ledger does not know at all."""
+    head = f"{ledger.projection.prefix}:pos:{{"
+    stray = [
+        key[len(head) : -1]
+        for key in ledger.projection.redis.scan_iter(match=f"{head}*", count=1000)
+    ]
+    stray = [sku for sku in stray if sku not in skus]
+    found = ledger.projection.read(stray)
+    return [
+        Drift("projection", loc, sku, None, v.available, "not in the ledger")
+        for sku in stray
+        for loc, v in found[sku].items()
+    ]
+
+
+def _repair(ledger: Ledger, drifts: list[Drift]) -> int:
+    stamp = to_micros(ledger.clock())
+    fixes = [d for d in drifts if d.kind in ("on_hand", "reserved")]
+    if fixes:
+        ledger.projection.put(ledger.transaction(lambda conn: _correct(conn, fixes, stamp)))
+    stale = [d for d in drifts if d.kind == "projection"]
+    _reproject(ledger, stale)
+    return len(fixes) + len(stale)
+
+
+def _correct(conn: Connection, drifts: list[Drift], stamp: int) -> dict:
+    """Bring each position back to what its record says, with a correction entry for each change."""
+    changed = {}
+    for d in sorted(drifts, key=lambda d: (d.location, d.sku, d.kind)):
+        row = conn.execute(
+            update(POS).where(POS.c.location == d.location, POS.c.sku == d.sku)
+            .values({d.kind: d.ledger, "version": POS.c.version + 1}).returning(*POS.c)
+        ).first()  # fmt: skip
+        conn.execute(FIX.insert(), {"location": d.location, "sku": d.sku, "field": d.kind, "before": d.found,
+                                    "after": d.ledger, "reason": d.detail, "at_us": stamp})  # fmt: skip
+        changed[(d.location, d.sku)] = projected(row)
+    return changed
+
+
+def _reproject(ledger: Ledger, drifts: list[Drift]) -> None:
+    """Write the ledger's value over a drifted projection field, or delete a stray one."""
+    redis, keys = ledger.projection.redis, {(d.location, d.sku) for d in drifts}
+    with ledger.engine.connect() as conn:
+        rows = (
+            {
+                (r.location, r.sku): r
+                for r in conn.execute(
+                    select(POS).where(tuple_(POS.c.location, POS.c.sku).in_(list(keys)))
+                )
+            }
+            if keys
+            else {}
+        )
+    for location, sku in keys:
+        row = rows.get((location, sku))
+        if row is None:
+            redis.hdel(ledger.projection.pos_key(sku), location)
+        else:
+            redis.hset(ledger.projection.pos_key(sku), location, projected(row).encode())

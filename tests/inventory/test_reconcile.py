@@ -1,0 +1,85 @@
+"""Drift between the projection, the positions and their history is found, then repaired by entries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from inventory.holds import HoldLine, HoldRequest
+from inventory.reconcile import reconcile
+from inventory.reserve import Reservations
+from inventory.schema import CorrectionRow, PositionRow
+from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
+
+POS = PositionRow.__table__
+
+
+def seeded(backend) -> list[str]:
+    backend.ledger.upsert_locations(NETWORK)
+    backend.reader.clock = lambda: T0 + timedelta(hours=1)
+    skus = [sku() for _ in range(4)]
+    backend.ledger.ingest([ev(loc.id, s, "count", 5 + i, 0) for i, s in enumerate(skus) for loc in (WAREHOUSE, STORE)])
+    backend.ledger.ingest([ev(STORE.id, s, "sale", 1, 2) for s in skus])
+    Reservations(backend.ledger, backend.reader, group_commit=False).hold(
+        HoldRequest(id=f"H-{skus[0]}", lines=[HoldLine(sku=skus[0], quantity=2, location=WAREHOUSE.id)])
+    )
+    return skus
+
+
+def test_a_consistent_ledger_reports_no_drift(backend):
+    seeded(backend)
+    report = reconcile(backend.ledger)
+    assert report.checked == 8
+    assert report.drifts == []
+
+
+def test_projection_drift_is_found_and_repaired_from_the_ledger(backend):
+    skus = seeded(backend)
+    answers = backend.reader.check(skus)
+    redis, projection = backend.projection.redis, backend.projection
+    redis.hset(projection.pos_key(skus[0]), WAREHOUSE.id, "999:50:0:0:0")
+    redis.hdel(projection.pos_key(skus[1]), STORE.id)
+    redis.hset(projection.pos_key(skus[2]), "ST-GHOST", "1:9:0:0:0")
+    redis.hset(projection.pos_key("SKU-UNKNOWN-" + skus[3]), WAREHOUSE.id, "1:9:0:0:0")
+    found = reconcile(backend.ledger, repair=True)
+    kinds = sorted((d.kind, d.location, d.detail.split(" ")[0]) for d in found.drifts)
+    assert kinds == sorted([
+        ("projection", WAREHOUSE.id, "projection"),
+        ("projection", STORE.id, "missing"),
+        ("projection", "ST-GHOST", "not"),
+        ("projection", WAREHOUSE.id, "not"),
+    ])  # fmt: skip
+    assert found.repaired == 4
+    assert reconcile(backend.ledger).drifts == []
+    assert backend.reader.check(skus) == answers
+
+
+def test_on_hand_drift_is_repaired_back_to_the_stock_events_with_a_correction(backend):
+    skus = seeded(backend)
+    with backend.ledger.engine.begin() as conn:
+        conn.execute(update(POS).where(POS.c.location == STORE.id, POS.c.sku == skus[1]).values(on_hand=POS.c.on_hand + 3))
+    report = reconcile(backend.ledger, repair=True)
+    [drift] = [d for d in report.drifts if d.kind == "on_hand"]
+    assert (drift.ledger, drift.found) == (5, 8)
+    assert {d.kind for d in report.drifts} == {"on_hand", "projection"}  # Redis never saw the bad write
+    assert backend.ledger.position(STORE.id, skus[1]).on_hand == 5
+    with backend.ledger.engine.connect() as conn:
+        fix = conn.execute(select(CorrectionRow.__table__)).one()
+    assert (fix.field, fix.before, fix.after) == ("on_hand", 8, 5)
+    assert reconcile(backend.ledger).drifts == []
+    assert backend.projection.read([skus[1]])[skus[1]][STORE.id].on_hand == 5
+
+
+def test_reserved_drift_is_corrected_and_the_correction_recorded(backend):
+    skus = seeded(backend)
+    with backend.ledger.engine.begin() as conn:
+        conn.execute(update(POS).where(POS.c.location == WAREHOUSE.id, POS.c.sku == skus[0]).values(reserved=0))
+    report = reconcile(backend.ledger, repair=True)
+    [drift] = [d for d in report.drifts if d.kind == "reserved"]
+    assert (drift.ledger, drift.found) == (2, 0)
+    assert backend.ledger.position(WAREHOUSE.id, skus[0]).reserved == 2
+    with backend.ledger.engine.connect() as conn:
+        fix = conn.execute(select(CorrectionRow.__table__)).one()
+    assert (fix.field, fix.before, fix.after) == ("reserved", 0, 2)
+    assert reconcile(backend.ledger).drifts == []
