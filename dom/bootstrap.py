@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
 
-from dom.settings import Settings
+from dom.settings import Settings, get_settings
 from inventory.db import open_engine
 from inventory.ledger import Ledger
 from inventory.projection import Projection
@@ -40,3 +42,13 @@ def build(settings: Settings) -> Engine:
     projection = Projection(client, settings.redis_prefix)
     ledger = Ledger(open_engine(settings.sql_url), projection)
     return Engine(settings, ledger, AvailabilityReader(projection), client)
+
+
+@contextmanager
+def session(settings: Settings | None = None) -> Iterator[Engine]:
+    """The engine for one command: built from the environment, closed on the way out."""
+    engine = build(settings or get_settings())
+    try:
+        yield engine
+    finally:
+        engine.close()

@@ -1,9 +1,243 @@
-"""Ledger commands: seed, ingest, availability, rebuild, reconcile."""
+"""Ledger commands: seed, ingest, availability, explain, rebuild, reconcile, locations."""
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import orjson
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from dom.bootstrap import session
+from inventory.availability import Query, SkuAvailability
+from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
+from inventory.reads import CartTooLarge
+from inventory.rebuild import rebuild
+from inventory.reconcile import reconcile
+from inventory.seed import generate_network, stock_events
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Ledger commands are added here."""
+    app.command("seed")(seed)
+    app.command("ingest")(ingest)
+    app.command("availability")(availability)
+    app.command("explain")(explain)
+    app.command("rebuild")(rebuild_projection)
+    app.command("reconcile")(reconcile_ledger)
+    app.command("locations")(locations)
+
+
+def seed(
+    stores: Annotated[int, typer.Option(min=1, max=5_000, help="stores in the network")] = 50,
+    skus: Annotated[int, typer.Option(min=1, max=200_000, help="SKUs in the catalogue")] = 2_000,
+    seed: Annotated[int, typer.Option(min=0, help="generator seed: same seed, same network")] = 1,
+) -> None:
+    """Build a realistic network (warehouses, stores, vendors) and load its stock as counts."""
+    network = generate_network(stores, skus, seed)
+    with session() as engine:
+        engine.ledger.upsert_locations(network.locations)
+        totals: Counter[str] = Counter()
+        as_of = engine.ledger.clock() - timedelta(hours=1)
+        for batch in stock_events(network, as_of=as_of, batch_size=MAX_BATCH_EVENTS):
+            totals.update(engine.ledger.ingest(batch).summary())
+    out.print(
+        f"seeded {len(network.locations)} locations, {len(network.stock)} positions: {dict(totals)}"
+    )
+
+
+def _batches(path: str, size: int) -> Iterator[list]:
+    if path == "-":
+        yield from _parse_lines(sys.stdin.buffer, size)
+        return
+    if not Path(path).is_file():
+        raise typer.BadParameter(f"no such file: {path}")
+    with Path(path).open("rb") as stream:
+        yield from _parse_lines(stream, size)
+
+
+def _parse_lines(stream, size: int) -> Iterator[list]:
+    batch: list = []
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            batch.append(orjson.loads(line))
+        except orjson.JSONDecodeError as error:
+            raise typer.BadParameter(f"line {number}: not JSON ({error})") from None
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def ingest(
+    path: Annotated[
+        str, typer.Argument(help="JSON lines of stock events, or - for standard input")
+    ],
+    batch_size: Annotated[int, typer.Option(min=1, max=MAX_BATCH_EVENTS)] = 1000,
+) -> None:
+    """Ingest stock events; print what became of them and why each refused one was refused."""
+    totals: Counter[str] = Counter()
+    with session() as engine:
+        for offset, batch in enumerate(_batches(path, batch_size)):
+            try:
+                result = engine.ledger.ingest(batch)
+            except BatchTooLarge as error:
+                raise typer.BadParameter(str(error)) from None
+            totals.update(result.summary())
+            for index, verdict in result.verdicts:
+                if verdict.outcome.value == "rejected":
+                    err.print(
+                        f"event {offset * batch_size + index + 1} ({verdict.event_id or '?'}): {verdict.reason}"
+                    )
+    out.print(dict(totals))
+    if totals["rejected"]:
+        raise typer.Exit(1)
+
+
+def _query(method: str, store: str | None, quantity: int, channel: str) -> Query:
+    if method not in ("ship", "pickup"):
+        raise typer.BadParameter("method is ship or pickup")
+    if method == "pickup" and not store:
+        raise typer.BadParameter("--store is required for pickup")
+    return Query(method=method, store=store, quantity=quantity, channel=channel)
+
+
+def _as_dict(answer: SkuAvailability) -> dict:
+    promise = answer.promise
+    return {
+        "sku": answer.sku, "method": answer.method, "available": answer.available, "shelf": answer.shelf,
+        "transferable": answer.transferable, "held_back": answer.held_back,
+        "promise": promise.at.isoformat() if promise and promise.at else None,
+    }  # fmt: skip
+
+
+def availability(
+    skus: Annotated[list[str], typer.Argument(help="one SKU or a cart of SKUs")],
+    method: Annotated[str, typer.Option(help="ship or pickup")] = "ship",
+    store: Annotated[str | None, typer.Option(help="pickup store")] = None,
+    quantity: Annotated[int, typer.Option(min=1, max=10_000, help="units to promise")] = 1,
+    channel: str = "web",
+    json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Available-to-sell now, by fulfilment method, with the promised date (projection only)."""
+    with session() as engine:
+        try:
+            answers = engine.reader.check(skus, _query(method, store, quantity, channel))
+        except CartTooLarge as error:
+            raise typer.BadParameter(str(error)) from None
+    if json:
+        sys.stdout.write(orjson.dumps([_as_dict(a) for a in answers]).decode() + "\n")
+        return
+    table = Table("sku", "available", "shelf", "transferable", "held back", "promise")
+    for a in answers:
+        row = _as_dict(a)
+        table.add_row(
+            a.sku,
+            str(a.available),
+            str(a.shelf),
+            str(a.transferable),
+            str(a.held_back),
+            row["promise"] or "-",
+        )
+    out.print(table)
+
+
+def explain(
+    sku: str,
+    method: Annotated[str, typer.Option(help="ship or pickup")] = "ship",
+    store: Annotated[str | None, typer.Option(help="pickup store")] = None,
+    channel: str = "web",
+) -> None:
+    """How a SKU's availability is computed: each location's part, buffers, exclusions, freshness."""
+    with session() as engine:
+        answer = engine.reader.explain(sku, _query(method, store, 1, channel))
+    table = Table(
+        "location",
+        "type",
+        "on hand",
+        "reserved",
+        "safety",
+        "fenced",
+        "counted",
+        "last report",
+        "excluded because",
+    )
+    for c in answer.contributions:
+        reported = (
+            datetime.fromtimestamp(c.reported_s, UTC).isoformat(timespec="minutes")
+            if c.reported_s
+            else "-"
+        )
+        table.add_row(
+            c.location,
+            c.type,
+            str(c.on_hand),
+            str(c.reserved),
+            str(c.safety),
+            str(c.fenced),
+            str(c.counted),
+            reported,
+            c.excluded,
+        )
+    out.print(table)
+    out.print(
+        f"{answer.method} available for {sku}: {answer.available} (held back by threshold: {answer.held_back})"
+    )
+
+
+def rebuild_projection() -> None:
+    """Wipe the Redis projection and rebuild it from the SQL ledger."""
+    with session() as engine:
+        report = rebuild(engine.ledger)
+    out.print(
+        f"removed {report.removed_keys} keys; wrote {report.positions} positions, inbound for {report.inbound_skus} SKUs; network {report.network_version}"
+    )
+
+
+def reconcile_ledger(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="fix what is found, with correction entries")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=0, help="drifts to list")] = 50,
+) -> None:
+    """Compare the projection with the ledger and positions with their history; list every drift."""
+    with session() as engine:
+        report = reconcile(engine.ledger, repair=repair)
+    for d in report.drifts[:limit]:
+        out.print(
+            f"{d.kind:10} {d.location:12} {d.sku:16} ledger={d.ledger} found={d.found}  {d.detail}"
+        )
+    out.print(
+        f"checked {report.checked} positions: {len(report.drifts)} drifts, {report.repaired} repaired"
+    )
+    if report.drifts and not repair:
+        raise typer.Exit(1)
+
+
+def locations() -> None:
+    """List the network's locations."""
+    with session() as engine:
+        rows = engine.ledger.locations()
+    table = Table("id", "type", "lat", "lon", "capabilities", "capacity/day", "active")
+    for loc in rows:
+        table.add_row(
+            loc.id,
+            loc.type.value,
+            f"{loc.lat:.3f}",
+            f"{loc.lon:.3f}",
+            ",".join(sorted(loc.capabilities)),
+            str(loc.capacity_per_day),
+            str(loc.active),
+        )
+    out.print(table)
