@@ -35,17 +35,20 @@ class MipResult:
 
 
 class _Builder:
-    def __init__(self, rules: Rules) -> None:
+    def __init__(self, rules: Rules, backend: str) -> None:
         self.rules = rules
-        self.solver = pywraplp.Solver.CreateSolver(MIP_BACKEND)
+        self.solver = pywraplp.Solver.CreateSolver(backend)
         self.objective: list[tuple[object, float]] = []
         self.constant = 0.0
         self.stock_rows: dict[tuple[int, str], list] = defaultdict(list)
         self.stock_limit: dict[tuple[int, str], int] = {}
         self.ship_rows: dict[int, list] = defaultdict(list)
 
-    def add_order(self, o: int, opt: OrderOptions) -> dict[tuple[int, int], object]:
+    def add_order(self, o: int, opt: OrderOptions,
+                  floor: float | None = None) -> dict[tuple[int, int], object]:
+        """Add one order; ``floor`` (its standalone optimum) is a valid cut on its own cost."""
         s, rules = self.solver, self.rules
+        first_term, constant = len(self.objective), self.constant
         J, L = opt.stock.shape
         y = [s.BoolVar(f"y{o}_{j}") for j in range(J)]
         x: dict[tuple[int, int], object] = {}
@@ -59,16 +62,22 @@ class _Builder:
                 var = s.IntVar(0, ub, f"x{o}_{i}_{j}")
                 x[i, j] = var
                 s.Add(var <= ub * y[j])
-                self.objective.append((var, float(opt.unit[j] - rules.backorder_penalty)))
+                self.objective.append((var, float(opt.unit[j])))
                 key = (int(opt.loc[j]), line.sku)
                 self.stock_rows[key].append((var, ub))
                 self.stock_limit[key] = int(opt.stock[j, i])
-        self.constant += rules.backorder_penalty * float(opt.quantity.sum())
         for i in range(L):
             terms = [x[i, j] for j in range(J) if (i, j) in x]
-            if terms:
-                s.Add(sum(terms) <= int(opt.quantity[i]))
+            if terms:  # explicit backorders keep the objective positive (meaningful MIP gaps)
+                backorder = s.NumVar(0, int(opt.quantity[i]), f"b{o}_{i}")
+                self.objective.append((backorder, rules.backorder_penalty))
+                s.Add(sum(terms) + backorder == int(opt.quantity[i]))
+            else:
+                self.constant += rules.backorder_penalty * float(opt.quantity[i])
         self._order_rules(o, opt, x, y)
+        if floor is not None:
+            own = sum(c * v for v, c in self.objective[first_term:])
+            s.Add(own + (self.constant - constant) >= floor - 1e-6)
         return x
 
     def _order_rules(self, o: int, opt: OrderOptions, x: dict, y: list) -> None:
@@ -129,11 +138,14 @@ class _Builder:
 
 def solve_mip(problems: list[OrderOptions], rules: Rules, time_limit_s: float,
               capacity: np.ndarray | None = None,
-              hint: list[np.ndarray] | None = None, threads: int = 1) -> MipResult:
+              hint: list[np.ndarray] | None = None, threads: int = 1,
+              relative_gap: float = 1e-7, floors: list[float] | None = None,
+              backend: str = MIP_BACKEND) -> MipResult:
     """Solve the orders jointly; ``capacity`` is shipments left per location (None: unbounded)."""
     started = time.perf_counter()
-    builder = _Builder(rules)
-    xs = [builder.add_order(o, opt) for o, opt in enumerate(problems)]
+    builder = _Builder(rules, backend)
+    xs = [builder.add_order(o, opt, None if floors is None else floors[o])
+          for o, opt in enumerate(problems)]
     builder.add_resources(capacity)
     solver = builder.solver
     objective = solver.Objective()
@@ -141,17 +153,19 @@ def solve_mip(problems: list[OrderOptions], rules: Rules, time_limit_s: float,
         objective.SetCoefficient(var, objective.GetCoefficient(var) + coef)
     objective.SetOffset(builder.constant)
     objective.SetMinimization()
-    if hint is not None and MIP_BACKEND == "SCIP":  # HiGHS via pywraplp crashes on hints
+    if hint is not None and backend == "SCIP":  # HiGHS via pywraplp crashes on hints
         pairs = [(x[i, j], float(h[j, i])) for x, h in zip(xs, hint, strict=True)
                  for (i, j) in x]
         solver.SetHint([v for v, _ in pairs], [u for _, u in pairs])
     solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
     solver.SetNumThreads(threads)
     solver.SuppressOutput()
-    if MIP_BACKEND == "HIGHS":
+    if backend == "HIGHS":
         quiet = "output_flag=false\nlog_to_console=false\n"
         solver.SetSolverSpecificParametersAsString(f"{quiet}random_seed={SOLVER_SEED}\n")
-    status = solver.Solve()
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(params.RELATIVE_MIP_GAP, relative_gap)
+    status = solver.Solve(params)
     found = status in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE)
     units = [_units(x, opt, found) for x, opt in zip(xs, problems, strict=True)]
     return MipResult(

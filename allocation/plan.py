@@ -77,6 +77,7 @@ def order_plan(network: Network, opt: OrderOptions, units: np.ndarray,
 def assemble(orders: list[dict[str, Any]], rules: Rules, lower_bound: float,
              solver: dict[str, Any]) -> dict[str, Any]:
     total = float(sum(o["cost"] for o in orders))
+    lower_bound = min(lower_bound, total)  # per-order rounding must not lift the bound over it
     gap = (total - lower_bound) / total if total > 0 else 0.0
     shipments = [s for o in orders for s in o["shipments"]]
     return {

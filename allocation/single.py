@@ -33,7 +33,7 @@ class OrderDecision:
     method: str
 
 
-def _unit_floor(options: OrderOptions, rules: Rules) -> float:
+def unit_floor(options: OrderOptions, rules: Rules) -> float:
     cheapest = min(float(options.unit.min()), rules.backorder_penalty)
     return cheapest * float(options.quantity.sum())
 
@@ -131,7 +131,7 @@ def _pruned(options: OrderOptions, rules: Rules, incumbent: float,
             units: np.ndarray) -> tuple[OrderOptions, np.ndarray]:
     """Drop candidates no optimal plan uses; the incumbent's own shipments are always kept."""
     used = units.sum(axis=1) > 0
-    keep = (options.fixed + _unit_floor(options, rules) <= incumbent + EPS) | used
+    keep = (options.fixed + unit_floor(options, rules) <= incumbent + EPS) | used
     if options.size > 1:
         keep &= ~_dominated(options) | used
     kept = np.flatnonzero(keep)
@@ -145,10 +145,10 @@ def _enumerable(options: OrderOptions, rules: Rules) -> bool:
     return distinct and kits_ok and rules.min_value_per_extra_shipment is None
 
 
-def _shipment_limit(rules: Rules) -> int:
+def _shipment_limit(rules: Rules) -> float:
     limit = rules.max_shipments_per_order
     hard = limit is not None and limit.mode == "hard"
-    return int(limit.limit) if hard else 2
+    return float(int(limit.limit)) if hard else float("inf")
 
 
 def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) -> OrderDecision:
@@ -161,13 +161,13 @@ def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) 
     incumbent = rules.backorder_penalty * float(options.quantity.sum())
     units = np.zeros_like(options.stock)
     for depth in (1, 2) if enumerable else ():
-        depth = min(depth, _shipment_limit(rules))
+        depth = int(min(depth, _shipment_limit(rules)))
         incumbent, units = _best_within(options, rules, depth)
         options, units = _pruned(options, rules, incumbent, units)
         fixed = np.sort(options.fixed)
         if depth >= _shipment_limit(rules) or options.size <= depth:
             return OrderDecision(options, units, incumbent, incumbent, f"exact {depth}-shipment")
-        if incumbent <= fixed[: depth + 1].sum() + _unit_floor(options, rules) + EPS:
+        if incumbent <= fixed[: depth + 1].sum() + unit_floor(options, rules) + EPS:
             return OrderDecision(options, units, incumbent, incumbent, f"{depth}-shipment bound")
     if not enumerable:
         options, units = _pruned(options, rules, incumbent, units)

@@ -79,7 +79,7 @@ def _stock(rng: np.random.Generator, locations: list[dict[str, Any]], popularity
     for loc in locations:
         if loc["type"] == "warehouse":
             held = rng.random(skus) < 0.85
-            units = rng.poisson(1.3 * expected / len(warehouses) + 0.3)
+            units = rng.poisson(1.5 * expected / len(warehouses) + 2.0)  # DCs carry the tail too
         elif loc["type"] == "dropship":
             held = rng.random(skus) < 0.25
             units = rng.integers(5, 60, skus)

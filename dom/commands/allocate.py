@@ -2,8 +2,52 @@
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
 import typer
+
+EXIT_INVALID = 2
+
+
+class Mode(StrEnum):
+    online = "online"
+    batch = "batch"
 
 
 def register(app: typer.Typer) -> None:
-    """Placeholder until the allocation core lands: the command is added here."""
+    @app.command("allocate")
+    def allocate_command(
+        instance: Annotated[
+            Path,
+            typer.Argument(
+                help="Instance JSON: locations, stock, orders, rules (and optional returns)."
+            ),
+        ],
+        mode: Annotated[Mode, typer.Option(help="online: order by order; batch: jointly.")] = (
+            Mode.online
+        ),
+        time_limit: Annotated[
+            float | None,
+            typer.Option("--time-limit", min=0.1, help="Batch solver time limit in seconds."),
+        ] = None,
+    ) -> None:
+        """Print the allocation plan of INSTANCE as JSON; refuse invalid instances (exit 2)."""
+        from allocation import InvalidInstance, allocate
+
+        try:
+            data = orjson.loads(instance.read_bytes())
+        except (OSError, orjson.JSONDecodeError) as error:
+            typer.echo(f"dom allocate: cannot read {instance}: {error}", err=True)
+            raise typer.Exit(EXIT_INVALID) from None
+        try:
+            plan = allocate(data, mode=mode.value, time_limit_s=time_limit)
+        except InvalidInstance as error:
+            for problem in error.problems:
+                typer.echo(f"dom allocate: invalid instance: {problem}", err=True)
+            raise typer.Exit(EXIT_INVALID) from None
+        sys.stdout.buffer.write(orjson.dumps(plan, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.flush()
