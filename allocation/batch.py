@@ -96,11 +96,13 @@ class _Joint:
         self.instance, self.deadline = instance, deadline
         self.mip_seconds = 0.0
         self.statuses: Counter[str] = Counter()
+        self.bound = 0.0  # sum of the MIP bounds of the last solve's components
 
     def solve(self, problems: list[OrderOptions], capacity: np.ndarray,
               share_of_time_left: float) -> list[np.ndarray] | None:
         units: list[np.ndarray] = [np.zeros_like(p.stock) for p in problems]
         total = sum(p.size for p in problems) or 1
+        self.bound = 0.0
         for group in components(problems, capacity):
             share = share_of_time_left * sum(problems[o].size for o in group) / total
             budget = max(0.2, (self.deadline - time.perf_counter()) * share)
@@ -112,6 +114,7 @@ class _Joint:
                 return None
             for o, u in zip(group, result.units, strict=True):
                 units[o] = u
+            self.bound += result.bound
         return units
 
 
@@ -171,16 +174,19 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
     penalty = instance.rules.backorder_penalty
     members: list[int] = []
     pruned: list[OrderOptions] = []
-    rounds, settled = 0, not contended
+    rounds, settled, mip_bound = 0, not contended, float("-inf")
     while contended and rounds < MAX_ROUNDS and time.perf_counter() < joint.deadline:
         rounds += 1
         members = sorted(contended)
         pruned = prune_jointly([options[o] for o in members], full.capacity, instance.rules)
+        mip_bound = float("-inf")
         problems = [_restrict(p, _used(decisions[o]), penalty)
                     for o, p in zip(members, pruned, strict=True)]
         units = joint.solve(problems, full.capacity, 1.0 / (MAX_ROUNDS - rounds + 1))
         if units is None:
             break
+        complete = all(p.size == q.size for p, q in zip(problems, pruned, strict=True))
+        mip_bound = joint.bound if complete else float("-inf")
         trial = dict(plans)
         trial.update({o: (p, u) for o, p, u in zip(members, problems, units, strict=True)})
         collide = _colliding(network, full, trial)
@@ -193,6 +199,8 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
     assert not _colliding(network, full, plans), "batch plan overuses a resource"
     floors = [decisions[o].bound for o in members]
     set_bound, scope = _set_bound(pruned, floors, full.capacity, instance, deadline)
+    if mip_bound > set_bound:  # the MIP saw every candidate: its own bound is valid and tighter
+        set_bound, scope = mip_bound, "MIP bound over all their candidates"
     in_set = set(members)
     lower_bound = set_bound + sum(d.bound for o, d in enumerate(decisions) if o not in in_set)
     orders = [order_plan(network, *plans[o], instance.rules) for o in range(len(instance.orders))]

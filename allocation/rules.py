@@ -12,9 +12,9 @@ plan may break it and pays ``penalty`` EUR each time, added to the cost and show
   Distance to the address (ship) or to the pickup store (transfer). Soft: ``penalty`` per shipment
   beyond the limit.
 - ``max_shipments_per_order``: ``{"limit": 2, "mode": "hard"}``. Soft: ``penalty`` per shipment over.
-- ``min_value_per_extra_shipment``: ``{"limit": 30.0, "mode": "soft", "penalty": 5.0}``. Every
-  shipment of an order but its first must carry goods worth at least ``limit`` (sum of line ``price``
-  times units; a line without a price is worth 0). Soft: ``penalty`` per shipment under the value.
+- ``min_value_per_extra_shipment``: ``{"limit": 30.0, "mode": "soft", "penalty": 5.0}``. All
+  shipments of an order but one must each carry goods worth at least ``limit`` (sum of line
+  ``price`` times units; a line without a price is worth 0). Soft: ``penalty`` per shipment under the value.
 - ``kits``: ``{"mode": "hard"}`` (default). Lines sharing a ``kit`` id come from one location. Hard:
   a kit ships complete from one location or is backordered complete. Soft: a kit may come from several
   locations, paying ``penalty`` per location beyond the first.
