@@ -12,12 +12,14 @@ from inventory import schema  # noqa: F401  (registers the tables)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def open_engine(url: str) -> Engine:
+def open_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
     """Create the engine and the tables if missing.
 
-    SQLite runs in WAL mode with synchronous=FULL: a commit is on disk before the caller is answered,
-    so an acknowledged write survives a crash. Writers take the lock at BEGIN (IMMEDIATE), so a
-    transaction never has to upgrade a read lock and deadlock with another writer.
+    SQLite runs in WAL mode. With synchronous=NORMAL (the default) a committed transaction is in the
+    WAL before the caller is answered, so it survives a crash of the process; only an operating
+    system crash or power cut can lose the last commits. `sqlite_synchronous="FULL"` makes every
+    commit wait for the disk as well, at several milliseconds a commit. Writers take the lock at
+    BEGIN (IMMEDIATE), so a transaction never upgrades a read lock and deadlocks another writer.
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -26,7 +28,9 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "isolation_level": None}
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        if sqlite_synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"sqlite_synchronous is NORMAL or FULL, got {sqlite_synchronous!r}")
+        event.listen(engine, "connect", lambda conn, _: _sqlite_pragmas(conn, sqlite_synchronous))
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     else:
         engine = create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
@@ -34,10 +38,11 @@ def open_engine(url: str) -> Engine:
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn, synchronous: str) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute(f"PRAGMA synchronous={synchronous}")
+    cur.execute("PRAGMA wal_autocheckpoint=20000")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.close()
 

@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import BindParameter, Connection, and_, bindparam, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
 
+from inventory import bulk
 from inventory.feed import Rejection
 from inventory.model import DELTA_SIGN, EventType, StockEvent
 from inventory.projection import Projected
 from inventory.rules import Ledgered, Outcome, Verdict, earliest_new_count_us, fold, micros
 from inventory.safety import SAFETY, SafetyBook, SafetyRule
-from inventory.schema import LocationRow, PositionRow, StockEventRow
+from inventory.schema import LocationRow, StockEventRow
 
-POS = PositionRow.__table__
 EVT = StockEventRow.__table__
 LOC = LocationRow.__table__
 
@@ -34,6 +34,8 @@ class BatchResult:
 
     verdicts: list[tuple[int, Verdict]] = field(default_factory=list)
     changed: dict[Key, Projected] = field(default_factory=dict)
+    committed_s: float = 0.0  # perf_counter when SQL committed
+    projected_s: float = 0.0  # perf_counter when the projection showed it
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for _, v in self.verdicts if v.outcome is outcome)
@@ -70,12 +72,12 @@ def ingest_events(
         state = Ledgered(
             row.on_hand, row.count_us, row.count_id, row.last_delta_us, row.reported_us
         )
-        stored = _stored_deltas(conn, key, state, group)
-        new_state, verdicts = fold(state, group, stored)
+        new_state, verdicts = fold(state, group, _stored_deltas(conn, key, state, group))
         outcome_of.update((v.event_id, v) for v in verdicts)
         if new_state != state:
             version = row.version + 1
-            updates.append(_position_update(key, new_state, version))
+            updates.append((*key, new_state.on_hand, new_state.count_us, new_state.count_id,
+                            new_state.last_delta_us, new_state.reported_us, version))  # fmt: skip
             result.changed[key] = Projected(
                 version,
                 new_state.on_hand,
@@ -83,31 +85,18 @@ def ingest_events(
                 row.safety,
                 (new_state.reported_us or 0) // 1_000_000,
             )
-    _insert_events(conn, accepted, outcome_of, now_us)
+    bulk.insert_events(conn, [
+        (e.event_id, e.location, e.sku, e.type.value, e.quantity, micros(e), now_us, e.source, outcome_of[e.event_id].outcome.value)
+        for _, e in accepted
+    ])  # fmt: skip
     if updates:
-        conn.execute(
-            update(POS)
-            .where(and_(POS.c.location == _bind("k_location"), POS.c.sku == _bind("k_sku")))
-            .values(
-                on_hand=_bind("on_hand"),
-                count_us=_bind("count_us"),
-                count_id=_bind("count_id"),
-                last_delta_us=_bind("last_delta_us"),
-                reported_us=_bind("reported_us"),
-                version=_bind("version"),
-            ),
-            updates,
-        )
+        bulk.update_positions(conn, updates)
     result.verdicts.extend((index, outcome_of[e.event_id]) for index, e in accepted)
     return _sorted(result)
 
 
 def rejections_as_verdicts(rejections: Iterable[Rejection]) -> list[tuple[int, Verdict]]:
     return [(r.index, Verdict(r.event_id or "", Outcome.rejected, r.reason)) for r in rejections]
-
-
-def _bind(name: str) -> BindParameter:
-    return bindparam(name)
 
 
 def _sorted(result: BatchResult) -> BatchResult:
@@ -118,8 +107,7 @@ def _sorted(result: BatchResult) -> BatchResult:
 def _drop_duplicates(
     conn: Connection, events: Sequence[tuple[int, StockEvent]], result: BatchResult
 ) -> list[tuple[int, StockEvent]]:
-    ids = [e.event_id for _, e in events]
-    seen = set(conn.scalars(select(EVT.c.event_id).where(EVT.c.event_id.in_(ids))))
+    seen = bulk.existing_event_ids(conn, [e.event_id for _, e in events])
     fresh = []
     for index, event in events:
         if event.event_id in seen:
@@ -138,40 +126,26 @@ def _known_locations(conn: Connection, ids: set[str]) -> dict[str, str]:
     return {row.id: row.type for row in rows}
 
 
-def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) -> dict[Key, object]:
+def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) -> dict[Key, Any]:
     """Create missing positions (with their safety stock) and lock all of them in key order."""
     book = SafetyBook(
         SafetyRule(r.units, r.location_type, r.location, r.sku)
         for r in conn.execute(select(SAFETY))
     )
-    new_rows = [
-        {
-            "location": loc,
-            "sku": sku,
-            "on_hand": 0,
-            "reserved": 0,
-            "version": 0,
-            "safety": book.units(loc, types[loc], sku),
-        }
-        for loc, sku in keys
-    ]
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(insert(POS).on_conflict_do_nothing(index_elements=["location", "sku"]), new_rows)
-    query = (
-        select(POS)
-        .where(tuple_(POS.c.location, POS.c.sku).in_(keys))
-        .order_by(POS.c.location, POS.c.sku)
-        .with_for_update()
+    rows = bulk.lock_positions(
+        conn, [(loc, sku, book.units(loc, types[loc], sku)) for loc, sku in keys]
     )
-    return {(row.location, row.sku): row for row in conn.execute(query)}
+    return {(row.location, row.sku): row for row in rows}
 
 
 def _stored_deltas(
     conn: Connection, key: Key, state: Ledgered, group: list[StockEvent]
 ) -> list[tuple[int, int]]:
     """Deltas already in the ledger that a new, earlier-than-them count must carry on top of itself."""
+    if state.last_delta_us is None:
+        return []
     since = earliest_new_count_us(state, group)
-    if since is None or state.last_delta_us is None or state.last_delta_us <= since:
+    if since is None or state.last_delta_us <= since:
         return []
     rows = conn.execute(
         select(EVT.c.occurred_us, EVT.c.type, EVT.c.quantity).where(
@@ -182,41 +156,3 @@ def _stored_deltas(
         )
     )
     return [(r.occurred_us, DELTA_SIGN[EventType(r.type)] * r.quantity) for r in rows]
-
-
-def _position_update(key: Key, state: Ledgered, version: int) -> dict:
-    return {
-        "k_location": key[0],
-        "k_sku": key[1],
-        "on_hand": state.on_hand,
-        "count_us": state.count_us,
-        "count_id": state.count_id,
-        "last_delta_us": state.last_delta_us,
-        "reported_us": state.reported_us,
-        "version": version,
-    }
-
-
-def _insert_events(
-    conn: Connection,
-    events: Sequence[tuple[int, StockEvent]],
-    outcome_of: dict[str, Verdict],
-    now_us: int,
-) -> None:
-    conn.execute(
-        EVT.insert(),
-        [
-            {
-                "event_id": e.event_id,
-                "location": e.location,
-                "sku": e.sku,
-                "type": e.type.value,
-                "quantity": e.quantity,
-                "occurred_us": micros(e),
-                "received_us": now_us,
-                "source": e.source,
-                "outcome": outcome_of[e.event_id].outcome.value,
-            }
-            for _, e in events
-        ],
-    )

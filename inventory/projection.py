@@ -15,17 +15,22 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import redis
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
 
-# KEYS[1] = pos:{sku}; ARGV = field, value, field, value ... with value = "version:..."
-# Writes each field whose version is newer than the one stored; returns how many were written.
+# KEYS[i] = pos:{sku}; ARGV[i] = that key's "location=version:on_hand:reserved:safety:reported_s"
+# lines. Writes each field whose version is newer than the one stored; returns how many were
+# written. All keys of one call share a cluster slot; fields are packed in one argument per key
+# because packing arguments costs the client more than the script costs the server.
 _PUT_IF_NEWER = """
 local written = 0
-for i = 1, #ARGV, 2 do
-  local current = redis.call('HGET', KEYS[1], ARGV[i])
-  local incoming = tonumber(string.match(ARGV[i + 1], '^(%d+)'))
-  if (not current) or tonumber(string.match(current, '^(%d+)')) < incoming then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-    written = written + 1
+for i, key in ipairs(KEYS) do
+  for field, value in string.gmatch(ARGV[i], '([^=\\n]+)=([^\\n]+)') do
+    local current = redis.call('HGET', key, field)
+    if (not current) or tonumber(string.match(current, '^(%d+)')) < tonumber(string.match(value, '^(%d+)')) then
+      redis.call('HSET', key, field, value)
+      written = written + 1
+    end
   end
 end
 return written
@@ -62,6 +67,7 @@ class Projection:
     def __init__(self, client: redis.Redis, prefix: str = "dom") -> None:
         self.redis = client
         self.prefix = prefix
+        self.clustered = isinstance(client, RedisCluster)
         self._put = client.register_script(_PUT_IF_NEWER)
 
     def pos_key(self, sku: str) -> str:
@@ -78,12 +84,23 @@ class Projection:
         """Write positions (location, sku) -> value, each only if newer, one script call per SKU."""
         by_sku: dict[str, list[str]] = {}
         for (location, sku), value in positions.items():
-            by_sku.setdefault(sku, []).extend((location, value.encode()))
-        for chunk in _chunks(list(by_sku.items()), self.PIPELINE_KEYS):
-            pipe = self.redis.pipeline(transaction=False)
-            for sku, args in chunk:
-                self._put(keys=[self.pos_key(sku)], args=args, client=pipe)
-            pipe.execute()
+            by_sku.setdefault(sku, []).append(f"{location}={value.encode()}")
+        by_slot: dict[int, tuple[list[str], list[str]]] = {}
+        for sku, fields in by_sku.items():
+            key = self.pos_key(sku)
+            keys, args = by_slot.setdefault(self._slot(key), ([], []))
+            keys.append(key)
+            args.append("\n".join(fields))
+        pipe = self.redis.pipeline(transaction=False)
+        for keys, args in by_slot.values():
+            for start in range(0, len(keys), self.PIPELINE_KEYS):
+                end = start + self.PIPELINE_KEYS
+                self._put(keys=keys[start:end], args=args[start:end], client=pipe)
+        pipe.execute()
+
+    def _slot(self, key: str) -> int:
+        """Keys of one script call must share a slot on a cluster; a single server has one slot."""
+        return key_slot(key.encode()) if self.clustered else 0
 
     def read(self, skus: Iterable[str]) -> dict[str, dict[str, Projected]]:
         skus = list(skus)

@@ -8,7 +8,7 @@ without any count, the sum of all deltas. A delta at or before the latest count 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -85,54 +85,46 @@ def fold(
     `stored_deltas` holds (occurred_us, delta) of the deltas already in the ledger that occurred
     after `earliest_new_count_us(state, events)`; a new count must add them back on top of itself.
     """
-    verdicts: dict[str, Verdict] = {}
-    best: StockEvent | None = None
-    best_key: tuple[int, str] | None = None
-    for event in events:
+    times = [micros(e) for e in events]
+    verdicts: list[Verdict | None] = [None] * len(events)
+    best: int | None = None  # index of the winning new count
+    for i, event in enumerate(events):
         if not event.is_count:
             continue
-        key = (micros(event), event.event_id)
+        key = (times[i], event.event_id)
         if state.counted_after(*key):
-            verdicts[event.event_id] = Verdict(
+            verdicts[i] = Verdict(
                 event.event_id, Outcome.stale, "older than the count already applied"
             )
-        elif best_key is None or key > best_key:
+        elif best is None or key > (times[best], events[best].event_id):
             if best is not None:
-                verdicts[best.event_id] = Verdict(
-                    best.event_id, Outcome.stale, "superseded by a later count"
+                verdicts[best] = Verdict(
+                    events[best].event_id, Outcome.stale, "superseded by a later count"
                 )
-            best, best_key = event, key
+            best = i
         else:
-            verdicts[event.event_id] = Verdict(
-                event.event_id, Outcome.stale, "superseded by a later count"
-            )
+            verdicts[i] = Verdict(event.event_id, Outcome.stale, "superseded by a later count")
 
-    if best is not None and best_key is not None:
-        count_us = best_key[0]
-        carried = sum(d for t, d in stored_deltas if t > count_us)
-        state = replace(
-            state, on_hand=best.quantity + carried, count_us=count_us, count_id=best.event_id
-        )
-        verdicts[best.event_id] = Verdict(best.event_id, Outcome.applied)
+    on_hand, count_us, count_id = state.on_hand, state.count_us, state.count_id
+    if best is not None:
+        count_us, count_id = times[best], events[best].event_id
+        on_hand = events[best].quantity + sum(d for t, d in stored_deltas if t > count_us)
+        verdicts[best] = Verdict(count_id, Outcome.applied)
 
-    on_hand, last_delta = state.on_hand, state.last_delta_us
-    for event in events:
+    last_delta = state.last_delta_us
+    for i, event in enumerate(events):
         if event.is_count:
             continue
-        t = micros(event)
-        if state.count_us is not None and t <= state.count_us:
-            verdicts[event.event_id] = Verdict(
+        if count_us is not None and times[i] <= count_us:
+            verdicts[i] = Verdict(
                 event.event_id, Outcome.stale, "occurred before the latest count, which includes it"
             )
             continue
         on_hand += event.delta
-        last_delta = t if last_delta is None else max(last_delta, t)
-        verdicts[event.event_id] = Verdict(event.event_id, Outcome.applied)
+        last_delta = times[i] if last_delta is None or times[i] > last_delta else last_delta
+        verdicts[i] = Verdict(event.event_id, Outcome.applied)
 
-    reported = max((micros(e) for e in events), default=None)
-    if state.reported_us is not None and reported is not None:
-        reported = max(reported, state.reported_us)
-    state = replace(
-        state, on_hand=on_hand, last_delta_us=last_delta, reported_us=reported or state.reported_us
-    )
-    return state, [verdicts[e.event_id] for e in events]
+    reported = max(times, default=None)
+    if state.reported_us is not None and (reported is None or state.reported_us > reported):
+        reported = state.reported_us
+    return Ledgered(on_hand, count_us, count_id, last_delta, reported), verdicts  # type: ignore[return-value]
