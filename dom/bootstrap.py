@@ -23,7 +23,7 @@ class Engine:
     redis: redis.Redis
 
     def close(self) -> None:
-        self.ledger.engine.dispose()
+        self.ledger.close()
         self.redis.close()
 
 

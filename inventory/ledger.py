@@ -17,6 +17,7 @@ from inventory.ingest import BatchResult, ingest_events, rejections_as_verdicts
 from inventory.model import Location, Position, StockEvent
 from inventory.policy import AvailabilityPolicy
 from inventory.projection import Projected, Projection
+from inventory.projector import Projector
 from inventory.rules import from_micros, to_micros
 from inventory.safety import SafetyRule
 from inventory.schema import PolicyRow, PositionRow
@@ -38,6 +39,18 @@ class Ledger:
         self.engine = engine
         self.projection = projection
         self.clock = clock
+        self._projector: Projector | None = None
+
+    def projector(self) -> Projector:
+        """The background projection writer, started on first use."""
+        if self._projector is None:
+            self._projector = Projector(self.projection)
+        return self._projector
+
+    def close(self) -> None:
+        if self._projector is not None:
+            self._projector.close()
+        self.engine.dispose()
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction, retried when a concurrent writer makes it fail cleanly."""
@@ -87,21 +100,26 @@ class Ledger:
         return len(changed)
 
     # -- stock events ---------------------------------------------------------------------
-    def ingest(self, raw: Iterable[Mapping[str, Any] | StockEvent]) -> BatchResult:
-        """Validate, decide and commit a batch, then project it. Raises BatchTooLarge untouched."""
+    def ingest(self, raw: Iterable[Mapping[str, Any] | StockEvent], wait: bool = True) -> BatchResult:
+        """Validate, decide and commit a batch, then project it. Raises BatchTooLarge untouched.
+
+        With `wait=False` the call returns once SQL has committed and the projection follows in the
+        background (see inventory.projector): the streaming path, where throughput matters.
+        """
         now = self.clock()
         valid, rejected = parse_batch(raw, now)
-        result = (
-            self.transaction(lambda conn: ingest_events(conn, valid, to_micros(now)))
-            if valid
-            else BatchResult()
-        )
+        result = BatchResult()
+        if valid:
+            result = self.transaction(lambda conn: ingest_events(conn, valid, to_micros(now)))
+        result.committed_s = time.perf_counter()
         if rejected:
-            result.verdicts = sorted(
-                result.verdicts + rejections_as_verdicts(rejected), key=lambda v: v[0]
-            )
+            result.verdicts = sorted(result.verdicts + rejections_as_verdicts(rejected), key=lambda v: v[0])
+        if not wait:
+            self.projector().submit(result.changed, result.committed_s)
+            return result
         if result.changed:
             self.projection.put(result.changed)
+        result.projected_s = time.perf_counter()
         return result
 
     def position(self, location: str, sku: str) -> Position | None:

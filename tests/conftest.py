@@ -90,7 +90,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         ledger = _ledger(url, client, prefix)
         yield Backend("embedded", ledger, AvailabilityReader(ledger.projection), url)
         ledger.projection.wipe()
-        ledger.engine.dispose()
+        ledger.close()
         return
     admin = request.getfixturevalue("postgres_admin")
     client = request.getfixturevalue("server_redis")
