@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -385,9 +386,11 @@ def stock_events(
         yield batch
 
 
+# What is drawn; restocks of shelves that ran out then take a slot each as a `receive`, so the
+# feed ends up about 60% sales, 20-25% receipts (mostly shelf restocks), 7% adjusts, 10% counts.
 FEED_MIX = {
-    EventType.sale: 0.72,
-    EventType.receive: 0.08,
+    EventType.sale: 0.76,
+    EventType.receive: 0.04,
     EventType.adjust: 0.08,
     EventType.count: 0.12,
 }
@@ -396,12 +399,20 @@ _SALE, _RECEIVE, _ADJUST, _COUNT = range(4)  # indexes into FEED_MIX
 FEED_LATE_SHARE = 0.03
 FEED_MAX_GAP_MS = 8
 FEED_MAX_LATENESS_MS = 3_000
+# A shelf or DC slot that runs out is restocked this long after (ms): a delivery, not a miracle.
+FEED_RESTOCK_DELAY_MS = (5_000, 60_000)
+FEED_SALE_ATTEMPTS = 4  # a customer facing an empty shelf buys another drawn item instead
+FEED_COUNT_ERROR_SHARE = 0.1  # counts one unit off the book: shrink found, a miscount
+CASE_UNITS, MAX_CASES = 6, 20  # DC receipts come in cases of six
+SHELF_CASES = 2  # a shelf is restocked with one or two cases (or back to its seeded level)
 EVENTS_PER_CHUNK = 65_536
 FEED_SOURCE = {
     LocationType.warehouse: "wms",
     LocationType.store: "pos",
     LocationType.dropship: "vendor",
 }
+_NO_RESTOCK, _SHELF, _DC = range(3)  # how a position that runs out is restocked (vendors: not)
+_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
@@ -429,7 +440,7 @@ class _Blocks:
 
     def draw(self, count: int, rng: np.random.Generator) -> np.ndarray:
         """Positions: a SKU by popularity, then one of its positions of this kind uniformly."""
-        if count == 0:
+        if count == 0 or self.empty:
             return np.zeros(0, dtype=np.int64)
         sku = np.searchsorted(self.weight, rng.random(count) * self.weight[-1], side="right")
         sku = np.minimum(sku, len(self.size) - 1)
@@ -440,78 +451,217 @@ def feed_events(
     network: Network, *, start: datetime, n: int, seed: int, batch_size: int = 1000
 ) -> Iterator[list[StockEvent]]:
     """An ongoing feed after the initial load: store sales of popular SKUs, DC receipts,
-    small adjustments and fresh counts, a few milliseconds apart, a few percent arriving late."""
+    small adjustments and fresh counts, a few milliseconds apart, a few percent arriving late.
+
+    The feed keeps the book of every position it touches, in occurred_at order, starting from the
+    seeded stock: a sale never takes more than the shelf holds, a shelf or DC slot that runs out is
+    restocked by a `receive` some seconds later, counts report the book (now and then one unit
+    off, which then becomes the book), and shrink never goes below zero. So replaying the initial
+    counts and the feed by occurred_at never leaves a position negative, whatever the arrival order.
+    """
     if batch_size < 1 or n < 0 or seed < 0:
         raise ValueError(f"need batch_size >= 1, n >= 0, seed >= 0; got {batch_size}, {n}, {seed}")
     rng = np.random.default_rng([network.seed, _FEED, seed])
-    pools = {
-        kind: _Blocks.of(network, kind) for kind in (LocationType.store, LocationType.warehouse)
-    }
+    book = _Book(network)
     ids = [location.id for location in network.locations]
     sources = [FEED_SOURCE[location.type] for location in network.locations]
-    types = list(FEED_MIX)
+    skus, types = network.skus, list(FEED_MIX)
+    location_of, sku_of = network.stock.location_index, network.stock.sku_index
+    arrivals = _Arrivals()
+    prefix = f"feed-{network.seed}-{seed}-"
     batch: list[StockEvent] = []
-    clock_ms = 0
+    clock_ms, emitted = 0, 0
     for offset in range(0, n, EVENTS_PER_CHUNK):
         size = min(EVENTS_PER_CHUNK, n - offset)
-        kinds, rows, quantities, at_ms, clock_ms = _feed_chunk(network, pools, size, clock_ms, rng)
-        locations = network.stock.location_index[rows].tolist()
+        kinds, rows, quantities, at_ms = book.advance(size, clock_ms, rng)
+        clock_ms = int(at_ms[-1])
+        kinds, rows, quantities, at_ms = arrivals.push(
+            kinds, rows, quantities, at_ms, rng, last=offset + size == n
+        )
         events = [
             StockEvent(
-                f"feed-{network.seed}-{seed}-{offset + i:09d}",
+                prefix + str(i).zfill(9),
                 ids[location],
-                network.skus[sku],
+                skus[sku],
                 types[kind],
                 quantity,
-                start + timedelta(milliseconds=ms),
+                start + _MS * ms,
                 sources[location],
             )
-            for i, (kind, location, sku, quantity, ms) in enumerate(
-                zip(
-                    kinds.tolist(),
-                    locations,
-                    network.stock.sku_index[rows].tolist(),
-                    quantities.tolist(),
-                    at_ms.tolist(),
-                    strict=True,
-                )
+            for i, kind, location, sku, quantity, ms in zip(
+                range(emitted, emitted + len(at_ms)),
+                kinds.tolist(),
+                location_of[rows].tolist(),
+                sku_of[rows].tolist(),
+                quantities.tolist(),
+                at_ms.tolist(),
+                strict=True,
             )
         ]
-        for event in events:
-            batch.append(event)
-            if len(batch) == batch_size:
-                yield batch
-                batch = []
+        emitted += len(events)
+        batch.extend(events)
+        full = len(batch) - len(batch) % batch_size
+        for begin in range(0, full, batch_size):
+            yield batch[begin : begin + batch_size]
+        batch = batch[full:]
     if batch:
         yield batch
 
 
-def _feed_chunk(
-    network: Network,
-    pools: dict[LocationType, _Blocks],
-    size: int,
-    clock_ms: int,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """Event kinds, stock rows, quantities and occurred_at offsets (ms) for `size` events."""
-    kinds = rng.choice(len(FEED_MIX), size=size, p=list(FEED_MIX.values()))
-    for kind, pool in ((_SALE, LocationType.store), (_RECEIVE, LocationType.warehouse)):
-        if pools[pool].empty:  # a tiny network may have no such position: recount instead
-            kinds[kinds == kind] = _COUNT
-    rows = rng.integers(len(network.stock), size=size)  # adjust and count: any position
-    quantities = np.empty(size, dtype=np.int64)
-    sale, receive, adjust, count = (kinds == k for k in (_SALE, _RECEIVE, _ADJUST, _COUNT))
-    rows[sale] = pools[LocationType.store].draw(int(sale.sum()), rng)
-    rows[receive] = pools[LocationType.warehouse].draw(int(receive.sum()), rng)
-    quantities[sale] = rng.choice([1, 2, 3], size=int(sale.sum()), p=[0.85, 0.12, 0.03])
-    quantities[receive] = 6 * rng.integers(1, 21, size=int(receive.sum()))  # cases of six
-    shrink = rng.random(int(adjust.sum())) < 0.7
-    quantities[adjust] = np.where(shrink, -1, 1) * rng.integers(1, 4, size=int(adjust.sum()))
-    recount = network.stock.on_hand[rows[count]] + rng.integers(-2, 3, size=int(count.sum()))
-    quantities[count] = np.maximum(0, recount)
-    gaps = rng.integers(1, FEED_MAX_GAP_MS + 1, size=size)
-    on_time = clock_ms + np.cumsum(gaps)
-    late = rng.random(size) < FEED_LATE_SHARE
-    lateness = np.where(late, gaps + rng.integers(1, FEED_MAX_LATENESS_MS, size=size), 0)
-    at_ms = np.maximum(0, on_time - lateness)
-    return kinds, rows, quantities, at_ms, int(on_time[-1])
+class _Book:
+    """The running on_hand of the positions the feed touched, and the restocks on their way."""
+
+    def __init__(self, network: Network) -> None:
+        self.stock = network.stock
+        self.stores = _Blocks.of(network, LocationType.store)
+        self.warehouses = _Blocks.of(network, LocationType.warehouse)
+        restock = np.full(len(network.locations), _NO_RESTOCK, dtype=np.int8)
+        for kind, how in ((LocationType.store, _SHELF), (LocationType.warehouse, _DC)):
+            span = network.index_range(kind)
+            restock[span.start : span.stop] = how
+        self.restock = restock
+        self.on_hand: dict[int, int] = {}  # stock row -> units, once the feed touched the row
+        self.due: list[tuple[int, int, int]] = []  # heap of (due ms, stock row, how)
+        self.pending: set[int] = set()  # rows with a restock on its way
+
+    def advance(
+        self, size: int, clock_ms: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The next `size` events in occurred_at order: kinds, stock rows, quantities, times (ms).
+
+        Kinds, positions and wished quantities are drawn in bulk; one pass in time order then
+        holds them to the book, turning a due restock into the slot's event.
+        """
+        stock = self.stock
+        kinds = rng.choice(len(FEED_MIX), size=size, p=list(FEED_MIX.values()))
+        for kind, pool in ((_SALE, self.stores), (_RECEIVE, self.warehouses)):
+            if pool.empty:  # a tiny network may have no such position: recount instead
+                kinds[kinds == kind] = _COUNT
+        rows = rng.integers(len(stock), size=size)  # adjust and count: any position
+        quantities = np.empty(size, dtype=np.int64)
+        sale, receive, adjust, count = (kinds == k for k in (_SALE, _RECEIVE, _ADJUST, _COUNT))
+        sales = int(sale.sum())
+        rows[sale] = self.stores.draw(sales, rng)
+        rows[receive] = self.warehouses.draw(int(receive.sum()), rng)
+        quantities[sale] = rng.choice([1, 2, 3], size=sales, p=[0.85, 0.12, 0.03])
+        quantities[receive] = CASE_UNITS * rng.integers(1, MAX_CASES + 1, size=int(receive.sum()))
+        shrink = rng.random(int(adjust.sum())) < 0.7
+        quantities[adjust] = np.where(shrink, -1, 1) * rng.integers(1, 4, size=int(adjust.sum()))
+        off = rng.random(int(count.sum())) < FEED_COUNT_ERROR_SHARE
+        quantities[count] = np.where(off, rng.choice([-1, 1], size=int(count.sum())), 0)
+        at_ms = clock_ms + np.cumsum(rng.integers(1, FEED_MAX_GAP_MS + 1, size=size))
+        spares = self.stores.draw(sales, rng)  # other items for customers facing an empty shelf
+        delays = rng.integers(FEED_RESTOCK_DELAY_MS[0], FEED_RESTOCK_DELAY_MS[1] + 1, size=size)
+        cases = CASE_UNITS * rng.integers(1, MAX_CASES + 1, size=size)
+        packs = CASE_UNITS * rng.integers(1, SHELF_CASES + 1, size=size)
+        self._hold(
+            kinds_out := kinds.tolist(),
+            rows_out := rows.tolist(),
+            quantities_out := quantities.tolist(),
+            at_ms.tolist(),
+            stock.on_hand[rows].tolist(),
+            self.restock[stock.location_index[rows]].tolist(),
+            (spares.tolist(), stock.on_hand[spares].tolist()),
+            (delays.tolist(), cases.tolist(), packs.tolist()),
+        )
+        return (
+            np.array(kinds_out, dtype=np.int64),
+            np.array(rows_out, dtype=np.int64),
+            np.array(quantities_out, dtype=np.int64),
+            at_ms,
+        )
+
+    def _hold(self, kinds, rows, quantities, times, seeded, restock, spares, draws) -> None:
+        """Rewrite the drawn events in place, in time order, so that they agree with the book."""
+        on_hand, due, pending, initial = self.on_hand, self.due, self.pending, self.stock.on_hand
+        spare_rows, spare_seeded = spares
+        delays, cases, packs = draws
+        spare, spare_end = 0, len(spare_rows)
+        never = 1 << 62
+        next_due = due[0][0] if due else never
+        drawn = zip(times, kinds, rows, seeded, restock, strict=True)
+        for i, (t, kind, row, units, how) in enumerate(drawn):
+            if t >= next_due:  # a delivery arrives: it takes this slot
+                _, row, how = heappop(due)
+                next_due = due[0][0] if due else never
+                pending.discard(row)
+                units = on_hand[row]
+                wanted = cases[i] if how == _DC else max(packs[i], int(initial[row]) - units)
+                on_hand[row] = units + wanted
+                kinds[i], rows[i], quantities[i] = _RECEIVE, row, wanted
+                continue
+            units = on_hand.get(row, units)
+            if kind == _SALE:
+                tries = 0
+                while units == 0 and tries < FEED_SALE_ATTEMPTS and spare < spare_end:
+                    row = spare_rows[spare]
+                    units = on_hand.get(row, spare_seeded[spare])
+                    spare += 1
+                    tries += 1
+                if tries:
+                    rows[i], how = row, _SHELF
+                if units == 0:  # every shelf tried was empty: a shelf-gap check reports it
+                    kinds[i], quantities[i] = _COUNT, 0
+                else:
+                    wanted = quantities[i]
+                    if wanted > units:
+                        quantities[i] = wanted = units
+                    units -= wanted
+            elif kind == _COUNT:
+                units += quantities[i]
+                if units < 0:
+                    units = 0
+                quantities[i] = units
+            elif kind == _ADJUST:
+                change = quantities[i]
+                if units + change < 0:  # cannot lose what is not there: stock found, or the rest
+                    change = -units if units else -change
+                    quantities[i] = change
+                units += change
+            else:
+                units += quantities[i]
+            on_hand[row] = units
+            if units == 0 and how != _NO_RESTOCK and row not in pending:
+                pending.add(row)
+                heappush(due, (t + delays[i], row, how))
+                next_due = due[0][0]
+
+
+class _Arrivals:
+    """Hands events on in arrival order: most as they occur, FEED_LATE_SHARE of them held back
+    up to FEED_MAX_LATENESS_MS, so they arrive after later events (their occurred_at unchanged)."""
+
+    def __init__(self) -> None:
+        self.held: tuple[np.ndarray, ...] = tuple(np.zeros(0, dtype=np.int64) for _ in range(5))
+
+    def push(
+        self,
+        kinds: np.ndarray,
+        rows: np.ndarray,
+        quantities: np.ndarray,
+        at_ms: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        last: bool,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Take events in occurred_at order; return those that have arrived, in arrival order."""
+        size = len(at_ms)
+        late = rng.random(size) < FEED_LATE_SHARE
+        lateness = rng.integers(FEED_MAX_GAP_MS, FEED_MAX_LATENESS_MS + 1, size=size)
+        # Twice the arrival time, plus one when late: a late event comes after the events that
+        # occurred at its arrival time, and so after a later event (gaps are <= FEED_MAX_GAP_MS).
+        key = 2 * (at_ms + np.where(late, lateness, 0)) + late
+        columns = [
+            np.concatenate((held, new))
+            for held, new in zip(self.held, (key, kinds, rows, quantities, at_ms), strict=True)
+        ]
+        order = np.argsort(columns[0], kind="stable")
+        # Every later event occurs after at_ms[-1], so arrives after 2 * at_ms[-1] + 1.
+        cut = (
+            len(order)
+            if last
+            else int(np.searchsorted(columns[0][order], 2 * at_ms[-1] + 1, "right"))
+        )
+        out, keep = order[:cut], order[cut:]
+        self.held = tuple(column[keep] for column in columns)
+        return tuple(column[out] for column in columns[1:])  # type: ignore[return-value]
