@@ -5,6 +5,9 @@ ship:   every active ship-capable location; stores only when ship-from-store is 
         their feed is older than the policy allows. The network threshold holds back the last units.
 pickup: the pickup store's own shelf now, plus what transfer-capable nodes can bring within the
         policy's transfer window.
+Which location may give what is decided once per network version (`sources`); the per-request
+loop then only does arithmetic on the projection's raw values, because checkout calls it for
+every cart.
 """
 
 from __future__ import annotations
@@ -14,8 +17,33 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from inventory.model import Capability, Location, LocationType
-from inventory.policy import AvailabilityPolicy
-from inventory.projection import Projected
+from inventory.policy import AvailabilityPolicy, ChannelFence
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    method: str = "ship"  # ship | pickup
+    store: str | None = None
+    channel: str = "web"
+    quantity: int = 1
+    on_date: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What one location may give to one kind of request."""
+
+    location: Location
+    why_not: str  # empty when it may give
+    lead_hours: float  # until shipped (ship) or ready in the pickup store (pickup)
+    fences: tuple[ChannelFence, ...] = ()  # other channels' fences that apply here
+    shelf: bool = False  # pickup: the pickup store itself
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    by_location: dict[str, Source]
+    eligible: frozenset[str]  # locations that may give, for inbound supply too
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,168 +82,130 @@ class SkuAvailability:
     contributions: list[Contribution] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    method: str = "ship"  # ship | pickup
-    store: str | None = None
-    channel: str = "web"
-    quantity: int = 1
-    on_date: datetime | None = None
-
-
-def compute(
-    sku: str,
-    positions: Mapping[str, Projected],
-    inbound: Mapping[str, int],
-    locations: Mapping[str, Location],
-    policy: AvailabilityPolicy,
-    query: Query,
-    now: datetime,
-) -> SkuAvailability:
-    if query.method == "pickup":
-        return _pickup(sku, positions, inbound, locations, policy, query, now)
-    return _ship(sku, positions, inbound, locations, policy, query, now)
-
-
-def _sellable(
-    location: Location, value: Projected, policy: AvailabilityPolicy, channel: str, now_s: int
-) -> tuple[int, int, str]:
-    """(units this location may sell to `channel`, units fenced for others, exclusion reason)."""
-    free = value.available
-    fenced = sum(
-        f.fenced(free)
-        for f in policy.fences
-        if f.channel != channel and f.applies_to(location.id, location.type.value)
-    )
-    free = max(0, free - fenced)
-    if not location.active:
-        return 0, fenced, "location inactive"
-    if location.type is LocationType.dropship:
-        if now_s - value.reported_s > policy.vendor.max_age_hours * 3600:
-            return 0, fenced, f"vendor feed older than {policy.vendor.max_age_hours:g} h"
-        return int(free * policy.vendor.factor), fenced, ""
-    return free, fenced, ""
-
-
-def _contribution(
-    location: Location, value: Projected, units: int, fenced: int, lead: float, why: str
-) -> Contribution:
-    return Contribution(
-        location.id,
-        location.type.value,
-        value.on_hand,
-        value.reserved,
-        value.safety,
-        fenced,
-        units if not why else 0,
-        lead,
-        value.reported_s,
-        why,
-    )
-
-
-def _ship(sku, positions, inbound, locations, policy, query, now) -> SkuAvailability:
-    now_s = int(now.timestamp())
-    parts: list[Contribution] = []
-    for loc_id, value in sorted(positions.items()):
-        location = locations.get(loc_id)
-        if location is None:
-            continue
-        units, fenced, why = _sellable(location, value, policy, query.channel, now_s)
-        why = why or _cannot_ship(location, policy)
-        parts.append(_contribution(location, value, units, fenced, location.lead_time_hours, why))
-    total = sum(p.counted for p in parts)
-    held = min(total, policy.threshold(sku))
-    result = SkuAvailability(sku, "ship", total - held, held_back=held, contributions=parts)
-    eligible = {p.location for p in parts if not p.excluded} | {
-        loc
-        for loc, _, _ in _inbound_rows(inbound, None)
-        if loc in locations and not _cannot_ship(locations[loc], policy)
-    }
-    result.promise = _promise(parts, inbound, eligible, locations, query.quantity, now, held)
-    if query.on_date is not None:
-        result.on_date = result.available + _inbound_until(inbound, eligible, query.on_date)
-    return result
+def sources_for(
+    locations: Mapping[str, Location], policy: AvailabilityPolicy, query: Query
+) -> Sources:
+    """Decide, for every location, whether and how fast it may serve this kind of request."""
+    pickup_store = locations.get(query.store or "") if query.method == "pickup" else None
+    by_location = {}
+    for loc_id, location in locations.items():
+        fences = tuple(
+            f
+            for f in policy.fences
+            if f.channel != query.channel and f.applies_to(loc_id, location.type.value)
+        )
+        if query.method != "pickup":
+            by_location[loc_id] = Source(
+                location, _cannot_ship(location, policy), location.lead_time_hours, fences
+            )
+        elif pickup_store is None or not pickup_store.can(Capability.pickup):
+            by_location[loc_id] = Source(
+                location, "pickup store unknown or not a pickup point", 0.0, fences
+            )
+        elif loc_id == pickup_store.id:
+            by_location[loc_id] = Source(location, "", location.lead_time_hours, fences, shelf=True)
+        else:
+            by_location[loc_id] = Source(
+                location, _cannot_transfer(location, policy), location.transfer_days * 24, fences
+            )
+    eligible = frozenset(loc_id for loc_id, s in by_location.items() if not s.why_not)
+    return Sources(by_location, eligible)
 
 
 def _cannot_ship(location: Location, policy: AvailabilityPolicy) -> str:
+    if not location.active:
+        return "location inactive"
     if not location.can(Capability.ship):
-        return "cannot ship parcels" if location.active else "location inactive"
+        return "cannot ship parcels"
     if location.type is LocationType.store and not policy.ship_from_store:
         return "ship-from-store not allowed"
     return ""
 
 
-def _pickup(sku, positions, inbound, locations, policy, query, now) -> SkuAvailability:
+def _cannot_transfer(location: Location, policy: AvailabilityPolicy) -> str:
+    if not location.active:
+        return "location inactive"
+    if not location.can(Capability.transfer):
+        return "cannot transfer to stores"
+    if location.transfer_days > policy.transfer_days_max:
+        return f"transfer takes more than {policy.transfer_days_max:g} days"
+    return ""
+
+
+def compute(
+    sku: str,
+    positions: Mapping[str, str],
+    inbound: Mapping[str, int],
+    sources: Sources,
+    policy: AvailabilityPolicy,
+    query: Query,
+    now: datetime,
+    detail: bool = False,
+) -> SkuAvailability:
+    """`positions`: location -> the projection's raw "version:on_hand:reserved:safety:reported_s"."""
     now_s = int(now.timestamp())
-    store = locations.get(query.store or "")
+    max_age_s, factor = policy.vendor.max_age_hours * 3600, policy.vendor.factor
+    offers: list[tuple[float, int]] = []
     parts: list[Contribution] = []
-    shelf = transferable = 0
-    for loc_id, value in sorted(positions.items()):
-        location = locations.get(loc_id)
-        if location is None:
+    shelf = total = 0
+    for loc_id, raw in sorted(positions.items()) if detail else positions.items():
+        source = sources.by_location.get(loc_id)
+        if source is None:
             continue
-        units, fenced, why = _sellable(location, value, policy, query.channel, now_s)
-        if location.id == query.store:
-            if not why and not location.can(Capability.pickup):
-                why = "not a pickup point"
-            lead = location.lead_time_hours
-            shelf += 0 if why else units
-        else:
-            lead = location.transfer_days * 24
-            if not why and not location.can(Capability.transfer):
-                why = "cannot transfer to stores"
-            elif not why and location.transfer_days > policy.transfer_days_max:
-                why = f"transfer takes more than {policy.transfer_days_max:g} days"
-            transferable += 0 if why else units
-        parts.append(_contribution(location, value, units, fenced, lead, why))
-    if store is None or not store.can(Capability.pickup):
-        parts = [_as_excluded(p, "pickup store unknown or not a pickup point") for p in parts]
-        shelf = transferable = 0
-    held = min(transferable, policy.threshold(sku))
-    result = SkuAvailability(
-        sku,
-        "pickup",
-        shelf + transferable - held,
-        shelf,
-        transferable - held,
-        held,
-        contributions=parts,
-    )
-    eligible = {p.location for p in parts if not p.excluded}
-    result.promise = _promise(parts, inbound, eligible, locations, query.quantity, now, held)
+        _, on_hand, reserved, safety, reported = map(int, raw.split(":"))
+        free = on_hand - reserved - safety
+        why, fenced, units = source.why_not, 0, 0
+        if free > 0 and source.fences:
+            fenced = sum(f.fenced(free) for f in source.fences)
+            free = max(0, free - fenced)
+        if not why and source.location.type is LocationType.dropship:
+            if now_s - reported > max_age_s:
+                why = f"vendor feed older than {policy.vendor.max_age_hours:g} h"
+            free = int(max(0, free) * factor)
+        if not why and free > 0:
+            units = free
+            offers.append((source.lead_hours, units))
+            total += units
+            shelf += units if source.shelf else 0
+        if detail:
+            parts.append(
+                Contribution(
+                    loc_id,
+                    source.location.type.value,
+                    on_hand,
+                    reserved,
+                    safety,
+                    fenced,
+                    units,
+                    source.lead_hours,
+                    reported,
+                    why,
+                )
+            )
+    held = min(total - shelf, policy.threshold(sku))
+    result = SkuAvailability(sku, query.method, total - held, held_back=held, contributions=parts)
+    if query.method == "pickup":
+        result.shelf, result.transferable = shelf, total - shelf - held
+    result.promise = _promise(offers, inbound, sources, query.quantity + held, query.quantity, now)
     if query.on_date is not None:
-        result.on_date = result.available + _inbound_until(inbound, eligible, query.on_date)
+        limit = int(query.on_date.timestamp())
+        result.on_date = result.available + sum(
+            units for _, at, units in _inbound(inbound, sources) if at <= limit
+        )
     return result
 
 
-def _as_excluded(part: Contribution, why: str) -> Contribution:
-    return Contribution(
-        part.location,
-        part.type,
-        part.on_hand,
-        part.reserved,
-        part.safety,
-        part.fenced,
-        0,
-        part.lead_hours,
-        part.reported_s,
-        why,
-    )
-
-
-def _promise(parts, inbound, eligible, locations, quantity, now, held) -> Promise:
+def _promise(offers, inbound, sources: Sources, need: int, quantity: int, now: datetime) -> Promise:
     """Earliest time `quantity` units can leave (ship) or be ready (pickup): fastest sources first,
     then inbound supply by expected date."""
-    need = quantity + held
-    for part in sorted((p for p in parts if p.counted > 0), key=lambda p: p.lead_hours):
-        need -= part.counted
-        if need <= 0:
-            return Promise(quantity, now + timedelta(hours=part.lead_hours))
-    for loc_id, expected_s, units in sorted(_inbound_rows(inbound, eligible), key=lambda r: r[1]):
+    for lead_hours, units in sorted(offers):
         need -= units
         if need <= 0:
-            lead = locations[loc_id].lead_time_hours
+            return Promise(quantity, now + timedelta(hours=lead_hours))
+    for loc_id, expected_s, units in sorted(_inbound(inbound, sources), key=lambda row: row[1]):
+        need -= units
+        if need <= 0:
+            lead = sources.by_location[loc_id].lead_hours
             return Promise(
                 quantity,
                 datetime.fromtimestamp(expected_s, now.tzinfo) + timedelta(hours=lead),
@@ -224,15 +214,9 @@ def _promise(parts, inbound, eligible, locations, quantity, now, held) -> Promis
     return Promise(quantity, None)
 
 
-def _inbound_rows(inbound: Mapping[str, int], eligible: set[str] | None):
+def _inbound(inbound: Mapping[str, int], sources: Sources):
+    """(location, expected_s, units) of inbound supply at locations that may serve the request."""
     for key, units in inbound.items():
         loc_id, _, expected = key.rpartition("|")
-        if eligible is None or loc_id in eligible:
+        if loc_id in sources.eligible:
             yield loc_id, int(expected), units
-
-
-def _inbound_until(inbound: Mapping[str, int], eligible: set[str], on_date: datetime) -> int:
-    limit = int(on_date.timestamp())
-    return sum(
-        units for _, expected_s, units in _inbound_rows(inbound, eligible) if expected_s <= limit
-    )

@@ -36,6 +36,7 @@ end
 return written
 """
 
+
 @dataclass(frozen=True, slots=True)
 class Projected:
     """A position as the projection holds it."""
@@ -114,18 +115,15 @@ class Projection:
 
     def read_with_inbound(
         self, skus: list[str]
-    ) -> tuple[str | None, dict[str, dict[str, Projected]], dict[str, dict[str, int]]]:
-        """The network version, positions and inbound supply of `skus`, in one round trip."""
+    ) -> tuple[str | None, dict[str, dict[str, str]], dict[str, dict[str, int]]]:
+        """The network version, raw positions and inbound supply of `skus`, in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.get(self.network_version_key)
         for sku in skus:
             pipe.hgetall(self.pos_key(sku))
             pipe.hgetall(self.inbound_key(sku))
         replies = pipe.execute()
-        positions = {
-            sku: {loc: Projected.decode(raw) for loc, raw in replies[1 + 2 * i].items()}
-            for i, sku in enumerate(skus)
-        }
+        positions = {sku: replies[1 + 2 * i] for i, sku in enumerate(skus)}
         inbound = {
             sku: {k: int(v) for k, v in replies[2 + 2 * i].items()} for i, sku in enumerate(skus)
         }

@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from inventory import network
-from inventory.availability import Query, SkuAvailability, compute
+from inventory.availability import Query, SkuAvailability, Sources, compute, sources_for
 from inventory.projection import Projection
 
 MAX_CART_SKUS = 500
+MAX_CACHED_SOURCES = 4096  # (method, store, channel) combinations kept per network version
 
 
 class CartTooLarge(ValueError):
@@ -22,30 +23,49 @@ class NetworkNotPublished(RuntimeError):
 
 
 class AvailabilityReader:
-    """Caches the network view by version; positions are read fresh on every call."""
+    """Caches the network view, and which location may serve what, by network version."""
 
-    def __init__(self, projection: Projection, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self, projection: Projection, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.projection = projection
         self.clock = clock
         self._view: network.NetworkView | None = None
+        self._sources: dict[tuple[str, str | None, str], Sources] = {}
         self._lock = threading.Lock()
 
-    def check(self, skus: Sequence[str], query: Query = Query()) -> list[SkuAvailability]:
+    def check(
+        self, skus: Sequence[str], query: Query = Query(), detail: bool = False
+    ) -> list[SkuAvailability]:
         unique = list(dict.fromkeys(skus))
         if len(unique) > MAX_CART_SKUS:
             raise CartTooLarge(f"at most {MAX_CART_SKUS} SKUs per call, got {len(unique)}")
         version, positions, inbound = self.projection.read_with_inbound(unique)
         view = self._network(version)
+        sources = self._sources_for(view, query)
         now = self.clock()
-        return [compute(sku, positions[sku], inbound[sku], view.locations, view.policy, query, now) for sku in unique]
+        return [
+            compute(sku, positions[sku], inbound[sku], sources, view.policy, query, now, detail)
+            for sku in unique
+        ]
 
     def explain(self, sku: str, query: Query = Query()) -> SkuAvailability:
         """The same computation, kept whole: every location's contribution and why it counts."""
-        return self.check([sku], query)[0]
+        return self.check([sku], query, detail=True)[0]
 
     def network_view(self) -> network.NetworkView:
         """The current network and policy (re-read only when their version changed)."""
         return self._network(self.projection.redis.get(self.projection.network_version_key))
+
+    def _sources_for(self, view: network.NetworkView, query: Query) -> Sources:
+        key = (query.method, query.store if query.method == "pickup" else None, query.channel)
+        sources = self._sources.get(key)
+        if sources is None:
+            sources = sources_for(view.locations, view.policy, query)
+            if len(self._sources) >= MAX_CACHED_SOURCES:
+                self._sources.clear()
+            self._sources[key] = sources
+        return sources
 
     def _network(self, version: str | None) -> network.NetworkView:
         view = self._view
@@ -56,4 +76,5 @@ class AvailabilityReader:
             if blob is None or current is None:
                 raise NetworkNotPublished("the projection holds no network: run `dom rebuild`")
             self._view = network.decode(blob, current)
+            self._sources = {}
             return self._view

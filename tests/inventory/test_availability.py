@@ -31,7 +31,7 @@ def stock(ledger, s: str, **units: int) -> None:
 def test_ship_availability_adds_warehouses_ship_from_stores_and_trusted_vendor_stock(ledger, backend):
     s = sku()
     stock(ledger, s, dc=10, store=3, noship=5, vendor=10)
-    [answer] = backend.reader.check([s])
+    answer = backend.reader.explain(s)
     assert answer.available == 10 + 3 + 8  # the vendor counts at 80 %, the store that cannot ship not at all
     excluded = {c.location: c.excluded for c in answer.contributions}
     assert excluded[STORE_NO_SHIP.id] == "cannot ship parcels"
@@ -49,7 +49,7 @@ def test_a_stale_vendor_feed_counts_for_nothing(ledger, backend):
     s = sku()
     stock(ledger, s, vendor=50)
     backend.reader.clock = lambda: T0 + timedelta(hours=49)
-    [answer] = backend.reader.check([s])
+    answer = backend.reader.explain(s)
     assert answer.available == 0
     assert "vendor feed older than 48 h" in answer.contributions[0].excluded
 
@@ -137,9 +137,22 @@ def test_rebuilding_the_projection_from_sql_serves_exactly_the_same_answers(ledg
         ledger.ingest([ev(STORE.id, s, "sale", 1, 3)])
     record(ledger, [InboundIn(id=f"PO-{skus[0]}", location=WAREHOUSE.id, sku=skus[0], quantity=7, expected_at=T0 + timedelta(days=3))])
     queries = [Query(), Query(method="pickup", store=STORE.id), Query(on_date=T0 + timedelta(days=4))]
-    before = [backend.reader.check(skus, q) for q in queries]
+    before = [backend.reader.check(skus, q, detail=True) for q in queries]
     raw_before = backend.projection.read(skus)
     report = rebuild(ledger)
     assert report.removed_keys > 0
     assert backend.projection.read(skus) == raw_before
-    assert [backend.reader.check(skus, q) for q in queries] == before
+    assert [backend.reader.check(skus, q, detail=True) for q in queries] == before
+
+
+def test_the_quick_answer_and_the_explained_answer_agree(ledger, backend):
+    s = sku()
+    stock(ledger, s, dc=7, store=2, noship=4, vendor=9)
+    ledger.set_policy(AvailabilityPolicy(fences=[ChannelFence(channel="b2b", location_type="store", share=0.5)], network_threshold_units=1))
+    for query in (Query(quantity=3), Query(method="pickup", store=STORE.id, quantity=2)):
+        quick = backend.reader.check([s], query)[0]
+        explained = backend.reader.check([s], query, detail=True)[0]
+        assert (quick.available, quick.shelf, quick.transferable, quick.promise) == (
+            explained.available, explained.shelf, explained.transferable, explained.promise
+        )
+        assert sum(c.counted for c in explained.contributions) == explained.available + explained.held_back
