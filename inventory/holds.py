@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -17,7 +17,9 @@ MAX_HOLD_LINES = 100
 MAX_LINE_UNITS = 10_000
 MAX_HOLD_TTL_S = 7 * 24 * 3600
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
+]
 
 
 class HoldLine(BaseModel):
@@ -38,7 +40,9 @@ class HoldRequest(BaseModel):
     method: Literal["ship", "pickup"] = "ship"
     store: Identifier | None = None
     channel: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "web"
-    ttl_s: int | None = Field(default=None, gt=0, le=MAX_HOLD_TTL_S)  # None: until consumed or released
+    ttl_s: int | None = Field(
+        default=None, gt=0, le=MAX_HOLD_TTL_S
+    )  # None: until consumed or released
 
     @model_validator(mode="after")
     def _pickup_needs_a_store(self) -> HoldRequest:
@@ -81,6 +85,42 @@ def candidates(
     eligible = [
         (value.available, loc_id)
         for loc_id, value in projected.items()
-        if loc_id in locations and value.available > 0 and may_serve(locations[loc_id], request, policy)
+        if loc_id in locations
+        and value.available > 0
+        and may_serve(locations[loc_id], request, policy)
     ]
     return [loc_id for _, loc_id in sorted(eligible, key=lambda x: (-x[0], x[1]))]
+
+
+def decide_group(
+    items: Sequence[tuple[HoldRequest, list[list[str]]]], free: dict[tuple[str, str], int]
+) -> list[tuple[Take, ...] | str]:
+    """Decide holds in arrival order against `free` units per (location, sku), which it consumes.
+
+    Each hold takes every line, from its planned locations in order, or nothing (its partial takes
+    are put back). Returns, per hold, its takes or the reason it was refused.
+    """
+    decisions: list[tuple[Take, ...] | str] = []
+    for request, plan in items:
+        taken: list[Take] = []
+        refusal = ""
+        for index, line in sorted(enumerate(request.lines), key=lambda item: item[1].sku):
+            remaining = line.quantity
+            for location in plan[index]:
+                give = min(remaining, free.get((location, line.sku), 0))
+                if give > 0:
+                    free[(location, line.sku)] -= give
+                    taken.append(Take(index, location, line.sku, give))
+                    remaining -= give
+                if remaining == 0:
+                    break
+            if remaining:
+                refusal = f"line {index}: {remaining} of {line.quantity} x {line.sku} not available"
+                break
+        if refusal:
+            for take in taken:
+                free[(take.location, take.sku)] += take.quantity
+            decisions.append(refusal)
+        else:
+            decisions.append(tuple(sorted(taken, key=lambda t: (t.line, t.location))))
+    return decisions

@@ -1,21 +1,23 @@
 """Reservations in the SQL ledger: all-or-nothing holds decided by conditional writes.
 
-Consistency mechanism: a unit is held only by `UPDATE position SET reserved = reserved + q WHERE
-on_hand - reserved - safety >= q`; a reservation changes status only by `UPDATE ... WHERE status =
-'held'`, so each hold is consumed, released or expired exactly once. Lines are taken in SKU order and
-give-backs in (location, sku) order; a rare deadlock between two multi-line holds is detected by the
-database and the transaction retried. A refused hold records nothing: a retry decides afresh.
+Consistency mechanism: the positions a group of holds may take from are locked in (location, sku)
+order (`FOR UPDATE`; SQLite has one writer), the holds are decided in arrival order against their
+free units (inventory.holds.decide_group), and the units are taken by `UPDATE position SET reserved
+= reserved + q WHERE on_hand - reserved - safety >= q`, which cannot fail under the lock and would
+roll the group back if it did. A reservation changes status only by `UPDATE ... WHERE status =
+'held'`, so each hold is consumed, released or expired exactly once. A refused hold records
+nothing: a retry decides afresh.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select, tuple_, update
 
-from inventory.holds import HoldRequest, Take
+from inventory.holds import HoldRequest, Take, decide_group
 from inventory.projection import Projected
 from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
 
@@ -95,43 +97,82 @@ def shift_reserved(
     return True
 
 
-def place(
-    conn: Connection, request: HoldRequest, plan: list[list[str]], now_us: int, changes: Changes
-) -> HoldOutcome:
-    """Take every line from its candidate locations, in order, or raise Refused.
-
-    `plan[i]` lists the locations to try for line i. Each candidate is tried with a conditional
-    write for the whole remainder, then for what it can give at most (read under the same lock).
-    """
-    takes: list[Take] = []
-    for index, line in sorted(enumerate(request.lines), key=lambda item: item[1].sku):
-        remaining = line.quantity
-        for location in plan[index]:
-            if remaining == 0:
-                break
-            give = _giveable(conn, location, line.sku, remaining)
-            if give > 0 and shift_reserved(
-                conn, [((location, line.sku), give)], changes, checked=True
-            ):
-                takes.append(Take(index, location, line.sku, give))
-                remaining -= give
-        if remaining > 0:
-            raise Refused(
-                f"line {index}: {remaining} of {line.quantity} x {line.sku} not available"
-            )
-    expires = now_us + request.ttl_s * 1_000_000 if request.ttl_s else None
-    conn.execute(RES.insert(), _reservation_row(request, "held", now_us, expires))
-    merged: dict[tuple[int, str], Take] = {}
-    for t in sorted(takes, key=lambda t: (t.line, t.location)):
-        prior = merged.get((t.line, t.location))
-        merged[(t.line, t.location)] = Take(
-            t.line, t.location, t.sku, t.quantity + (prior.quantity if prior else 0)
+def decide(
+    conn: Connection,
+    items: Sequence[tuple[HoldRequest, list[list[str]]]],
+    now_us: int,
+    changes: Changes,
+) -> list[HoldOutcome]:
+    """Decide a group of holds in one transaction: replays answer from the record, the others are
+    decided in order against the positions they may take from, locked for the transaction."""
+    replays = _recorded_many(conn, [request for request, _ in items])
+    fresh = [(request, plan) for request, plan in items if request.id not in replays]
+    free = _lock_free_units(
+        conn,
+        {
+            (loc, line.sku)
+            for request, plan in fresh
+            for i, line in enumerate(request.lines)
+            for loc in plan[i]
+        },
+    )
+    decisions = dict(zip((r.id for r, _ in fresh), decide_group(fresh, free), strict=True))
+    held = [
+        (request, takes)
+        for request, _ in fresh
+        if not isinstance(takes := decisions[request.id], str)
+    ]
+    totals: dict[Key, int] = defaultdict(int)
+    for _, takes in held:
+        for t in takes:
+            totals[(t.location, t.sku)] += t.quantity
+    if not shift_reserved(conn, totals.items(), changes, checked=True):
+        raise AssertionError("a locked position gave less than decided")  # rolls the group back
+    if held:
+        conn.execute(
+            RES.insert(), [_reservation_row(r, "held", now_us, _expiry(r, now_us)) for r, _ in held]
         )
-    conn.execute(LINE.insert(), [
-        {"reservation_id": request.id, "line": t.line, "location": t.location, "sku": t.sku, "quantity": t.quantity}
-        for t in merged.values()
-    ])  # fmt: skip
-    return HoldOutcome(request.id, "held", tuple(merged.values()), "", expires)
+        conn.execute(LINE.insert(), [
+            {"reservation_id": r.id, "line": t.line, "location": t.location, "sku": t.sku, "quantity": t.quantity}
+            for r, takes in held for t in takes
+        ])  # fmt: skip
+    outcomes = []
+    for request, _ in items:
+        decision = decisions.get(request.id)
+        if request.id in replays:
+            outcomes.append(replays[request.id])
+        elif isinstance(decision, str):
+            outcomes.append(HoldOutcome(request.id, "refused", (), decision))
+        else:
+            outcomes.append(HoldOutcome(request.id, "held", decision, "", _expiry(request, now_us)))
+    return outcomes
+
+
+def _expiry(request: HoldRequest, now_us: int) -> int | None:
+    return now_us + request.ttl_s * 1_000_000 if request.ttl_s else None
+
+
+def _recorded_many(conn: Connection, requests: list[HoldRequest]) -> dict[str, HoldOutcome]:
+    ids = [r.id for r in requests]
+    if len(set(ids)) != len(ids):
+        raise ReservationConflict("the same reservation id twice in one group")
+    rows = {row.id: row for row in conn.execute(select(RES).where(RES.c.id.in_(ids)))}
+    if not rows:
+        return {}
+    return {r.id: recorded(conn, r) for r in requests if r.id in rows}  # type: ignore[misc]
+
+
+def _lock_free_units(conn: Connection, keys: set[Key]) -> dict[Key, int]:
+    """Free units (on_hand - reserved - safety) of each position, locked in key order."""
+    if not keys:
+        return {}
+    query = (
+        select(POS.c.location, POS.c.sku, POS.c.on_hand - POS.c.reserved - POS.c.safety)
+        .where(tuple_(POS.c.location, POS.c.sku).in_(sorted(keys)))
+        .order_by(POS.c.location, POS.c.sku)
+        .with_for_update()
+    )
+    return {(loc, sku): max(0, free) for loc, sku, free in conn.execute(query)}
 
 
 def close(
@@ -182,15 +223,6 @@ def _give_back(conn: Connection, ids: list[str], changes: Changes) -> None:
     for r in conn.execute(select(LINE).where(LINE.c.reservation_id.in_(ids))):
         units[(r.location, r.sku)] -= r.quantity
     shift_reserved(conn, units.items(), changes, checked=False)
-
-
-def _giveable(conn: Connection, location: str, sku: str, wanted: int) -> int:
-    row = conn.execute(
-        select(POS.c.on_hand - POS.c.reserved - POS.c.safety).where(
-            POS.c.location == location, POS.c.sku == sku
-        )
-    ).first()
-    return 0 if row is None else max(0, min(wanted, row[0]))
 
 
 def _reservation_row(

@@ -1,9 +1,9 @@
 """Holding stock: plan from the projection, decide in SQL, commit concurrent holds together.
 
 Throughput on a hot SKU comes from group commit: callers plan their hold in their own thread (one
-Redis read), then hand it to one writer thread that decides a whole group of holds in a single
-transaction, each inside its own savepoint, so a refused hold rolls back alone. A hold the
-projection already knows cannot succeed never reaches SQL.
+Redis read), then hand it to one writer thread that decides the holds queued meanwhile in a single
+transaction (inventory.reservations.decide). A hold the projection already knows cannot succeed
+never reaches SQL.
 """
 
 from __future__ import annotations
@@ -84,19 +84,20 @@ class Reservations:
             return sql.recorded(conn, request)
 
     def _decide_alone(self, request: HoldRequest, plan: list[list[str]]) -> sql.HoldOutcome:
+        return self._decide([_Pending(request, plan, Future())])[0]
+
+    def _decide(self, group: list[_Pending]) -> list[sql.HoldOutcome]:
+        """One transaction for the whole group; the projection follows after commit."""
         changes = sql.Changes()
         now_us = to_micros(self.ledger.clock())
 
-        def work(conn: Connection) -> sql.HoldOutcome:
+        def work(conn: Connection) -> list[sql.HoldOutcome]:
             changes.positions.clear()
-            return sql.recorded(conn, request) or sql.place(conn, request, plan, now_us, changes)
+            return sql.decide(conn, [(item.request, item.plan) for item in group], now_us, changes)
 
-        try:
-            outcome = self.ledger.transaction(work)
-        except sql.Refused as refusal:
-            return sql.HoldOutcome(request.id, "refused", (), str(refusal))
+        outcomes = self.ledger.transaction(work)
         self.ledger.projection.put(changes.positions)
-        return outcome
+        return outcomes
 
     def _ensure_writer(self) -> None:
         with self._lock:
@@ -124,37 +125,25 @@ class Reservations:
             self._decide_group(group)
 
     def _decide_group(self, group: list[_Pending]) -> None:
-        changes = sql.Changes()
-        now_us = to_micros(self.ledger.clock())
-
-        def work(conn: Connection) -> list[sql.HoldOutcome]:
-            changes.positions.clear()
-            outcomes = []
-            for item in group:
-                try:
-                    with conn.begin_nested():
-                        outcomes.append(
-                            sql.recorded(conn, item.request)
-                            or sql.place(conn, item.request, item.plan, now_us, changes)
-                        )
-                except sql.Refused as refusal:
-                    outcomes.append(sql.HoldOutcome(item.request.id, "refused", (), str(refusal)))
-                except sql.ReservationConflict as conflict:
-                    outcomes.append(conflict)  # type: ignore[arg-type]
-            return outcomes
-
         try:
-            outcomes = self.ledger.transaction(work)
+            outcomes = self._decide(group)
+        except sql.ReservationConflict:  # one bad request: decide each alone, so only it fails
+            for item in group:
+                self._settle(item, lambda item=item: self._decide([item])[0])
+            return
         except Exception as error:  # the whole group failed: every caller hears why
             for item in group:
                 item.done.set_exception(error)
             return
-        self.ledger.projection.put(changes.positions)
         for item, outcome in zip(group, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                item.done.set_exception(outcome)
-            else:
-                item.done.set_result(outcome)
+            item.done.set_result(outcome)
+
+    @staticmethod
+    def _settle(item: _Pending, decide: Callable[[], sql.HoldOutcome]) -> None:
+        try:
+            item.done.set_result(decide())
+        except Exception as error:
+            item.done.set_exception(error)
 
     def close(self) -> None:
         if self._writer is not None and self._writer.is_alive():
