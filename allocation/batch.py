@@ -31,7 +31,7 @@ import numpy as np
 
 from allocation.components import components
 from allocation.costs import OrderOptions, order_options
-from allocation.instance import Instance
+from allocation.instance import Instance, PickupAt
 from allocation.joint_pruning import prune_jointly
 from allocation.model import solve_mip
 from allocation.network import Network, Remaining, compile_network
@@ -40,8 +40,11 @@ from allocation.plan import assemble, order_plan
 from allocation.single import OrderDecision, solve_order
 
 MAX_ROUNDS = 4
-CANDIDATES_PER_ORDER = 6
-MAX_LP_VARIABLES = 600_000  # above this the contended set's bound is the sum of standalone optima
+MAX_JOINT_VARIABLES = 60_000  # a larger contended set is planned neighbourhood by neighbourhood
+CHUNK_ORDERS = 150
+CANDIDATES_PER_ORDER = 12
+MAX_EXACT_VARIABLES = 40_000  # a component this small gets its bound from the full-candidate MIP
+MAX_LP_VARIABLES = 400_000  # a larger component's bound is the sum of its standalone optima
 LP_BACKEND = "GLOP"
 
 Plans = dict[int, tuple[OrderOptions, np.ndarray]]
@@ -128,38 +131,87 @@ def _variables(problems: list[OrderOptions]) -> int:
     return sum(int((p.stock > 0).sum()) + p.size for p in problems)
 
 
+def _place(instance: Instance, network: Network, o: int) -> tuple[float, float]:
+    delivery = instance.orders[o].delivery
+    if isinstance(delivery, PickupAt):
+        n = network.index[delivery.store]
+        return float(network.lat[n]), float(network.lon[n])
+    return delivery.lat, delivery.lon
+
+
+def _chunks(instance: Instance, network: Network, members: list[int]) -> list[list[int]]:
+    """Contended orders cut into neighbourhoods (1-degree cells), at most CHUNK_ORDERS each."""
+    def cell(o: int) -> tuple[int, int, float]:
+        lat, lon = _place(instance, network, o)
+        return int(np.floor(lat)), int(np.floor(lon)), lat
+
+    ordered = sorted(members, key=cell)
+    return [ordered[k:k + CHUNK_ORDERS] for k in range(0, len(ordered), CHUNK_ORDERS)]
+
+
 def _residual_plans(instance: Instance, network: Network, joint: _Joint, members: list[int],
                     decisions: list[OrderDecision], plans: Plans) -> None:
-    """Re-plan ``members`` against what every other order leaves (always feasible)."""
+    """Re-plan ``members`` against what every other order leaves, neighbourhood by
+    neighbourhood, each against what the previous ones left: always feasible."""
     residual = Remaining.of(network)
+    chosen = set(members)
     for o, (opt, units) in plans.items():
-        if o not in members:
+        if o not in chosen:
             commit(OrderDecision(opt, units, 0.0, 0.0, ""), residual)
-    penalty = instance.rules.backorder_penalty
-    problems = [_restrict(order_options(instance.orders[o], network, residual),
-                          _used(decisions[o]), penalty) for o in members]
-    units = joint.solve(problems, residual.capacity, 1.0)
-    if units is None:  # no joint answer in time: order by order, still feasible
-        units = []
-        for k, opt in enumerate(problems):
-            decision = solve_order(order_options(opt.order, network, residual), instance.rules)
-            commit(decision, residual)
-            units.append(decision.units)
-            problems[k] = decision.options
-    plans.update({o: (p, u) for o, p, u in zip(members, problems, units, strict=True)})
+    penalty, left = instance.rules.backorder_penalty, len(members)
+    for chunk in _chunks(instance, network, members):
+        problems = [_restrict(order_options(instance.orders[o], network, residual),
+                              _used(decisions[o]), penalty) for o in chunk]
+        units = joint.solve(problems, residual.capacity, len(chunk) / left)
+        left -= len(chunk)
+        if units is None:  # no joint answer in time: order by order, still feasible
+            units = []
+            for k, opt in enumerate(problems):
+                decision = solve_order(order_options(opt.order, network, residual),
+                                       instance.rules)
+                commit(decision, residual)
+                units.append(decision.units)
+                problems[k] = decision.options
+        else:
+            for opt, u in zip(problems, units, strict=True):
+                commit(OrderDecision(opt, u, 0.0, 0.0, ""), residual)
+        plans.update({o: (p, u) for o, p, u in zip(chunk, problems, units, strict=True)})
+
+
+def _component_bound(part: list[OrderOptions], floors: list[float], capacity: np.ndarray,
+                     instance: Instance, deadline: float) -> tuple[float, str]:
+    size, own = _variables(part), sum(floors)
+    budget = deadline - time.perf_counter()
+    if size <= MAX_EXACT_VARIABLES and budget > 1.0:
+        mip = solve_mip(part, instance.rules, budget / 2, capacity=capacity, floors=floors,
+                        threads=2)
+        if mip.status in ("optimal", "feasible"):
+            return max(mip.bound, own), "mip"
+    budget = deadline - time.perf_counter()
+    if size > MAX_LP_VARIABLES or budget < 0.5:
+        return own, "standalone"
+    lp = solve_mip(part, instance.rules, budget, capacity=capacity, floors=floors,
+                   backend=LP_BACKEND)
+    return (max(lp.objective, own), "lp") if lp.status == "optimal" else (own, "standalone")
 
 
 def _set_bound(problems: list[OrderOptions], floors: list[float], capacity: np.ndarray,
                instance: Instance, deadline: float) -> tuple[float, str]:
-    """A valid lower bound on the joint cost of these orders alone with all resources."""
-    if _variables(problems) > MAX_LP_VARIABLES:
-        return sum(floors), "sum of standalone optima (LP too large)"
-    budget = max(1.0, deadline - time.perf_counter())
-    lp = solve_mip(problems, instance.rules, budget, capacity=capacity, floors=floors,
-                   backend=LP_BACKEND)
-    if lp.status != "optimal":
-        return sum(floors), f"sum of standalone optima (LP {lp.status})"
-    return max(lp.objective, sum(floors)), "LP relaxation with per-order cuts"
+    """A valid lower bound on the joint cost of these orders alone with all resources.
+
+    Component by component: the MIP bound over all candidates where the component is small, else
+    the LP relaxation with per-order cuts where it fits in size and time, else the sum of the
+    standalone optima.
+    """
+    total, kinds = 0.0, Counter()
+    for group in components(problems, capacity):
+        bound, kind = _component_bound([problems[o] for o in group],
+                                       [floors[o] for o in group], capacity, instance, deadline)
+        total += bound
+        kinds[kind] += 1
+    names = {"mip": "full-candidate MIP bound", "lp": "LP relaxation with per-order cuts",
+             "standalone": "sum of standalone optima"}
+    return total, "; ".join(f"{names[k]} for {n} component(s)" for k, n in kinds.items())
 
 
 def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
@@ -182,6 +234,8 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
         mip_bound = float("-inf")
         problems = [_restrict(p, _used(decisions[o]), penalty)
                     for o, p in zip(members, pruned, strict=True)]
+        if _variables(problems) > MAX_JOINT_VARIABLES:
+            break
         units = joint.solve(problems, full.capacity, 1.0 / (MAX_ROUNDS - rounds + 1))
         if units is None:
             break

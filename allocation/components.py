@@ -8,31 +8,61 @@ capacity. Orders linked by no binding row never compete, so they are solved apar
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
 from allocation.costs import OrderOptions
 
+KEY_SHIFT = 1 << 24  # key = sku number * KEY_SHIFT + location index
 
-def binding_rows(problems: list[OrderOptions], capacity: np.ndarray,
-                 ) -> tuple[dict[tuple[int, str], list[int]], dict[int, list[int]]]:
-    """Binding stock rows and capacity rows, each with the orders that could use it."""
-    demand: dict[tuple[int, str], int] = defaultdict(int)
-    limit: dict[tuple[int, str], int] = {}
-    stock_users: dict[tuple[int, str], list[int]] = defaultdict(list)
-    ship_users: dict[int, list[int]] = defaultdict(list)
+
+@dataclass(frozen=True)
+class Competition:
+    """Every (order, candidate, line) that could draw stock, and which rows can bind."""
+
+    order: np.ndarray  # per entry
+    key: np.ndarray  # per entry: dense number of its (location, sku) row
+    binding: np.ndarray  # per entry: its stock row can bind
+    slices: list[tuple[int, int]]  # entries of each order
+    cells: list[tuple[np.ndarray, np.ndarray]]  # (j, i) of each order's entries
+    busy_location: np.ndarray  # bool per location index: capacity can bind
+
+    def binding_cells(self, o: int, shape: tuple[int, int]) -> np.ndarray:
+        mask = np.zeros(shape, dtype=bool)
+        start, end = self.slices[o]
+        jj, ii = self.cells[o]
+        mask[jj, ii] = self.binding[start:end]
+        return mask
+
+
+def competition(problems: list[OrderOptions], capacity: np.ndarray) -> Competition:
+    sku_ids: dict[str, int] = {}
+    keys, ubs, limits, owners, slices, cells = [], [], [], [], [], []
+    users = np.zeros(len(capacity), dtype=np.int64)
+    start = 0
     for o, opt in enumerate(problems):
-        for j, n in enumerate(opt.loc.tolist()):
-            ship_users[n].append(o)
-            for i, line in enumerate(opt.order.lines):
-                if opt.stock[j, i] > 0:
-                    key = (n, line.sku)
-                    demand[key] += int(min(opt.quantity[i], opt.stock[j, i]))
-                    limit[key] = int(opt.stock[j, i])
-                    stock_users[key].append(o)
-    stock = {k: users for k, users in stock_users.items() if demand[k] > limit[k]}
-    ships = {n: users for n, users in ship_users.items() if len(users) > capacity[n]}
-    return stock, ships
+        sid = np.array([sku_ids.setdefault(line.sku, len(sku_ids)) for line in opt.order.lines])
+        jj, ii = np.nonzero(opt.stock > 0)
+        keys.append(sid[ii].astype(np.int64) * KEY_SHIFT + opt.loc[jj])
+        ubs.append(np.minimum(opt.quantity[ii], opt.stock[jj, ii]))
+        limits.append(opt.stock[jj, ii])
+        owners.append(np.full(len(jj), o))
+        slices.append((start, start + len(jj)))
+        cells.append((jj, ii))
+        start += len(jj)
+        users[np.unique(opt.loc)] += 1
+    key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    unique, inverse = np.unique(key, return_inverse=True)
+    demand = np.bincount(inverse, weights=np.concatenate(ubs) if ubs else None,
+                         minlength=len(unique))
+    limit = np.zeros(len(unique))
+    if len(key):
+        limit[inverse] = np.concatenate(limits)
+    return Competition(
+        order=np.concatenate(owners) if owners else np.zeros(0, int), key=inverse,
+        binding=(demand > limit)[inverse], slices=slices, cells=cells,
+        busy_location=users > capacity)
 
 
 def _find(parent: list[int], a: int) -> int:
@@ -44,12 +74,17 @@ def _find(parent: list[int], a: int) -> int:
 
 def components(problems: list[OrderOptions], capacity: np.ndarray) -> list[list[int]]:
     """Groups of indices into ``problems``; two orders share a group when they may compete."""
-    stock, ships = binding_rows(problems, capacity)
+    comp = competition(problems, capacity)
     parent = list(range(len(problems)))
-    for members in [*stock.values(), *ships.values()]:
-        root = _find(parent, members[0])
-        for o in members[1:]:
-            parent[_find(parent, o)] = root
+    first: dict[int, int] = {}
+    pairs = zip(comp.key[comp.binding].tolist(), comp.order[comp.binding].tolist(), strict=True)
+    busy = [(-1 - int(n), o) for o, opt in enumerate(problems)
+            for n in opt.loc[comp.busy_location[opt.loc]]]
+    for row, o in [*pairs, *busy]:
+        if row in first:
+            parent[_find(parent, o)] = _find(parent, first[row])
+        else:
+            first[row] = o
     groups: dict[int, list[int]] = defaultdict(list)
     for o in range(len(problems)):
         groups[_find(parent, o)].append(o)

@@ -76,8 +76,7 @@ def order_options(order: Order, network: Network, remaining: Remaining) -> Order
     holders = [network.holders[s][0] for s in dict.fromkeys(skus) if s in network.holders]
     locs = np.unique(np.concatenate(holders)) if holders else np.empty(0, int)
     locs = locs[remaining.capacity[locs] >= 1]
-    stock = np.array([[remaining.units(int(n), s) for s in skus] for n in locs],
-                     dtype=np.int64).reshape(len(locs), len(skus))
+    stock = remaining.matrix(locs, skus)
     km, allowed, transport, route = _routes(order, network, locs)
     over_cap = km > network.distance_limit_km[locs]
     allowed &= ~(over_cap & network.distance_hard[locs]) & (stock.sum(axis=1) > 0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocation.components import binding_rows
+from allocation.components import Competition, competition
 from allocation.costs import OrderOptions
 from allocation.rules import Rules
 from allocation.single import EPS, solve_order, unit_floor
@@ -20,27 +20,23 @@ from allocation.single import EPS, solve_order, unit_floor
 ROUNDS = 3
 
 
-def _safe(opt: OrderOptions, o: int, stock: dict, ships: dict) -> OrderOptions:
-    safe_stock = opt.stock.copy()
-    for j, n in enumerate(opt.loc.tolist()):
-        for i, line in enumerate(opt.order.lines):
-            if o in stock.get((n, line.sku), ()):
-                safe_stock[j, i] = 0
-    keep = np.array([o not in ships.get(n, ()) for n in opt.loc.tolist()], dtype=bool)
+def _safe(opt: OrderOptions, o: int, comp: Competition) -> OrderOptions:
+    safe_stock = np.where(comp.binding_cells(o, opt.stock.shape), 0, opt.stock)
+    keep = ~comp.busy_location[opt.loc] & (safe_stock.sum(axis=1) > 0)
     safe = OrderOptions(**{**opt.__dict__, "stock": safe_stock})
-    return safe.subset(np.flatnonzero(keep & (safe_stock.sum(axis=1) > 0)))
+    return safe.subset(np.flatnonzero(keep))
 
 
 def prune_jointly(problems: list[OrderOptions], capacity: np.ndarray,
                   rules: Rules) -> list[OrderOptions]:
     for _ in range(ROUNDS):
-        stock, ships = binding_rows(problems, capacity)
+        comp = competition(problems, capacity)
         pruned = []
         for o, opt in enumerate(problems):
             if opt.size == 0:
                 pruned.append(opt)
                 continue
-            ceiling = solve_order(_safe(opt, o, stock, ships), rules).cost
+            ceiling = solve_order(_safe(opt, o, comp), rules).cost
             keep = opt.fixed + unit_floor(opt, rules) <= ceiling + EPS
             pruned.append(opt.subset(np.flatnonzero(keep)))
         if sum(p.size for p in pruned) == sum(p.size for p in problems):

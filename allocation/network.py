@@ -84,24 +84,38 @@ def compile_network(instance: Instance) -> Network:
 
 @dataclass
 class Remaining:
-    """Stock per (location, sku) and shipments per location still free; decisions consume them."""
+    """Stock per (location, sku) and shipments per location still free; decisions consume them.
 
-    stock: dict[tuple[int, str], int]
+    Stock is dense per SKU (one array over all locations) so a candidate matrix is one gather.
+    """
+
+    stock: dict[str, np.ndarray]
     capacity: np.ndarray
 
     @classmethod
     def of(cls, network: Network) -> Remaining:
-        stock = {(int(n), sku): int(u) for sku, (locs, units) in network.holders.items()
-                 for n, u in zip(locs, units, strict=True)}
+        size = len(network.locations)
+        stock = {}
+        for sku, (locs, units) in network.holders.items():
+            dense = np.zeros(size, dtype=np.int64)
+            dense[locs] = units
+            stock[sku] = dense
         return cls(stock=stock, capacity=network.capacity.copy())
 
     def units(self, location: int, sku: str) -> int:
-        return self.stock.get((location, sku), 0)
+        dense = self.stock.get(sku)
+        return 0 if dense is None else int(dense[location])
+
+    def matrix(self, locations: np.ndarray, skus: list[str]) -> np.ndarray:
+        """Units left of each SKU (columns) at each location (rows)."""
+        empty = np.zeros(len(self.capacity), dtype=np.int64)
+        columns = [self.stock.get(s, empty)[locations] for s in skus]
+        return np.stack(columns, axis=1) if columns else np.zeros((len(locations), 0), np.int64)
 
     def consume(self, location: int, sku: str, units: int) -> None:
-        left = self.stock.get((location, sku), 0) - units
+        left = self.units(location, sku) - units
         assert left >= 0, f"over-allocation of {sku} at location {location}"
-        self.stock[(location, sku)] = left
+        self.stock[sku][location] = left
 
     def open_shipment(self, location: int) -> None:
         assert self.capacity[location] >= 1, f"location {location} over its capacity"

@@ -22,6 +22,8 @@ from allocation.model import solve_mip
 from allocation.rules import Rules
 
 EPS = 1e-9
+MAX_DOMINANCE_CANDIDATES = 250  # the pairwise test is quadratic; beyond this the MIP copes
+MAX_PAIR_CANDIDATES = 150  # two-shipment plans are enumerated up to this many candidates
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def _best_within(options: OrderOptions, rules: Rules, shipments: int):  # type: 
     J = options.size
     singles = np.arange(J)
     candidates = [(singles, singles)]
-    if shipments >= 2 and J > 1:
+    if shipments >= 2 and 1 < J <= MAX_PAIR_CANDIDATES:
         candidates.append(np.triu_indices(J, 1))
     for a, b in candidates:
         found = _best_of(options, rules, np.asarray(a), np.asarray(b))
@@ -113,10 +115,10 @@ def _dominated(options: OrderOptions) -> np.ndarray:
     skus = [line.sku for line in options.order.lines]
     need = np.array([sum(q for s, q in zip(skus, options.quantity, strict=True) if s == sku)
                      for sku in skus])
-    covers_all = options.stock >= need[None, :]
-    serves = options.stock > 0
-    # covers[k, j]: k fully covers every line j serves.
-    covers = ~np.any(serves[None, :, :] & ~covers_all[:, None, :], axis=2)
+    short = (options.stock < need[None, :]).astype(np.float64)
+    serves = (options.stock > 0).astype(np.float64)
+    # covers[k, j]: no line that j serves is one k cannot cover alone (a product, for speed).
+    covers = (short @ serves.T) == 0
     fixed, unit = options.fixed, options.unit
     no_dearer = (fixed[:, None] <= fixed[None, :] + EPS) & (unit[:, None] <= unit[None, :] + EPS)
     strictly = (fixed[:, None] < fixed[None, :] - EPS) | (unit[:, None] < unit[None, :] - EPS)
@@ -132,8 +134,9 @@ def _pruned(options: OrderOptions, rules: Rules, incumbent: float,
     """Drop candidates no optimal plan uses; the incumbent's own shipments are always kept."""
     used = units.sum(axis=1) > 0
     keep = (options.fixed + unit_floor(options, rules) <= incumbent + EPS) | used
-    if options.size > 1:
-        keep &= ~_dominated(options) | used
+    if 1 < keep.sum() <= MAX_DOMINANCE_CANDIDATES:
+        kept = np.flatnonzero(keep)
+        keep[kept] &= ~_dominated(options.subset(kept)) | used[kept]
     kept = np.flatnonzero(keep)
     return options.subset(kept), units[kept]
 
@@ -169,6 +172,8 @@ def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) 
             return OrderDecision(options, units, incumbent, incumbent, f"exact {depth}-shipment")
         if incumbent <= fixed[: depth + 1].sum() + unit_floor(options, rules) + EPS:
             return OrderDecision(options, units, incumbent, incumbent, f"{depth}-shipment bound")
+        if options.size > MAX_PAIR_CANDIDATES:
+            break
     if not enumerable:
         options, units = _pruned(options, rules, incumbent, units)
     result = solve_mip([options], rules, time_limit_s, hint=[units])

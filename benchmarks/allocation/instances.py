@@ -70,16 +70,31 @@ def _locations(rng: np.random.Generator, count: int) -> list[dict[str, Any]]:
     return locations
 
 
+def _regional_shares(warehouses: list[dict[str, Any]]) -> np.ndarray:
+    """Share of the population whose nearest warehouse is each one (where its stock is put)."""
+    shares = np.zeros(len(warehouses))
+    for _, lat, lon, population in CITIES:
+        d = [(w["lat"] - lat) ** 2 + ((w["lon"] - lon) * 0.7) ** 2 for w in warehouses]
+        shares[int(np.argmin(d))] += population
+    return shares / shares.sum()
+
+
 def _stock(rng: np.random.Generator, locations: list[dict[str, Any]], popularity: np.ndarray,
            demand_units: float) -> list[dict[str, Any]]:
+    """DC stock follows regional demand with a per-SKU coverage: most SKUs cover the wave about
+    twice, one in seven is scarce (a hot item or a late supplier). Stores hold a few units of the
+    popular SKUs; vendors hold a quarter of the catalogue."""
     skus = len(popularity)
     expected = demand_units * popularity
+    coverage = np.where(rng.random(skus) < 0.15, rng.uniform(0.2, 0.9, skus),
+                        rng.lognormal(np.log(2.0), 0.4, skus))
     warehouses = [loc for loc in locations if loc["type"] == "warehouse"]
+    share = dict(zip((w["id"] for w in warehouses), _regional_shares(warehouses), strict=True))
     stock = []
     for loc in locations:
         if loc["type"] == "warehouse":
-            held = rng.random(skus) < 0.85
-            units = rng.poisson(1.5 * expected / len(warehouses) + 2.0)  # DCs carry the tail too
+            held = rng.random(skus) < 0.9
+            units = rng.poisson(coverage * expected * share[loc["id"]] + 0.5)
         elif loc["type"] == "dropship":
             held = rng.random(skus) < 0.25
             units = rng.integers(5, 60, skus)
@@ -88,12 +103,14 @@ def _stock(rng: np.random.Generator, locations: list[dict[str, Any]], popularity
             held[rng.choice(skus, size=min(skus, 60), replace=False, p=popularity)] = True
             units = rng.integers(1, 4, skus)
         for s in np.flatnonzero(held & (units > 0)):
-            stock.append({"location": loc["id"], "sku": f"SKU-{s + 1:05d}", "available": int(units[s])})
+            stock.append({"location": loc["id"], "sku": f"SKU-{s + 1:05d}",
+                          "available": int(units[s])})
     return stock
 
 
 def _orders(rng: np.random.Generator, locations: list[dict[str, Any]], popularity: np.ndarray,
-            prices: np.ndarray, count: int, pickup_share: float) -> list[dict[str, Any]]:
+            prices: np.ndarray, count: int, pickup_share: float,
+            lines: int | None) -> list[dict[str, Any]]:
     weights = np.array([c[3] for c in CITIES], float)
     weights /= weights.sum()
     stores = [loc for loc in locations if loc["type"] == "store"]
@@ -103,9 +120,9 @@ def _orders(rng: np.random.Generator, locations: list[dict[str, Any]], popularit
     for i in range(count):
         city = CITIES[rng.choice(len(CITIES), p=weights)]
         lat, lon = _jitter(rng, city[1], city[2], 12)
-        n_lines = min(10, 1 + rng.geometric(0.55) - 1)
+        n_lines = lines or min(10, int(rng.geometric(0.55)))
         skus = rng.choice(len(popularity), size=n_lines, replace=False, p=popularity)
-        lines = [{"id": str(k + 1), "sku": f"SKU-{s + 1:05d}",
+        order_lines = [{"id": str(k + 1), "sku": f"SKU-{s + 1:05d}",
                   "quantity": int(1 + (rng.random() < 0.2) * rng.integers(1, 3)),
                   "price": float(prices[s])} for k, s in enumerate(skus)]
         if rng.random() < pickup_share:
@@ -113,12 +130,12 @@ def _orders(rng: np.random.Generator, locations: list[dict[str, Any]], popularit
             delivery = {"method": "pickup", "store": stores[nearest]["id"]}
         else:
             delivery = {"method": "ship", "lat": lat, "lon": lon}
-        orders.append({"id": f"O-{i + 1:06d}", "delivery": delivery, "lines": lines})
+        orders.append({"id": f"O-{i + 1:06d}", "delivery": delivery, "lines": order_lines})
     return orders
 
 
 def build_instance(orders: int, locations: int, seed: int, skus: int | None = None,
-                   pickup_share: float = 0.15) -> dict[str, Any]:
+                   pickup_share: float = 0.15, lines: int | None = None) -> dict[str, Any]:
     """A France-like instance as plain data, in the `dom allocate` contract's shape."""
     rng = np.random.default_rng(seed)
     skus = skus or max(800, orders // 2)
@@ -127,5 +144,17 @@ def build_instance(orders: int, locations: int, seed: int, skus: int | None = No
     prices = np.round(rng.lognormal(3.2, 0.7, skus), 2)
     network = _locations(rng, locations)
     stock = _stock(rng, network, popularity, demand_units=orders * 2.3)
-    demand = _orders(rng, network, popularity, prices, orders, pickup_share)
+    demand = _orders(rng, network, popularity, prices, orders, pickup_share, lines)
     return {"locations": network, "stock": stock, "orders": demand, "rules": dict(RULES)}
+
+
+def ledger_instance(orders: int, locations: int, seed: int,
+                    skus: int | None = None) -> dict[str, Any] | None:
+    """The same kind of instance from the ledger's own generators, or None if they are absent."""
+    try:
+        from dom.demand import generate_orders, instance_for
+        from inventory.seed import generate_network
+    except ImportError:
+        return None
+    network = generate_network(stores=locations, skus=skus or max(800, orders // 2), seed=seed)
+    return instance_for(network, generate_orders(network, orders, seed))
