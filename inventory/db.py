@@ -51,7 +51,9 @@ def _sqlite_pragmas(dbapi_conn, synchronous: str) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA synchronous={synchronous}")
-    cur.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it, off the commit path
+    cur.execute(
+        "PRAGMA wal_autocheckpoint=0"
+    )  # the checkpointer thread does it, off the commit path
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # random B-tree pages stay in memory
     cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")

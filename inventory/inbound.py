@@ -43,7 +43,9 @@ def record(ledger: Ledger, items: Iterable[InboundIn]) -> int:
         raise ValueError(f"at most {MAX_INBOUND_PER_CALL} inbound rows per call, got {len(rows)}")
 
     def work(conn: Connection) -> None:
-        known = set(conn.scalars(select(LOC.c.id).where(LOC.c.id.in_({r["location"] for r in rows}))))
+        known = set(
+            conn.scalars(select(LOC.c.id).where(LOC.c.id.in_({r["location"] for r in rows})))
+        )
         unknown = sorted({r["location"] for r in rows} - known)
         if unknown:
             raise ValueError(f"unknown location(s): {', '.join(unknown)}")
@@ -94,5 +96,3 @@ def project_inbound_all(ledger: Ledger) -> int:
     for sku, entries in by_sku.items():
         ledger.projection.set_inbound(sku, entries)
     return len(by_sku)
-
-

@@ -100,7 +100,9 @@ class Ledger:
         return len(changed)
 
     # -- stock events ---------------------------------------------------------------------
-    def ingest(self, raw: Iterable[Mapping[str, Any] | StockEvent], wait: bool = True) -> BatchResult:
+    def ingest(
+        self, raw: Iterable[Mapping[str, Any] | StockEvent], wait: bool = True
+    ) -> BatchResult:
         """Validate, decide and commit a batch, then project it. Raises BatchTooLarge untouched.
 
         With `wait=False` the call returns once SQL has committed and the projection follows in the
@@ -113,7 +115,9 @@ class Ledger:
             result = self.transaction(lambda conn: ingest_events(conn, valid, to_micros(now)))
         result.committed_s = time.perf_counter()
         if rejected:
-            result.verdicts = sorted(result.verdicts + rejections_as_verdicts(rejected), key=lambda v: v[0])
+            result.verdicts = sorted(
+                result.verdicts + rejections_as_verdicts(rejected), key=lambda v: v[0]
+            )
         if not wait:
             self.projector().submit(result.changed, result.committed_s)
             return result

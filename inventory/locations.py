@@ -20,7 +20,9 @@ MAX_LOCATIONS_PER_CALL = 10_000
 class LocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+    id: Annotated[
+        str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
+    ]
     type: LocationType
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
@@ -70,4 +72,7 @@ def upsert(conn: Connection, locations: Iterable[Location]) -> int:
 
 def load(conn: Connection) -> list[Location]:
     rows = conn.execute(select(LOC).order_by(LOC.c.id)).mappings()
-    return [location_from_dict({**r, "capabilities": [c for c in r["capabilities"].split(",") if c]}) for r in rows]
+    return [
+        location_from_dict({**r, "capabilities": [c for c in r["capabilities"].split(",") if c]})
+        for r in rows
+    ]

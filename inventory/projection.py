@@ -11,7 +11,7 @@ and late retries can never move the projection backwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import redis
@@ -69,7 +69,7 @@ class Projection:
         self.redis = client
         self.prefix = prefix
         self.clustered = isinstance(client, RedisCluster)
-        self._put = client.register_script(_PUT_IF_NEWER)
+        self._put_sha = client.script_load(_PUT_IF_NEWER)
 
     def pos_key(self, sku: str) -> str:
         return f"{self.prefix}:pos:{{{sku}}}"
@@ -92,11 +92,21 @@ class Projection:
             keys, args = by_slot.setdefault(self._slot(key), ([], []))
             keys.append(key)
             args.append("\n".join(fields))
+        calls = [
+            (keys[start : start + self.PIPELINE_KEYS], args[start : start + self.PIPELINE_KEYS])
+            for keys, args in by_slot.values()
+            for start in range(0, len(keys), self.PIPELINE_KEYS)
+        ]
+        try:
+            self._evalsha_all(calls)
+        except redis.exceptions.NoScriptError:  # the server restarted or was flushed: load it again
+            self._put_sha = self.redis.script_load(_PUT_IF_NEWER)
+            self._evalsha_all(calls)
+
+    def _evalsha_all(self, calls: list[tuple[list[str], list[str]]]) -> None:
         pipe = self.redis.pipeline(transaction=False)
-        for keys, args in by_slot.values():
-            for start in range(0, len(keys), self.PIPELINE_KEYS):
-                end = start + self.PIPELINE_KEYS
-                self._put(keys=keys[start:end], args=args[start:end], client=pipe)
+        for keys, args in calls:
+            pipe.evalsha(self._put_sha, len(keys), *keys, *args)
         pipe.execute()
 
     def _slot(self, key: str) -> int:
@@ -112,6 +122,25 @@ class Projection:
             sku: {loc: Projected.decode(raw) for loc, raw in fields.items()}
             for sku, fields in zip(skus, pipe.execute(), strict=True)
         }
+
+    def read_with_version(
+        self, wanted: Mapping[str, Sequence[str] | None]
+    ) -> tuple[str | None, dict[str, dict[str, Projected]]]:
+        """The network version and, per SKU, the positions at the named locations (None: all of
+        them), in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self.network_version_key)
+        for sku, locations in wanted.items():
+            if locations is None:
+                pipe.hgetall(self.pos_key(sku))
+            else:
+                pipe.hmget(self.pos_key(sku), list(locations))
+        version, *replies = pipe.execute()
+        found: dict[str, dict[str, Projected]] = {}
+        for (sku, locations), reply in zip(wanted.items(), replies, strict=True):
+            pairs = reply.items() if locations is None else zip(locations, reply, strict=True)
+            found[sku] = {loc: Projected.decode(raw) for loc, raw in pairs if raw is not None}
+        return version, found
 
     def read_with_inbound(
         self, skus: list[str]

@@ -41,7 +41,7 @@ class AvailabilityReader:
         if len(unique) > MAX_CART_SKUS:
             raise CartTooLarge(f"at most {MAX_CART_SKUS} SKUs per call, got {len(unique)}")
         version, positions, inbound = self.projection.read_with_inbound(unique)
-        view = self._network(version)
+        view = self.view_for(version)
         sources = self._sources_for(view, query)
         now = self.clock()
         return [
@@ -55,7 +55,7 @@ class AvailabilityReader:
 
     def network_view(self) -> network.NetworkView:
         """The current network and policy (re-read only when their version changed)."""
-        return self._network(self.projection.redis.get(self.projection.network_version_key))
+        return self.view_for(self.projection.redis.get(self.projection.network_version_key))
 
     def _sources_for(self, view: network.NetworkView, query: Query) -> Sources:
         key = (query.method, query.store if query.method == "pickup" else None, query.channel)
@@ -67,7 +67,8 @@ class AvailabilityReader:
             self._sources[key] = sources
         return sources
 
-    def _network(self, version: str | None) -> network.NetworkView:
+    def view_for(self, version: str | None) -> network.NetworkView:
+        """The network view of `version` (as just read from the projection), re-read only on change."""
         view = self._view
         if view is not None and view.version == version:
             return view

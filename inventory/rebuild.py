@@ -27,7 +27,15 @@ def rebuild(ledger: Ledger, wipe: bool = True) -> RebuildReport:
     removed = ledger.projection.wipe() if wipe else 0
     version = ledger.publish_network()
     written = 0
-    query = select(POS.c.location, POS.c.sku, POS.c.on_hand, POS.c.reserved, POS.c.safety, POS.c.reported_us, POS.c.version)
+    query = select(
+        POS.c.location,
+        POS.c.sku,
+        POS.c.on_hand,
+        POS.c.reserved,
+        POS.c.safety,
+        POS.c.reported_us,
+        POS.c.version,
+    )
     with ledger.engine.connect() as conn:
         result = conn.execution_options(yield_per=REBUILD_CHUNK_POSITIONS).execute(query)
         for rows in result.partitions():

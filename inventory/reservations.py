@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, tuple_, update
 
 from inventory.holds import HoldRequest, Take, decide_group
 from inventory.projection import Projected
@@ -69,6 +69,17 @@ def recorded(conn: Connection, request: HoldRequest) -> HoldOutcome | None:
     return HoldOutcome(row.id, row.status, takes, "", row.expires_us, replayed=True)
 
 
+_RETURNED = (POS.c.version, POS.c.on_hand, POS.c.reserved, POS.c.safety, POS.c.reported_us)
+_AT = (POS.c.location == bindparam("l"), POS.c.sku == bindparam("s"))
+_SHIFT = (
+    update(POS)
+    .where(*_AT)
+    .values(reserved=POS.c.reserved + bindparam("q"), version=POS.c.version + 1)
+    .returning(*_RETURNED)
+)
+_TAKE = _SHIFT.where(POS.c.on_hand - POS.c.reserved - POS.c.safety >= bindparam("q"))
+
+
 def shift_reserved(
     conn: Connection, takes: Iterable[tuple[Key, int]], changes: Changes, checked: bool
 ) -> bool:
@@ -78,21 +89,12 @@ def shift_reserved(
     first position that cannot give, leaving the rollback to the caller.
     """
     for (location, sku), units in sorted(takes):
-        statement = (
-            update(POS)
-            .where(POS.c.location == location, POS.c.sku == sku)
-            .values(reserved=POS.c.reserved + units, version=POS.c.version + 1)
-            .returning(
-                POS.c.version, POS.c.on_hand, POS.c.reserved, POS.c.safety, POS.c.reported_us
-            )
-        )
-        if checked and units > 0:
-            statement = statement.where(POS.c.on_hand - POS.c.reserved - POS.c.safety >= units)
-        row = conn.execute(statement).first()
+        statement = _TAKE if checked and units > 0 else _SHIFT
+        row = conn.execute(statement, {"l": location, "s": sku, "q": units}).first()
         if row is None:
             return False
         changes.positions[(location, sku)] = Projected(
-            row.version, row.on_hand, row.reserved, row.safety, (row.reported_us or 0) // 1_000_000
+            row[0], row[1], row[2], row[3], (row[4] or 0) // 1_000_000
         )
     return True
 
@@ -152,11 +154,20 @@ def _expiry(request: HoldRequest, now_us: int) -> int | None:
     return now_us + request.ttl_s * 1_000_000 if request.ttl_s else None
 
 
+_KNOWN_IDS = select(RES.c.id).where(RES.c.id.in_(bindparam("ids", expanding=True)))
+_LOCK_FREE = (
+    select(POS.c.location, POS.c.sku, POS.c.on_hand - POS.c.reserved - POS.c.safety)
+    .where(tuple_(POS.c.location, POS.c.sku).in_(bindparam("keys", expanding=True)))
+    .order_by(POS.c.location, POS.c.sku)
+    .with_for_update()
+)
+
+
 def _recorded_many(conn: Connection, requests: list[HoldRequest]) -> dict[str, HoldOutcome]:
     ids = [r.id for r in requests]
     if len(set(ids)) != len(ids):
         raise ReservationConflict("the same reservation id twice in one group")
-    rows = {row.id: row for row in conn.execute(select(RES).where(RES.c.id.in_(ids)))}
+    rows = set(conn.scalars(_KNOWN_IDS, {"ids": ids}))
     if not rows:
         return {}
     return {r.id: recorded(conn, r) for r in requests if r.id in rows}  # type: ignore[misc]
@@ -166,13 +177,10 @@ def _lock_free_units(conn: Connection, keys: set[Key]) -> dict[Key, int]:
     """Free units (on_hand - reserved - safety) of each position, locked in key order."""
     if not keys:
         return {}
-    query = (
-        select(POS.c.location, POS.c.sku, POS.c.on_hand - POS.c.reserved - POS.c.safety)
-        .where(tuple_(POS.c.location, POS.c.sku).in_(sorted(keys)))
-        .order_by(POS.c.location, POS.c.sku)
-        .with_for_update()
-    )
-    return {(loc, sku): max(0, free) for loc, sku, free in conn.execute(query)}
+    return {
+        (loc, sku): max(0, free)
+        for loc, sku, free in conn.execute(_LOCK_FREE, {"keys": sorted(keys)})
+    }
 
 
 def close(

@@ -62,19 +62,19 @@ class Reservations:
 
     def _plan(self, request: HoldRequest) -> tuple[list[list[str]], str]:
         """Candidate locations per line from the projection, or why the projection already says no."""
-        view = self.reader.network_view()
-        projected = self.ledger.projection.read({line.sku for line in request.lines})
+        wanted: dict[str, list[str] | None] = {}
+        for line in request.lines:  # a pinned line needs its own location only
+            known = wanted.get(line.sku, [])
+            wanted[line.sku] = (
+                None if line.location is None or known is None else [*known, line.location]
+            )
+        version, projected = self.ledger.projection.read_with_version(wanted)
+        view = self.reader.view_for(version)
         plan = []
         for index, line in enumerate(request.lines):
-            options = candidates(request, line, projected[line.sku], view.locations, view.policy)
-            if (
-                sum(
-                    projected[line.sku][loc].available
-                    for loc in options
-                    if loc in projected[line.sku]
-                )
-                < line.quantity
-            ):
+            here = projected[line.sku]
+            options = candidates(request, line, here, view.locations, view.policy)
+            if sum(here[loc].available for loc in options if loc in here) < line.quantity:
                 return [], f"line {index}: {line.quantity} x {line.sku} not available"
             plan.append(options)
         return plan, ""

@@ -88,7 +88,7 @@ def holds(
     """`clients` threads hold one unit of one hot SKU as fast as they can."""
     sku = network.skus[int(np.argmax(network.popularity))]
     warehouse = next(loc.id for loc in network.locations if loc.type is LocationType.warehouse)
-    stock = 10_000_000
+    stock = 1_000_000  # the most one count may say (inventory.feed.MAX_EVENT_QUANTITY)
     ledger.ingest(
         [
             StockEvent(
