@@ -24,6 +24,7 @@ from inventory.reserve import Reservations
 from inventory.seed import Network, feed_events, generate_network, stock_events
 
 HOT_SKU_CLIENTS = 8
+SCARCE_UNITS = (10, 200)  # units left on the SKU the demo's clients race for
 
 
 def run(engine: Engine, console: Console, stores: int, skus: int, feed: int, seed: int) -> None:
@@ -48,8 +49,9 @@ def run(engine: Engine, console: Console, stores: int, skus: int, feed: int, see
     top = [network.skus[i] for i in np.argsort(-network.popularity)[:8]]
     store = next(loc.id for loc in network.locations if loc.type is LocationType.store)
     _show_availability(console, engine, top, store)
-    _hot_sku(console, engine, network, top[0])
-    _explain(console, engine, top[0])
+    hot = _scarce(engine, network)
+    _hot_sku(console, engine, network, hot)
+    _explain(console, engine, hot)
     _rebuild_and_reconcile(console, engine, top, store)
 
 
@@ -86,6 +88,13 @@ def _when(promise) -> str:
     return promise.at.strftime("%a %d %b %H:%M") if promise and promise.at else "-"
 
 
+def _scarce(engine: Engine, network: Network) -> str:
+    """A popular SKU down to its last few dozen units: the one checkout fights over."""
+    popular = [network.skus[i] for i in np.argsort(-network.popularity)[:500]]
+    answers = [a for a in engine.reader.check(popular) if SCARCE_UNITS[0] <= a.available <= SCARCE_UNITS[1]]
+    return min(answers, key=lambda a: a.available).sku if answers else popular[0]
+
+
 def _hot_sku(console: Console, engine: Engine, network: Network, sku: str) -> None:
     """Clients race for a hot SKU's last units: exactly what is available is held, never more."""
     console.rule(f"{HOT_SKU_CLIENTS} clients race for {sku}")
@@ -96,7 +105,7 @@ def _hot_sku(console: Console, engine: Engine, network: Network, sku: str) -> No
     def client(_: int) -> int:
         start.wait()
         held = 0
-        for _ in range(before // HOT_SKU_CLIENTS + 5):
+        for _ in range(min(before, SCARCE_UNITS[1]) // HOT_SKU_CLIENTS + 5):
             outcome = desk.hold(
                 HoldRequest(id=uuid.uuid4().hex, lines=[HoldLine(sku=sku, quantity=1)], ttl_s=900)
             )
