@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 Key = tuple[str, str]
 
-_POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version"
+POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version"
 _EVENT_COLUMNS = (
     "event_id, location, sku, type, quantity, occurred_us, received_us, source, outcome"
 )
@@ -42,8 +42,11 @@ def existing_event_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     return found
 
 
-def lock_positions(conn: Connection, new_rows: Sequence[tuple[str, str, int]]) -> list:
-    """Create the missing positions (location, sku, safety) and return all of them, locked, in key order."""
+def lock_positions(conn: Connection, new_rows: Sequence[tuple[str, str, int]]) -> list[tuple]:
+    """Create the missing positions (location, sku, safety) and return all of them, locked.
+
+    Rows are tuples in the order of POSITION_COLUMNS.
+    """
     if _pg(conn):
         locations, skus, safety = (list(c) for c in zip(*new_rows, strict=True))
         conn.exec_driver_sql(
@@ -53,14 +56,11 @@ def lock_positions(conn: Connection, new_rows: Sequence[tuple[str, str, int]]) -
             (locations, skus, safety),
         )
         return list(conn.exec_driver_sql(
-            f"SELECT {_POSITION_COLUMNS} FROM position p JOIN unnest(%s::text[], %s::text[]) AS k(l, s) "
+            f"SELECT {POSITION_COLUMNS} FROM position p JOIN unnest(%s::text[], %s::text[]) AS k(l, s) "
             "ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku FOR UPDATE OF p",
             (locations, skus),
         ))  # fmt: skip
-    conn.exec_driver_sql(
-        "INSERT OR IGNORE INTO position (location, sku, on_hand, reserved, safety, version) VALUES (?, ?, 0, 0, ?, 0)",
-        list(new_rows),
-    )
+    # SQLite: this transaction already holds the only write lock, so read first, then create what is missing.
     conn.exec_driver_sql(
         "CREATE TEMP TABLE IF NOT EXISTS batch_key (location TEXT, sku TEXT, PRIMARY KEY (location, sku))"
     )
@@ -68,10 +68,20 @@ def lock_positions(conn: Connection, new_rows: Sequence[tuple[str, str, int]]) -
     conn.exec_driver_sql(
         "INSERT OR IGNORE INTO batch_key VALUES (?, ?)", [(r[0], r[1]) for r in new_rows]
     )
-    return list(conn.exec_driver_sql(
-        f"SELECT {', '.join('p.' + c for c in _POSITION_COLUMNS.split(', '))} FROM batch_key k "
+    found = list(conn.exec_driver_sql(
+        f"SELECT {', '.join('p.' + c for c in POSITION_COLUMNS.split(', '))} FROM batch_key k "
         "CROSS JOIN position p ON p.location = k.location AND p.sku = k.sku"  # keys drive the loop
     ))  # fmt: skip
+    known = {(row[0], row[1]) for row in found}
+    missing = [r for r in new_rows if (r[0], r[1]) not in known]
+    if missing:
+        conn.exec_driver_sql(
+            "INSERT INTO position (location, sku, on_hand, reserved, safety, version) VALUES (?, ?, 0, 0, ?, 0)",
+            missing,
+        )
+    return found + [
+        (loc, sku, 0, 0, safety, None, None, None, None, 0) for loc, sku, safety in missing
+    ]
 
 
 def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:

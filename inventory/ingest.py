@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -68,21 +67,21 @@ def ingest_events(
     outcome_of: dict[str, Verdict] = {}
     updates = []
     for key, group in by_key.items():
-        row = rows[key]
-        state = Ledgered(
-            row.on_hand, row.count_us, row.count_id, row.last_delta_us, row.reported_us
+        _, _, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version = (
+            rows[key]
         )
+        state = Ledgered(on_hand, count_us, count_id, last_delta_us, reported_us)
         new_state, verdicts = fold(state, group, _stored_deltas(conn, key, state, group))
         outcome_of.update((v.event_id, v) for v in verdicts)
         if new_state != state:
-            version = row.version + 1
+            version += 1
             updates.append((*key, new_state.on_hand, new_state.count_us, new_state.count_id,
                             new_state.last_delta_us, new_state.reported_us, version))  # fmt: skip
             result.changed[key] = Projected(
                 version,
                 new_state.on_hand,
-                row.reserved,
-                row.safety,
+                reserved,
+                safety,
                 (new_state.reported_us or 0) // 1_000_000,
             )
     bulk.insert_events(conn, [
@@ -126,7 +125,7 @@ def _known_locations(conn: Connection, ids: set[str]) -> dict[str, str]:
     return {row.id: row.type for row in rows}
 
 
-def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) -> dict[Key, Any]:
+def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) -> dict[Key, tuple]:
     """Create missing positions (with their safety stock) and lock all of them in key order."""
     book = SafetyBook(
         SafetyRule(r.units, r.location_type, r.location, r.sku)
@@ -135,7 +134,7 @@ def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) ->
     rows = bulk.lock_positions(
         conn, [(loc, sku, book.units(loc, types[loc], sku)) for loc, sku in keys]
     )
-    return {(row.location, row.sku): row for row in rows}
+    return {(row[0], row[1]): row for row in rows}
 
 
 def _stored_deltas(
