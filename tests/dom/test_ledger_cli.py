@@ -1,0 +1,76 @@
+"""The `dom` ledger commands, run as a user runs them, on the embedded default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+
+@pytest.fixture
+def dom(tmp_path: Path):
+    env = {**os.environ, "DOM_DATA_DIR": str(tmp_path / "var")}
+    env.pop("DOM_DATABASE_URL", None)
+    env.pop("DOM_REDIS_URL", None)
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "dom.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+
+    return run
+
+
+def test_seed_then_ingest_then_read_availability_from_the_command_line(dom):
+    assert dom("seed", "--stores", "5", "--skus", "50", "--seed", "3").returncode == 0
+    event = {"event_id": "e-1", "location": "DC-PARIS", "sku": "SKU-000007", "type": "count", "quantity": 42,
+             "occurred_at": datetime.now(UTC).isoformat(), "source": "wms"}  # fmt: skip
+    ingested = dom("ingest", "-", stdin=orjson.dumps(event).decode() + "\n")
+    assert ingested.returncode == 0, ingested.stderr
+    assert "'applied': 1" in ingested.stdout
+    answer = dom("availability", "SKU-000007", "--json")
+    assert answer.returncode == 0, answer.stderr
+    [row] = orjson.loads(answer.stdout)
+    assert row["sku"] == "SKU-000007"
+    assert row["available"] >= 42  # the count replaced the seeded stock at the warehouse
+    assert dom("reconcile").returncode == 0
+    rebuilt = dom("rebuild")
+    assert rebuilt.returncode == 0
+    [again] = orjson.loads(dom("availability", "SKU-000007", "--json").stdout)
+    assert {**again, "promise": None} == {**row, "promise": None}  # the promise moves with the clock
+
+
+def test_refused_events_are_named_with_their_reason_and_the_command_fails(dom):
+    dom("seed", "--stores", "2", "--skus", "10")
+    lines = [
+        {"event_id": "ok", "location": "DC-PARIS", "sku": "SKU-000001", "type": "receive", "quantity": 1, "occurred_at": "2026-11-22T10:00:00+00:00"},
+        {"event_id": "bad", "location": "NOWHERE", "sku": "SKU-000001", "type": "receive", "quantity": 1, "occurred_at": "2026-11-22T10:00:00+00:00"},
+    ]  # fmt: skip
+    result = dom("ingest", "-", stdin="\n".join(orjson.dumps(x).decode() for x in lines))
+    assert result.returncode == 1
+    assert "event 2 (bad): location: unknown location 'NOWHERE'" in result.stderr
+    assert "'applied': 1" in result.stdout
+
+
+def test_a_line_that_is_not_json_is_refused_before_anything_is_ingested(dom):
+    dom("seed", "--stores", "2", "--skus", "10")
+    result = dom("ingest", "-", stdin='{"event_id": "x"\n')
+    assert result.returncode == 2
+    assert "line 1: not JSON" in result.stderr
+
+
+def test_a_pickup_question_needs_its_store(dom):
+    dom("seed", "--stores", "2", "--skus", "10")
+    result = dom("availability", "SKU-000001", "--method", "pickup")
+    assert result.returncode == 2
+    assert "--store is required for pickup" in result.stderr
