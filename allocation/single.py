@@ -23,7 +23,7 @@ from allocation.rules import Rules
 
 EPS = 1e-9
 MAX_DOMINANCE_CANDIDATES = 250  # the pairwise test is quadratic; beyond this the MIP copes
-MAX_PAIR_CANDIDATES = 150  # two-shipment plans are enumerated up to this many candidates
+MAX_PAIR_CANDIDATES = 600  # two-shipment plans are enumerated among at most this many
 
 
 @dataclass(frozen=True)
@@ -94,20 +94,72 @@ def _best_of(options: OrderOptions, rules: Rules, a: np.ndarray, b: np.ndarray):
     return float(order_cost(options, units, rules).total), units
 
 
-def _best_within(options: OrderOptions, rules: Rules, shipments: int):  # type: ignore[no-untyped-def]
-    """The best plan with at most ``shipments`` (1 or 2) shipments, or backordering everything."""
+def _pairs(options: OrderOptions, rules: Rules, incumbent: float) -> tuple[np.ndarray, ...]:
+    """Pairs of candidates whose fixed costs alone leave room to beat the incumbent."""
+    room = incumbent - unit_floor(options, rules) + EPS
+    fixed = options.fixed
+    light = np.flatnonzero(fixed + fixed.min() <= room)
+    light = light[np.argsort(fixed[light], kind="stable")][:MAX_PAIR_CANDIDATES]
+    a, b = np.triu_indices(len(light), 1)
+    a, b = light[a], light[b]
+    keep = fixed[a] + fixed[b] <= room
+    return a[keep], b[keep]
+
+
+def _best_within(options: OrderOptions, rules: Rules, shipments: int,
+                 incumbent: float = np.inf) -> tuple[float, np.ndarray, bool]:
+    """The best plan with at most ``shipments`` (1 or 2) shipments, or backordering everything,
+    and whether the search was complete (every pair that could beat ``incumbent`` was tried)."""
     nothing = rules.backorder_penalty * float(options.quantity.sum())
     best = (nothing, np.zeros_like(options.stock))
-    J = options.size
-    singles = np.arange(J)
+    singles = np.arange(options.size)
     candidates = [(singles, singles)]
-    if shipments >= 2 and 1 < J <= MAX_PAIR_CANDIDATES:
-        candidates.append(np.triu_indices(J, 1))
+    complete = True
+    if shipments >= 2 and options.size > 1:
+        a, b = _pairs(options, rules, min(incumbent, nothing))
+        room = min(incumbent, nothing) - unit_floor(options, rules) + EPS
+        complete = int(np.sum(options.fixed + options.fixed.min() <= room)) <= MAX_PAIR_CANDIDATES
+        candidates.append((a, b))
     for a, b in candidates:
+        if len(a) == 0:
+            continue
         found = _best_of(options, rules, np.asarray(a), np.asarray(b))
         if found[0] < best[0] - EPS:
             best = found
-    return best
+    return best[0], best[1], complete
+
+
+def _assign(options: OrderOptions, rules: Rules, opened: list[int]) -> np.ndarray:
+    """Units per line from the opened candidates, cheapest per unit first (distinct SKUs)."""
+    units = np.zeros_like(options.stock)
+    need = options.quantity.copy()
+    for j in sorted(opened, key=lambda k: options.unit[k]):
+        if options.unit[j] >= rules.backorder_penalty:
+            continue
+        units[j] = np.minimum(options.stock[j], need)
+        need -= units[j]
+    return units
+
+
+def _greedy_cover(options: OrderOptions, rules: Rules) -> tuple[float, np.ndarray]:
+    """A good plan fast: keep opening the location that saves most, while one saves anything.
+
+    Only an incumbent for pruning: exactness comes from the bounds and the MIP after it.
+    """
+    need = options.quantity.astype(np.float64)
+    opened: list[int] = []
+    saving_per_unit = rules.backorder_penalty - options.unit
+    for _ in range(len(need)):
+        served = np.minimum(options.stock, need[None, :]).sum(axis=1)
+        gain = saving_per_unit * served - options.fixed
+        gain[opened] = -np.inf
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        opened.append(j)
+        need -= np.minimum(options.stock[j], need)
+    units = _assign(options, rules, opened)
+    return float(order_cost(options, units, rules).total), units
 
 
 def _dominated(options: OrderOptions) -> np.ndarray:
@@ -129,11 +181,27 @@ def _dominated(options: OrderOptions) -> np.ndarray:
     return beats.any(axis=0)
 
 
+def _floor_with(options: OrderOptions, rules: Rules) -> np.ndarray:
+    """A lower bound on every plan that opens candidate j, for each j.
+
+    Set-cover pricing: each line must be touched by a shipment (or backordered), and a shipment's
+    fixed cost can be shared among the lines it can serve, so a line costs at least the cheapest
+    such share plus its units at the cheapest unit cost. Lines j serves cost at least their units.
+    """
+    serves = options.stock > 0
+    cheapest = min(float(options.unit.min()), rules.backorder_penalty)
+    lines = np.maximum(serves.sum(axis=1), 1)
+    share = np.where(serves, (options.fixed / lines)[:, None], np.inf).min(axis=0)
+    q = options.quantity.astype(np.float64)
+    per_line = np.minimum(rules.backorder_penalty * q, share + cheapest * q)
+    return options.fixed + np.where(serves, cheapest * q[None, :], per_line[None, :]).sum(axis=1)
+
+
 def _pruned(options: OrderOptions, rules: Rules, incumbent: float,
             units: np.ndarray) -> tuple[OrderOptions, np.ndarray]:
     """Drop candidates no optimal plan uses; the incumbent's own shipments are always kept."""
     used = units.sum(axis=1) > 0
-    keep = (options.fixed + unit_floor(options, rules) <= incumbent + EPS) | used
+    keep = (_floor_with(options, rules) <= incumbent + EPS) | used
     if 1 < keep.sum() <= MAX_DOMINANCE_CANDIDATES:
         kept = np.flatnonzero(keep)
         keep[kept] &= ~_dominated(options.subset(kept)) | used[kept]
@@ -163,17 +231,21 @@ def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) 
     enumerable = _enumerable(options, rules)
     incumbent = rules.backorder_penalty * float(options.quantity.sum())
     units = np.zeros_like(options.stock)
+    if enumerable and not kits_of(options) and _shipment_limit(rules) >= options.size:
+        incumbent, units = _greedy_cover(options, rules)
     for depth in (1, 2) if enumerable else ():
         depth = int(min(depth, _shipment_limit(rules)))
-        incumbent, units = _best_within(options, rules, depth)
+        found, plan, complete = _best_within(options, rules, depth, incumbent)
+        if found < incumbent - EPS or depth >= _shipment_limit(rules):
+            incumbent, units = found, plan
         options, units = _pruned(options, rules, incumbent, units)
+        if not complete:
+            break
         fixed = np.sort(options.fixed)
         if depth >= _shipment_limit(rules) or options.size <= depth:
             return OrderDecision(options, units, incumbent, incumbent, f"exact {depth}-shipment")
         if incumbent <= fixed[: depth + 1].sum() + unit_floor(options, rules) + EPS:
             return OrderDecision(options, units, incumbent, incumbent, f"{depth}-shipment bound")
-        if options.size > MAX_PAIR_CANDIDATES:
-            break
     if not enumerable:
         options, units = _pruned(options, rules, incumbent, units)
     result = solve_mip([options], rules, time_limit_s, hint=[units])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +13,19 @@ import orjson
 import typer
 
 EXIT_INVALID = 2
+
+
+@contextmanager
+def _solver_chatter_to_stderr():  # type: ignore[no-untyped-def]
+    """Native solvers may write to file descriptor 1; the plan must own stdout alone."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class Mode(StrEnum):
@@ -44,7 +59,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"dom allocate: cannot read {instance}: {error}", err=True)
             raise typer.Exit(EXIT_INVALID) from None
         try:
-            plan = allocate(data, mode=mode.value, time_limit_s=time_limit)
+            with _solver_chatter_to_stderr():
+                plan = allocate(data, mode=mode.value, time_limit_s=time_limit)
         except InvalidInstance as error:
             for problem in error.problems:
                 typer.echo(f"dom allocate: invalid instance: {problem}", err=True)
