@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dom.bootstrap import Engine
+from dom.views import explanation_table
 from inventory.availability import Query
 from inventory.feed import MAX_BATCH_EVENTS
 from inventory.holds import HoldLine, HoldRequest
@@ -91,7 +92,9 @@ def _when(promise) -> str:
 def _scarce(engine: Engine, network: Network) -> str:
     """A popular SKU down to its last few dozen units: the one checkout fights over."""
     popular = [network.skus[i] for i in np.argsort(-network.popularity)[:500]]
-    answers = [a for a in engine.reader.check(popular) if SCARCE_UNITS[0] <= a.available <= SCARCE_UNITS[1]]
+    answers = [
+        a for a in engine.reader.check(popular) if SCARCE_UNITS[0] <= a.available <= SCARCE_UNITS[1]
+    ]
     return min(answers, key=lambda a: a.available).sku if answers else popular[0]
 
 
@@ -124,20 +127,7 @@ def _hot_sku(console: Console, engine: Engine, network: Network, sku: str) -> No
 def _explain(console: Console, engine: Engine, sku: str) -> None:
     answer = engine.reader.explain(sku)
     console.rule(f"Why the site says {answer.available} for {sku}")
-    table = Table(
-        "location", "type", "on hand", "reserved", "safety", "counted", "excluded because"
-    )
-    for c in answer.contributions[:12]:
-        table.add_row(
-            c.location,
-            c.type,
-            str(c.on_hand),
-            str(c.reserved),
-            str(c.safety),
-            str(c.counted),
-            c.excluded,
-        )
-    console.print(table)
+    console.print(explanation_table(answer, limit=12))
     if len(answer.contributions) > 12:
         console.print(f"... and {len(answer.contributions) - 12} more locations")
 

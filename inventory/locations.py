@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inventory.model import Capability, Location, LocationType
-from inventory.network import location_from_dict
+from inventory.network import location_from_dict, location_to_dict
 from inventory.schema import LocationRow
 
 LOC = LocationRow.__table__
@@ -44,16 +44,8 @@ class LocationIn(BaseModel):
 
 def _row(location: Location) -> dict:
     return {
-        "id": location.id,
-        "type": location.type.value,
-        "lat": location.lat,
-        "lon": location.lon,
+        **location_to_dict(location),
         "capabilities": ",".join(sorted(c.value for c in location.capabilities)),
-        "capacity_per_day": location.capacity_per_day,
-        "lead_time_hours": location.lead_time_hours,
-        "transfer_days": location.transfer_days,
-        "active": location.active,
-        "region": location.region,
     }
 
 

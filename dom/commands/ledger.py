@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dom.bootstrap import session
+from dom.views import explanation_table
 from inventory.availability import Query, SkuAvailability
 from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
 from inventory.reads import CartTooLarge
@@ -162,35 +163,7 @@ def explain(
     """How a SKU's availability is computed: each location's part, buffers, exclusions, freshness."""
     with session() as engine:
         answer = engine.reader.explain(sku, _query(method, store, 1, channel))
-    table = Table(
-        "location",
-        "type",
-        "on hand",
-        "reserved",
-        "safety",
-        "fenced",
-        "counted",
-        "last report",
-        "excluded because",
-    )
-    for c in answer.contributions:
-        reported = (
-            datetime.fromtimestamp(c.reported_s, UTC).isoformat(timespec="minutes")
-            if c.reported_s
-            else "-"
-        )
-        table.add_row(
-            c.location,
-            c.type,
-            str(c.on_hand),
-            str(c.reserved),
-            str(c.safety),
-            str(c.fenced),
-            str(c.counted),
-            reported,
-            c.excluded,
-        )
-    out.print(table)
+    out.print(explanation_table(answer))
     out.print(
         f"{answer.method} available for {sku}: {answer.available} (held back by threshold: {answer.held_back})"
     )

@@ -1,0 +1,33 @@
+"""Tables the command line and the demo print: one rendering per kind of answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.table import Table
+
+from inventory.availability import SkuAvailability
+
+
+def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Table:
+    """Each location's part in an availability answer, and why a location adds nothing."""
+    table = Table(
+        "location",
+        "type",
+        "on hand",
+        "reserved",
+        "safety",
+        "fenced",
+        "counted",
+        "last report",
+        "excluded because",
+    )
+    for c in answer.contributions[:limit]:
+        reported = (
+            datetime.fromtimestamp(c.reported_s, UTC).isoformat(timespec="minutes")
+            if c.reported_s
+            else "-"
+        )
+        cells = (c.on_hand, c.reserved, c.safety, c.fenced, c.counted)
+        table.add_row(c.location, c.type, *map(str, cells), reported, c.excluded)
+    return table
