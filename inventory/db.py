@@ -17,6 +17,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_INTERVAL_S = 0.5
 SQLITE_CACHE_KIB = 256 * 1024  # page cache per connection
 SQLITE_MMAP_BYTES = 1 << 30
+SQLITE_BACKSTOP_CHECKPOINT_PAGES = 50_000  # 200 MB of WAL at most, should the checkpointer stall
 log = logging.getLogger(__name__)
 
 
@@ -65,6 +66,18 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def checkpoint(engine: Engine) -> tuple[int, int, int]:
+    """A passive checkpoint, outside any transaction (inside one SQLite refuses it).
+
+    Returns SQLite's (busy, frames in the WAL, frames checkpointed).
+    """
+    raw = engine.raw_connection()
+    try:
+        return tuple(raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+    finally:
+        raw.close()
+
+
 class Checkpointer:
     """Copies the SQLite WAL back into the database file in the background.
 
@@ -89,8 +102,7 @@ class Checkpointer:
             if engine is None:
                 return
             try:
-                with engine.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                checkpoint(engine)
             except Exception:  # a busy or closed database: the next tick tries again
-                log.debug("checkpoint skipped", exc_info=True)
+                log.warning("checkpoint skipped", exc_info=True)
             del engine
