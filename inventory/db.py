@@ -17,7 +17,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_INTERVAL_S = 0.5
 SQLITE_CACHE_KIB = 256 * 1024  # page cache per connection
 SQLITE_MMAP_BYTES = 1 << 30
-SQLITE_BACKSTOP_CHECKPOINT_PAGES = 50_000  # 200 MB of WAL at most, should the checkpointer stall
+SQLITE_BACKSTOP_CHECKPOINT_PAGES = 50_000  # SQLite checkpoints by itself past this, should the thread stall
+SQLITE_WAL_RESET_PAGES = 10_000  # about 40 MB of WAL before it is emptied
 log = logging.getLogger(__name__)
 
 
@@ -66,14 +67,17 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def checkpoint(engine: Engine) -> tuple[int, int, int]:
-    """A passive checkpoint, outside any transaction (inside one SQLite refuses it).
+def checkpoint(engine: Engine, mode: str = "PASSIVE") -> tuple[int, int, int]:
+    """A checkpoint, outside any transaction (inside one SQLite refuses it).
 
+    PASSIVE never waits; TRUNCATE waits for the writer, finishes, and empties the WAL.
     Returns SQLite's (busy, frames in the WAL, frames checkpointed).
     """
+    if mode not in ("PASSIVE", "TRUNCATE"):
+        raise ValueError(f"checkpoint mode is PASSIVE or TRUNCATE, got {mode!r}")
     raw = engine.raw_connection()
     try:
-        return tuple(raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        return tuple(raw.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone())
     finally:
         raw.close()
 
@@ -82,7 +86,9 @@ class Checkpointer:
     """Copies the SQLite WAL back into the database file in the background.
 
     Left to SQLite, the commit that crosses the WAL size limit pays for the whole checkpoint;
-    a passive checkpoint on its own connection never blocks writers or readers.
+    a passive checkpoint on its own connection never blocks writers or readers. Under a steady
+    stream of writes the WAL would never get the idle moment it needs to start over, so once it
+    is long, a TRUNCATE checkpoint makes the writer wait the short time left to finish.
     """
 
     def __init__(self, engine: Engine, interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
@@ -102,7 +108,9 @@ class Checkpointer:
             if engine is None:
                 return
             try:
-                checkpoint(engine)
+                _, in_wal, _ = checkpoint(engine)
+                if in_wal > SQLITE_WAL_RESET_PAGES:  # a busy writer never lets the WAL restart: make it
+                    checkpoint(engine, "TRUNCATE")
             except Exception:  # a busy or closed database: the next tick tries again
                 log.warning("checkpoint skipped", exc_info=True)
             del engine
