@@ -1,9 +1,9 @@
 """Holding stock: plan from the projection, decide in SQL, commit concurrent holds together.
 
-Throughput on a hot SKU comes from group commit: callers plan their hold in their own thread (one
-Redis read), then hand it to one writer thread that decides the holds queued meanwhile in a single
-transaction (inventory.reservations.decide). A hold the projection already knows cannot succeed
-never reaches SQL.
+Throughput on a hot SKU comes from group commit: callers hand their hold to one writer thread,
+which takes every hold queued meanwhile, pre-checks them on the projection in one Redis read (a
+hold the projection already knows cannot succeed never reaches SQL), and decides the rest in a
+single transaction (inventory.reservations.decide).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ EXPIRY_BATCH = 1000  # holds expired in one transaction
 @dataclass(slots=True)
 class _Pending:
     request: HoldRequest
-    plan: list[list[str]]
     done: Future
 
 
@@ -49,55 +48,69 @@ class Reservations:
 
     # -- holding ------------------------------------------------------------------------------
     def hold(self, request: HoldRequest) -> sql.HoldOutcome:
-        plan, shortfall = self._plan(request)
-        if shortfall:
-            replay = self._replay(request)
-            return replay or sql.HoldOutcome(request.id, "refused", (), shortfall)
         if not self.group_commit:
-            return self._decide_alone(request, plan)
-        pending = _Pending(request, plan, Future())
+            return self._decide([request])[0]
+        pending = _Pending(request, Future())
         self._ensure_writer()
         self._queue.put(pending)
         return pending.done.result()
 
-    def _plan(self, request: HoldRequest) -> tuple[list[list[str]], str]:
-        """Candidate locations per line from the projection, or why the projection already says no."""
+    def _decide(self, requests: list[HoldRequest]) -> list[sql.HoldOutcome]:
+        """Pre-check the group on the projection, then decide the rest in one SQL transaction."""
+        plans, shortfalls = self._plan(requests)
+        outcomes: dict[str, sql.HoldOutcome] = {}
+        if shortfalls:
+            with (
+                self.ledger.engine.connect() as conn
+            ):  # a refused retry of a granted hold gets its grant
+                for request in requests:
+                    if request.id in shortfalls:
+                        replay = sql.recorded(conn, request)
+                        outcomes[request.id] = replay or sql.HoldOutcome(
+                            request.id, "refused", (), shortfalls[request.id]
+                        )
+        viable = [(request, plans[request.id]) for request in requests if request.id in plans]
+        if viable:
+            changes = sql.Changes()
+            now_us = to_micros(self.ledger.clock())
+
+            def work(conn: Connection) -> list[sql.HoldOutcome]:
+                changes.positions.clear()
+                return sql.decide(conn, viable, now_us, changes)
+
+            outcomes.update((outcome.id, outcome) for outcome in self.ledger.transaction(work))
+            self.ledger.projection.put(changes.positions)
+        return [outcomes[request.id] for request in requests]
+
+    def _plan(
+        self, requests: list[HoldRequest]
+    ) -> tuple[dict[str, list[list[str]]], dict[str, str]]:
+        """Candidate locations per line from the projection (one read for the group), or why the
+        projection already says no."""
         wanted: dict[str, list[str] | None] = {}
-        for line in request.lines:  # a pinned line needs its own location only
-            known = wanted.get(line.sku, [])
+        for line in (line for request in requests for line in request.lines):
+            known = wanted.get(line.sku, [])  # a pinned line needs its own location only
             wanted[line.sku] = (
                 None if line.location is None or known is None else [*known, line.location]
             )
         version, projected = self.ledger.projection.read_with_version(wanted)
         view = self.reader.view_for(version)
-        plan = []
-        for index, line in enumerate(request.lines):
-            here = projected[line.sku]
-            options = candidates(request, line, here, view.locations, view.policy)
-            if sum(here[loc].available for loc in options if loc in here) < line.quantity:
-                return [], f"line {index}: {line.quantity} x {line.sku} not available"
-            plan.append(options)
-        return plan, ""
-
-    def _replay(self, request: HoldRequest) -> sql.HoldOutcome | None:
-        with self.ledger.engine.connect() as conn:
-            return sql.recorded(conn, request)
-
-    def _decide_alone(self, request: HoldRequest, plan: list[list[str]]) -> sql.HoldOutcome:
-        return self._decide([_Pending(request, plan, Future())])[0]
-
-    def _decide(self, group: list[_Pending]) -> list[sql.HoldOutcome]:
-        """One transaction for the whole group; the projection follows after commit."""
-        changes = sql.Changes()
-        now_us = to_micros(self.ledger.clock())
-
-        def work(conn: Connection) -> list[sql.HoldOutcome]:
-            changes.positions.clear()
-            return sql.decide(conn, [(item.request, item.plan) for item in group], now_us, changes)
-
-        outcomes = self.ledger.transaction(work)
-        self.ledger.projection.put(changes.positions)
-        return outcomes
+        plans: dict[str, list[list[str]]] = {}
+        shortfalls: dict[str, str] = {}
+        for request in requests:
+            plan = []
+            for index, line in enumerate(request.lines):
+                here = projected[line.sku]
+                options = candidates(request, line, here, view.locations, view.policy)
+                if sum(here[loc].available for loc in options if loc in here) < line.quantity:
+                    shortfalls[request.id] = (
+                        f"line {index}: {line.quantity} x {line.sku} not available"
+                    )
+                    break
+                plan.append(options)
+            else:
+                plans[request.id] = plan
+        return plans, shortfalls
 
     def _ensure_writer(self) -> None:
         with self._lock:
@@ -126,10 +139,10 @@ class Reservations:
 
     def _decide_group(self, group: list[_Pending]) -> None:
         try:
-            outcomes = self._decide(group)
+            outcomes = self._decide([item.request for item in group])
         except sql.ReservationConflict:  # one bad request: decide each alone, so only it fails
             for item in group:
-                self._settle(item, lambda item=item: self._decide([item])[0])
+                self._settle(item, lambda item=item: self._decide([item.request])[0])
             return
         except Exception as error:  # the whole group failed: every caller hears why
             for item in group:
