@@ -31,6 +31,7 @@ import numpy as np
 
 from allocation.components import components
 from allocation.costs import OrderOptions, order_options
+from allocation.evaluate import order_cost
 from allocation.instance import Instance, PickupAt
 from allocation.joint_pruning import prune_jointly
 from allocation.model import solve_mip
@@ -43,6 +44,7 @@ MAX_ROUNDS = 4
 MAX_JOINT_VARIABLES = 60_000  # a larger contended set is planned neighbourhood by neighbourhood
 CHUNK_ORDERS = 150
 CANDIDATES_PER_ORDER = 12
+LINE_COVER = 3  # restricted candidates hold at least this many times each line's quantity
 MAX_EXACT_VARIABLES = 40_000  # a component this small gets its bound from the full-candidate MIP
 MAX_LP_VARIABLES = 400_000  # a larger component's bound is the sum of its standalone optima
 LP_BACKEND = "GLOP"
@@ -83,8 +85,13 @@ def _restrict(opt: OrderOptions, used: set[int], penalty: float) -> OrderOptions
     """The order's best candidates alone (by one-shipment cost) plus the locations in ``used``."""
     sendable = np.minimum(opt.stock, opt.quantity[None, :]).sum(axis=1)
     score = opt.fixed + (opt.unit - penalty) * sendable
-    keep = set(np.argsort(score, kind="stable")[:CANDIDATES_PER_ORDER].tolist())
+    ranked = np.argsort(score, kind="stable")
+    keep = set(ranked[:CANDIDATES_PER_ORDER].tolist())
     keep |= {j for j in range(opt.size) if int(opt.loc[j]) in used}
+    for i, q in enumerate(opt.quantity):  # and, per line, holders enough for a few orders' worth
+        holders = ranked[opt.stock[ranked, i] > 0]
+        enough = np.searchsorted(np.cumsum(opt.stock[holders, i]), LINE_COVER * q)
+        keep |= set(holders[: enough + 1].tolist())
     return opt.subset(np.array(sorted(keep), dtype=int))
 
 
@@ -149,29 +156,43 @@ def _chunks(instance: Instance, network: Network, members: list[int]) -> list[li
     return [ordered[k:k + CHUNK_ORDERS] for k in range(0, len(ordered), CHUNK_ORDERS)]
 
 
+def _in_sequence(instance: Instance, network: Network, residual: Remaining,
+                 chunk: list[int]) -> tuple[list[OrderDecision], Remaining]:
+    """The chunk decided order by order (exactly) on a copy of what is left."""
+    skus = {line.sku for o in chunk for line in instance.orders[o].lines}
+    left = Remaining({s: (v.copy() if s in skus else v) for s, v in residual.stock.items()},
+                     residual.capacity.copy())
+    decisions = []
+    for o in chunk:
+        decision = solve_order(order_options(instance.orders[o], network, left), instance.rules)
+        commit(decision, left)
+        decisions.append(decision)
+    return decisions, left
+
+
 def _residual_plans(instance: Instance, network: Network, joint: _Joint, members: list[int],
                     decisions: list[OrderDecision], plans: Plans) -> None:
     """Re-plan ``members`` against what every other order leaves, neighbourhood by
-    neighbourhood, each against what the previous ones left: always feasible."""
+    neighbourhood, each against what the previous ones left: always feasible. Each neighbourhood
+    keeps the joint answer unless deciding its orders one by one is cheaper (it rarely is)."""
     residual = Remaining.of(network)
     chosen = set(members)
     for o, (opt, units) in plans.items():
         if o not in chosen:
             commit(OrderDecision(opt, units, 0.0, 0.0, ""), residual)
-    penalty, left = instance.rules.backorder_penalty, len(members)
+    penalty, left, rules = instance.rules.backorder_penalty, len(members), instance.rules
     for chunk in _chunks(instance, network, members):
         problems = [_restrict(order_options(instance.orders[o], network, residual),
                               _used(decisions[o]), penalty) for o in chunk]
         units = joint.solve(problems, residual.capacity, len(chunk) / left)
         left -= len(chunk)
-        if units is None:  # no joint answer in time: order by order, still feasible
-            units = []
-            for k, opt in enumerate(problems):
-                decision = solve_order(order_options(opt.order, network, residual),
-                                       instance.rules)
-                commit(decision, residual)
-                units.append(decision.units)
-                problems[k] = decision.options
+        one_by_one, after = _in_sequence(instance, network, residual, chunk)
+        sequential = sum(d.cost for d in one_by_one)
+        if units is None or sequential < sum(
+                order_cost(p, u, rules).total for p, u in zip(problems, units, strict=True)):
+            joint.statuses["neighbourhood kept order by order"] += 1
+            problems, units = [d.options for d in one_by_one], [d.units for d in one_by_one]
+            residual = after
         else:
             for opt, u in zip(problems, units, strict=True):
                 commit(OrderDecision(opt, u, 0.0, 0.0, ""), residual)
