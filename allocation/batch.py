@@ -11,8 +11,13 @@ instances most orders never compete. So the batch is decomposed rather than solv
    best candidates (by one-shipment cost) plus those of its standalone optimum: the full candidate
    sets make models ten to fifty times larger and rarely change the answer.
 3. If the joint answer collides with an uncontended order's plan, that order joins the contended set
-   and step 2 repeats (a few rounds at most); otherwise the contended set is finally solved against
-   what the others leave, which is always feasible.
+   and step 2 repeats (a few rounds at most).
+4. When the contended set is too large for one model (thousands of orders competing for the same
+   scarce SKUs: one component), or the rounds do not settle, the batch starts from the online plan
+   (feasible, and never worse than it) and improves it by a large-neighbourhood search over the
+   contended orders: neighbourhoods of `CHUNK_ORDERS` orders (1-degree cells) are freed one at a
+   time and re-planned jointly against everything else, and kept when cheaper. HiGHS did not solve the 3,000-order component of the 10,000-order benchmark in
+   100 s, while 150-order neighbourhoods solve in well under a second each.
 
 The lower bound is valid for the whole instance: the uncontended orders' optima plus, for the
 contended set, the LP relaxation over *all* their candidates (after the exact pruning of
@@ -36,13 +41,14 @@ from allocation.instance import Instance, PickupAt
 from allocation.joint_pruning import prune_jointly
 from allocation.model import solve_mip
 from allocation.network import Network, Remaining, compile_network
-from allocation.online import commit
+from allocation.online import commit, decide_in_sequence
 from allocation.plan import assemble, order_plan
 from allocation.single import OrderDecision, solve_order
 
 MAX_ROUNDS = 4
 MAX_JOINT_VARIABLES = 60_000  # a larger contended set is planned neighbourhood by neighbourhood
 CHUNK_ORDERS = 150
+MAX_PASSES = 6
 CANDIDATES_PER_ORDER = 12
 LINE_COVER = 3  # restricted candidates hold at least this many times each line's quantity
 MAX_EXACT_VARIABLES = 40_000  # a component this small gets its bound from the full-candidate MIP
@@ -156,47 +162,58 @@ def _chunks(instance: Instance, network: Network, members: list[int]) -> list[li
     return [ordered[k:k + CHUNK_ORDERS] for k in range(0, len(ordered), CHUNK_ORDERS)]
 
 
-def _in_sequence(instance: Instance, network: Network, residual: Remaining,
-                 chunk: list[int]) -> tuple[list[OrderDecision], Remaining]:
-    """The chunk decided order by order (exactly) on a copy of what is left."""
-    skus = {line.sku for o in chunk for line in instance.orders[o].lines}
-    left = Remaining({s: (v.copy() if s in skus else v) for s, v in residual.stock.items()},
-                     residual.capacity.copy())
-    decisions = []
-    for o in chunk:
-        decision = solve_order(order_options(instance.orders[o], network, left), instance.rules)
-        commit(decision, left)
-        decisions.append(decision)
-    return decisions, left
+def _release(plan: tuple[OrderOptions, np.ndarray], residual: Remaining) -> None:
+    opt, units = plan
+    for j in np.flatnonzero(units.sum(axis=1) > 0):
+        n = int(opt.loc[j])
+        residual.capacity[n] += 1
+        for i, line in enumerate(opt.order.lines):
+            residual.stock[line.sku][n] += int(units[j, i])
 
 
-def _residual_plans(instance: Instance, network: Network, joint: _Joint, members: list[int],
-                    decisions: list[OrderDecision], plans: Plans) -> None:
-    """Re-plan ``members`` against what every other order leaves, neighbourhood by
-    neighbourhood, each against what the previous ones left: always feasible. Each neighbourhood
-    keeps the joint answer unless deciding its orders one by one is cheaper (it rarely is)."""
+def _improve(instance: Instance, network: Network, joint: _Joint, members: list[int],
+             plans: Plans) -> None:
+    """Large-neighbourhood search: free one neighbourhood at a time, re-plan it jointly against
+    everything else, keep it if cheaper; passes alternate aligned and half-shifted neighbourhoods
+    (so neighbours meet) until the time is spent or a pass finds nothing."""
     residual = Remaining.of(network)
-    chosen = set(members)
-    for o, (opt, units) in plans.items():
-        if o not in chosen:
-            commit(OrderDecision(opt, units, 0.0, 0.0, ""), residual)
-    penalty, left, rules = instance.rules.backorder_penalty, len(members), instance.rules
-    for chunk in _chunks(instance, network, members):
-        problems = [_restrict(order_options(instance.orders[o], network, residual),
-                              _used(decisions[o]), penalty) for o in chunk]
-        units = joint.solve(problems, residual.capacity, len(chunk) / left)
-        left -= len(chunk)
-        one_by_one, after = _in_sequence(instance, network, residual, chunk)
-        sequential = sum(d.cost for d in one_by_one)
-        if units is None or sequential < sum(
-                order_cost(p, u, rules).total for p, u in zip(problems, units, strict=True)):
-            joint.statuses["neighbourhood kept order by order"] += 1
-            problems, units = [d.options for d in one_by_one], [d.units for d in one_by_one]
-            residual = after
-        else:
-            for opt, u in zip(problems, units, strict=True):
-                commit(OrderDecision(opt, u, 0.0, 0.0, ""), residual)
+    for plan in plans.values():
+        commit(OrderDecision(*plan, 0.0, 0.0, ""), residual)
+    flat = [o for chunk in _chunks(instance, network, members) for o in chunk]
+    for offset in [0, CHUNK_ORDERS // 2] * (MAX_PASSES // 2):
+        starts = [0, *range(offset or CHUNK_ORDERS, len(flat), CHUNK_ORDERS)]
+        bounds = zip(starts, [*starts[1:], len(flat)], strict=True)
+        improved = [_improve_chunk(instance, network, joint, flat[a:b], plans, residual,
+                                   len(flat)) for a, b in bounds]
+        if not any(improved) or time.perf_counter() > joint.deadline:
+            return
+
+
+def _improve_chunk(instance: Instance, network: Network, joint: _Joint, chunk: list[int],
+                   plans: Plans, residual: Remaining, total: int) -> bool:
+    if not chunk or time.perf_counter() > joint.deadline:
+        return False
+    rules = instance.rules
+    before = sum(order_cost(*plans[o], rules).total for o in chunk)
+    for o in chunk:
+        _release(plans[o], residual)
+    problems = [_restrict(order_options(instance.orders[o], network, residual),
+                          _used_plan(plans[o]), rules.backorder_penalty) for o in chunk]
+    units = joint.solve(problems, residual.capacity, 2.0 * len(chunk) / total)
+    after = None if units is None else sum(
+        order_cost(p, u, rules).total for p, u in zip(problems, units, strict=True))
+    better = after is not None and after < before - 1e-6
+    if better:
+        joint.statuses["neighbourhood improved"] += 1
         plans.update({o: (p, u) for o, p, u in zip(chunk, problems, units, strict=True)})
+    for o in chunk:
+        commit(OrderDecision(*plans[o], 0.0, 0.0, ""), residual)
+    return better
+
+
+def _used_plan(plan: tuple[OrderOptions, np.ndarray]) -> set[int]:
+    opt, units = plan
+    return {int(n) for n in opt.loc[units.sum(axis=1) > 0]}
 
 
 def _component_bound(part: list[OrderOptions], floors: list[float], capacity: np.ndarray,
@@ -251,6 +268,10 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
     while contended and rounds < MAX_ROUNDS and time.perf_counter() < joint.deadline:
         rounds += 1
         members = sorted(contended)
+        unpruned = [_restrict(options[o], _used(decisions[o]), penalty) for o in members]
+        if _variables(unpruned) > 2 * MAX_JOINT_VARIABLES:  # pruning would not bring it in
+            members = []
+            break
         pruned = prune_jointly([options[o] for o in members], full.capacity, instance.rules)
         mip_bound = float("-inf")
         problems = [_restrict(p, _used(decisions[o]), penalty)
@@ -269,8 +290,10 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
             plans, settled = trial, True
             break
         contended |= collide
-    if not settled:
-        _residual_plans(instance, network, joint, sorted(contended), decisions, plans)
+    if not settled:  # start from the online plan (feasible, good), improve it where contended
+        online = decide_in_sequence(instance, network, Remaining.of(network))
+        plans = {o: (d.options, d.units) for o, d in enumerate(online)}
+        _improve(instance, network, joint, sorted(contended), plans)
     assert not _colliding(network, full, plans), "batch plan overuses a resource"
     floors = [decisions[o].bound for o in members]
     set_bound, scope = _set_bound(pruned, floors, full.capacity, instance, deadline)
