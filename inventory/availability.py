@@ -16,8 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from inventory.model import Capability, Location, LocationType
 from inventory.policy import AvailabilityPolicy, ChannelFence
+from inventory.tally import SourceTable, Tally, tally
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,8 @@ class Source:
 class Sources:
     by_location: dict[str, Source]
     eligible: frozenset[str]  # locations that may give, for inbound supply too
+    table: SourceTable  # the same, as arrays, for the vectorised tally
+    fenced: bool  # some location keeps stock for another channel: tally one by one
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +114,15 @@ def sources_for(
                 location, _cannot_transfer(location, policy), location.transfer_days * 24, fences
             )
     eligible = frozenset(loc_id for loc_id, s in by_location.items() if not s.why_not)
-    return Sources(by_location, eligible)
+    ordered = list(by_location.values())
+    table = SourceTable(
+        index={s.location.id: i for i, s in enumerate(ordered)},
+        eligible=np.array([not s.why_not for s in ordered], dtype=bool),
+        lead_hours=np.array([s.lead_hours for s in ordered], dtype=np.float64),
+        dropship=np.array([s.location.type is LocationType.dropship for s in ordered], dtype=bool),
+        shelf=np.array([s.shelf for s in ordered], dtype=bool),
+    )
+    return Sources(by_location, eligible, table, any(s.fences for s in ordered))
 
 
 def _cannot_ship(location: Location, policy: AvailabilityPolicy) -> str:
@@ -144,11 +157,43 @@ def compute(
 ) -> SkuAvailability:
     """`positions`: location -> the projection's raw "version:on_hand:reserved:safety:reported_s"."""
     now_s = int(now.timestamp())
-    max_age_s, factor = policy.vendor.max_age_hours * 3600, policy.vendor.factor
-    offers: list[tuple[float, int]] = []
     parts: list[Contribution] = []
-    shelf = total = 0
-    for loc_id, raw in sorted(positions.items()) if detail else positions.items():
+    if detail or sources.fenced:
+        counted = _tally_each(positions, sources, policy, now_s, parts if detail else None)
+    else:
+        counted = tally(
+            positions,
+            sources.table,
+            now_s,
+            policy.vendor.max_age_hours * 3600,
+            policy.vendor.factor,
+        )
+    held = min(counted.total - counted.shelf, policy.threshold(sku))
+    result = SkuAvailability(
+        sku, query.method, counted.total - held, held_back=held, contributions=parts
+    )
+    if query.method == "pickup":
+        result.shelf, result.transferable = counted.shelf, counted.total - counted.shelf - held
+    result.promise = _promise(counted, inbound, sources, query.quantity + held, query.quantity, now)
+    if query.on_date is not None:
+        limit = int(query.on_date.timestamp())
+        result.on_date = result.available + sum(
+            units for _, at, units in _inbound(inbound, sources) if at <= limit
+        )
+    return result
+
+
+def _tally_each(
+    positions: Mapping[str, str],
+    sources: Sources,
+    policy: AvailabilityPolicy,
+    now_s: int,
+    parts: list[Contribution] | None,
+) -> Tally:
+    """The same tally as inventory.tally, one location at a time, keeping each one's part."""
+    offers: list[tuple[float, int]] = []
+    shelf = 0
+    for loc_id, raw in sorted(positions.items()):
         source = sources.by_location.get(loc_id)
         if source is None:
             continue
@@ -159,19 +204,19 @@ def compute(
             fenced = sum(f.fenced(free) for f in source.fences)
             free = max(0, free - fenced)
         if not why and source.location.type is LocationType.dropship:
-            if now_s - reported > max_age_s:
+            if now_s - reported > policy.vendor.max_age_hours * 3600:
                 why = f"vendor feed older than {policy.vendor.max_age_hours:g} h"
-            free = int(max(0, free) * factor)
+            free = int(max(0, free) * policy.vendor.factor)
         if not why and free > 0:
             units = free
             offers.append((source.lead_hours, units))
-            total += units
             shelf += units if source.shelf else 0
-        if detail:
+        if parts is not None:
+            location = source.location
             parts.append(
                 Contribution(
                     loc_id,
-                    source.location.type.value,
+                    location.type.value,
                     on_hand,
                     reserved,
                     safety,
@@ -182,26 +227,21 @@ def compute(
                     why,
                 )
             )
-    held = min(total - shelf, policy.threshold(sku))
-    result = SkuAvailability(sku, query.method, total - held, held_back=held, contributions=parts)
-    if query.method == "pickup":
-        result.shelf, result.transferable = shelf, total - shelf - held
-    result.promise = _promise(offers, inbound, sources, query.quantity + held, query.quantity, now)
-    if query.on_date is not None:
-        limit = int(query.on_date.timestamp())
-        result.on_date = result.available + sum(
-            units for _, at, units in _inbound(inbound, sources) if at <= limit
-        )
-    return result
+    offers.sort(key=lambda offer: offer[0])
+    leads = np.array([lead for lead, _ in offers], dtype=np.float64)
+    cumulative = np.cumsum(np.array([units for _, units in offers], dtype=np.int64))
+    return Tally(int(cumulative[-1]) if offers else 0, shelf, leads, cumulative)
 
 
-def _promise(offers, inbound, sources: Sources, need: int, quantity: int, now: datetime) -> Promise:
+def _promise(
+    counted: Tally, inbound, sources: Sources, need: int, quantity: int, now: datetime
+) -> Promise:
     """Earliest time `quantity` units can leave (ship) or be ready (pickup): fastest sources first,
     then inbound supply by expected date."""
-    for lead_hours, units in sorted(offers):
-        need -= units
-        if need <= 0:
-            return Promise(quantity, now + timedelta(hours=lead_hours))
+    reached = int(np.searchsorted(counted.cumulative, need))
+    if reached < len(counted.leads):
+        return Promise(quantity, now + timedelta(hours=float(counted.leads[reached])))
+    need -= counted.total
     for loc_id, expected_s, units in sorted(_inbound(inbound, sources), key=lambda row: row[1]):
         need -= units
         if need <= 0:
