@@ -49,6 +49,9 @@ MAX_ROUNDS = 4
 MAX_JOINT_VARIABLES = 60_000  # a larger contended set is planned neighbourhood by neighbourhood
 CHUNK_ORDERS = 150
 MAX_PASSES = 6
+TIME_SHARE_SOLVING = 0.8  # of the time limit, for solver calls (each overruns a little)
+TIME_SHARE_BOUND = 0.25  # of the time limit, kept for the lower bound ...
+MAX_BOUND_SECONDS = 5.0  # ... but no more than this
 CANDIDATES_PER_ORDER = 12
 LINE_COVER = 3  # restricted candidates hold at least this many times each line's quantity
 MAX_EXACT_VARIABLES = 40_000  # a component this small gets its bound from the full-candidate MIP
@@ -218,19 +221,19 @@ def _used_plan(plan: tuple[OrderOptions, np.ndarray]) -> set[int]:
 
 def _component_bound(part: list[OrderOptions], floors: list[float], capacity: np.ndarray,
                      instance: Instance, deadline: float) -> tuple[float, str]:
-    size, own = _variables(part), sum(floors)
-    budget = deadline - time.perf_counter()
-    if size <= MAX_EXACT_VARIABLES and budget > 1.0:
-        mip = solve_mip(part, instance.rules, budget / 2, capacity=capacity, floors=floors,
-                        threads=2)
-        if mip.status in ("optimal", "feasible"):
-            return max(mip.bound, own), "mip"
-    budget = deadline - time.perf_counter()
-    if size > MAX_LP_VARIABLES or budget < 0.5:
-        return own, "standalone"
-    lp = solve_mip(part, instance.rules, budget, capacity=capacity, floors=floors,
-                   backend=LP_BACKEND)
-    return (max(lp.objective, own), "lp") if lp.status == "optimal" else (own, "standalone")
+    """The LP relaxation first (fast), then the full-candidate MIP's bound if time is left."""
+    size, best, kind = _variables(part), sum(floors), "standalone"
+    if size <= MAX_LP_VARIABLES and deadline - time.perf_counter() > 0.5:
+        lp = solve_mip(part, instance.rules, deadline - time.perf_counter(), capacity=capacity,
+                       floors=floors, backend=LP_BACKEND)
+        if lp.status == "optimal" and lp.objective > best:
+            best, kind = lp.objective, "lp"
+    if size <= MAX_EXACT_VARIABLES and deadline - time.perf_counter() > 1.0:
+        mip = solve_mip(part, instance.rules, deadline - time.perf_counter(), capacity=capacity,
+                        floors=floors, threads=2)
+        if mip.status in ("optimal", "feasible") and mip.bound > best:
+            best, kind = mip.bound, "mip"
+    return best, kind
 
 
 def _set_bound(problems: list[OrderOptions], floors: list[float], capacity: np.ndarray,
@@ -254,12 +257,12 @@ def _set_bound(problems: list[OrderOptions], floors: list[float], capacity: np.n
 
 def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
     started = time.perf_counter()
-    deadline = started + time_limit_s
+    deadline = started + TIME_SHARE_SOLVING * time_limit_s  # the rest: model building, the plan
     network = compile_network(instance)
     full = Remaining.of(network)
     options, decisions = _standalone(instance, network, full)
     plans: Plans = {o: (d.options, d.units) for o, d in enumerate(decisions)}
-    joint = _Joint(instance, deadline - 0.25 * time_limit_s)  # a quarter kept for the bound
+    joint = _Joint(instance, deadline - min(TIME_SHARE_BOUND * time_limit_s, MAX_BOUND_SECONDS))
     contended = _colliding(network, full, plans)
     penalty = instance.rules.backorder_penalty
     members: list[int] = []
