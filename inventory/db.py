@@ -44,7 +44,9 @@ def open_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         Checkpointer(engine).start()
     else:
-        engine = create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
+        # No ping on checkout (a round trip per transaction): a dropped connection fails the
+        # transaction, which Ledger.transaction retries on a fresh one.
+        engine = create_engine(url, pool_size=16, max_overflow=16, pool_recycle=3600)
     SQLModel.metadata.create_all(engine)
     return engine
 

@@ -153,8 +153,9 @@ def projected(row: Any) -> Projected:
 
 
 def _retryable(error: Exception) -> bool:
-    """Unique-key races between concurrent batches, deadlocks and serialization failures."""
-    if isinstance(error, IntegrityError):
+    """Unique-key races between concurrent batches, deadlocks, serialization failures, and a
+    pooled connection the server dropped (the retry takes a fresh one)."""
+    if isinstance(error, IntegrityError) or getattr(error, "connection_invalidated", False):
         return True
     code = getattr(getattr(error, "orig", None), "sqlstate", None)
     return code in {"40001", "40P01"} or "database is locked" in str(error)
