@@ -23,6 +23,16 @@ def _pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
+def _fetchall(conn: Connection, sql: str, params: tuple) -> list[tuple]:
+    """Plain tuples straight from the driver: no per-row wrapping on the hot path."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def existing_event_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     if _pg(conn):
         rows = conn.exec_driver_sql(
@@ -55,11 +65,12 @@ def lock_positions(conn: Connection, new_rows: Sequence[tuple[str, str, int]]) -
             "ORDER BY l, s ON CONFLICT DO NOTHING",
             (locations, skus, safety),
         )
-        return list(conn.exec_driver_sql(
+        return _fetchall(
+            conn,
             f"SELECT {POSITION_COLUMNS} FROM position p JOIN unnest(%s::text[], %s::text[]) AS k(l, s) "
             "ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku FOR UPDATE OF p",
             (locations, skus),
-        ))  # fmt: skip
+        )
     # SQLite: this transaction already holds the only write lock, so read first, then create what is missing.
     conn.exec_driver_sql(
         "CREATE TEMP TABLE IF NOT EXISTS batch_key (location TEXT, sku TEXT, PRIMARY KEY (location, sku))"
@@ -68,10 +79,12 @@ def lock_positions(conn: Connection, new_rows: Sequence[tuple[str, str, int]]) -
     conn.exec_driver_sql(
         "INSERT OR IGNORE INTO batch_key VALUES (?, ?)", [(r[0], r[1]) for r in new_rows]
     )
-    found = list(conn.exec_driver_sql(
+    found = _fetchall(
+        conn,
         f"SELECT {', '.join('p.' + c for c in POSITION_COLUMNS.split(', '))} FROM batch_key k "
-        "CROSS JOIN position p ON p.location = k.location AND p.sku = k.sku"  # keys drive the loop
-    ))  # fmt: skip
+        "CROSS JOIN position p ON p.location = k.location AND p.sku = k.sku",  # keys drive the loop
+        (),
+    )
     known = {(row[0], row[1]) for row in found}
     missing = [r for r in new_rows if (r[0], r[1]) not in known]
     if missing:
