@@ -11,6 +11,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -18,6 +19,7 @@ from dom.bootstrap import session
 from dom.views import explanation_table
 from inventory.availability import Query, SkuAvailability
 from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
+from inventory.locations import LocationIn
 from inventory.reads import CartTooLarge
 from inventory.rebuild import rebuild
 from inventory.reconcile import reconcile
@@ -35,6 +37,7 @@ def register(app: typer.Typer) -> None:
     app.command("rebuild")(rebuild_projection)
     app.command("reconcile")(reconcile_ledger)
     app.command("locations")(locations)
+    app.command("upsert-locations")(upsert_locations)
 
 
 def seed(
@@ -214,3 +217,30 @@ def locations() -> None:
             str(loc.active),
         )
     out.print(table)
+
+
+def upsert_locations(
+    path: Annotated[
+        Path,
+        typer.Argument(help="a JSON list of locations (id, type, lat, lon, capabilities, ...)"),
+    ],
+) -> None:
+    """Create or update locations; the whole file is refused if any location is invalid."""
+    try:
+        raw = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise typer.BadParameter(f"{path}: {error}") from None
+    if not isinstance(raw, list):
+        raise typer.BadParameter(f"{path}: expected a JSON list of locations")
+    parsed = []
+    for number, item in enumerate(raw, 1):
+        try:
+            parsed.append(LocationIn.model_validate(item).to_location())
+        except ValidationError as error:
+            first = error.errors()[0]
+            name = item.get("id", "?") if isinstance(item, dict) else "?"
+            where = ".".join(map(str, first["loc"])) or "location"
+            raise typer.BadParameter(f"location {number} ({name}): {where}: {first['msg']}") from None
+    with session() as engine:
+        written = engine.ledger.upsert_locations(parsed)
+    out.print(f"{written} locations written")

@@ -14,7 +14,7 @@ import pytest
 
 @pytest.fixture
 def dom(tmp_path: Path):
-    env = {**os.environ, "DOM_DATA_DIR": str(tmp_path / "var")}
+    env = {**os.environ, "DOM_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "400"}  # no wrapped messages
     env.pop("DOM_DATABASE_URL", None)
     env.pop("DOM_REDIS_URL", None)
 
@@ -47,7 +47,10 @@ def test_seed_then_ingest_then_read_availability_from_the_command_line(dom):
     rebuilt = dom("rebuild")
     assert rebuilt.returncode == 0
     [again] = orjson.loads(dom("availability", "SKU-000007", "--json").stdout)
-    assert {**again, "promise": None} == {**row, "promise": None}  # the promise moves with the clock
+    assert {**again, "promise": None} == {
+        **row,
+        "promise": None,
+    }  # the promise moves with the clock
 
 
 def test_refused_events_are_named_with_their_reason_and_the_command_fails(dom):
@@ -74,3 +77,25 @@ def test_a_pickup_question_needs_its_store(dom):
     result = dom("availability", "SKU-000001", "--method", "pickup")
     assert result.returncode == 2
     assert "--store is required for pickup" in result.stderr
+
+
+def test_locations_are_upserted_from_a_file_and_a_bad_one_changes_nothing(dom, tmp_path):
+    good = [
+        {
+            "id": "ST-NEW",
+            "type": "store",
+            "lat": 48.85,
+            "lon": 2.35,
+            "capabilities": ["pickup", "ship"],
+        }
+    ]
+    (tmp_path / "good.json").write_bytes(orjson.dumps(good))
+    assert dom("upsert-locations", str(tmp_path / "good.json")).returncode == 0
+    bad = [{**good[0], "id": "ST-BAD"}, {"id": "ST-WORSE", "type": "castle", "lat": 0, "lon": 0}]
+    (tmp_path / "bad.json").write_bytes(orjson.dumps(bad))
+    refused = dom("upsert-locations", str(tmp_path / "bad.json"))
+    assert refused.returncode == 2
+    assert "location 2 (ST-WORSE): type: Input should be" in refused.stderr
+    listed = dom("locations").stdout
+    assert "ST-NEW" in listed
+    assert "ST-BAD" not in listed
