@@ -150,6 +150,7 @@ def solve_mip(problems: list[OrderOptions], rules: Rules, time_limit_s: float,
               capacity: np.ndarray | None = None,
               hint: list[np.ndarray] | None = None, threads: int = 1,
               relative_gap: float = 1e-7, floors: list[float] | None = None,
+              cutoff: float | None = None,
               backend: str = MIP_BACKEND) -> MipResult:
     """Solve the orders jointly; ``capacity`` is shipments left per location (None: unbounded)."""
     started = time.perf_counter()
@@ -172,7 +173,8 @@ def solve_mip(problems: list[OrderOptions], rules: Rules, time_limit_s: float,
     solver.SuppressOutput()
     if backend == "HIGHS":
         quiet = "output_flag=false\nlog_to_console=false\n"
-        solver.SetSolverSpecificParametersAsString(f"{quiet}random_seed={SOLVER_SEED}\n")
+        extra = "" if cutoff is None else f"objective_bound={cutoff}\n"
+        solver.SetSolverSpecificParametersAsString(f"{quiet}random_seed={SOLVER_SEED}\n{extra}")
     params = pywraplp.MPSolverParameters()
     params.SetDoubleParam(params.RELATIVE_MIP_GAP, relative_gap)
     status = solver.Solve(params)

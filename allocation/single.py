@@ -248,7 +248,17 @@ def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) 
             return OrderDecision(options, units, incumbent, incumbent, f"{depth}-shipment bound")
     if not enumerable:
         options, units = _pruned(options, rules, incumbent, units)
-    result = solve_mip([options], rules, time_limit_s, hint=[units])
-    units = result.units[0]
-    cost = order_cost(options, units, rules).total
-    return OrderDecision(options, units, cost, min(result.bound, cost), f"mip {result.status}")
+    # The incumbent is a cutoff: the MIP only looks for strictly better plans.
+    result = solve_mip([options], rules, time_limit_s, hint=[units],
+                       cutoff=incumbent + 1e-6 * max(1.0, incumbent))
+    found = result.status in ("optimal", "feasible")
+    cost = order_cost(options, result.units[0], rules).total if found else np.inf
+    if cost < incumbent:
+        incumbent, units = cost, result.units[0]
+    if result.status == "optimal":
+        bound = min(result.bound, incumbent)
+    elif result.status == "infeasible":  # nothing beats the cutoff: the incumbent is optimal
+        bound = incumbent
+    else:  # out of time: a weaker but valid bound
+        bound = min(float(_floor_with(options, rules).min()), incumbent)
+    return OrderDecision(options, units, incumbent, bound, f"mip {result.status}")
