@@ -2,7 +2,7 @@
 
 A plan is feasible when no location gives more than it has available (after store buffers), no
 location sends more shipments than its capacity, every ordered unit is allocated or backordered,
-capabilities and hard exclusions hold, and every cost equals the formula.
+capabilities, hard exclusions and hard distance caps hold, and every cost equals the formula.
 """
 
 from __future__ import annotations
@@ -84,6 +84,9 @@ def _order_problems(instance, order, answer, locations, given, shipments) -> lis
             sent[part["id"]] += part["quantity"]
             given[(location.id, lines[part["id"]].sku)] += part["quantity"]
             units += part["quantity"]
+        cap = instance.rules.max_distance_km.get(location.type)
+        if cap is not None and cap.mode == "hard" and shipment["distance_km"] > cap.limit + 1e-6:
+            problems.append(f"{location.id} is beyond the hard distance cap for order {order.id}")
         expected = _shipment_cost(instance, order, location, units)
         expected += shipment["cost_breakdown"]["penalties"]
         if abs(expected - shipment["cost"]) > COST_TOLERANCE:
