@@ -195,7 +195,14 @@ class Projection:
         return removed
 
     def memory_bytes(self) -> int:
-        return int(self.redis.info("memory")["used_memory"])
+        """Bytes the projection's own keys take in Redis (MEMORY USAGE of each key, summed)."""
+        total = 0
+        for chunk in _chunks(list(self.keys()), 1000):
+            pipe = self.redis.pipeline(transaction=False)
+            for key in chunk:
+                pipe.memory_usage(key, samples=0)
+            total += sum(size or 0 for size in pipe.execute())
+        return total
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

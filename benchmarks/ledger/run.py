@@ -158,7 +158,6 @@ def main(argv: list[str] | None = None) -> dict:
     }
     with fresh_ledger(args.backend) as (ledger, reader):
         ledger.upsert_locations(network.locations)
-        memory_before = ledger.projection.memory_bytes()
         now = datetime.now(UTC)
         figures |= ingest(
             ledger,
