@@ -164,9 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
             stock_events(network, as_of=now - timedelta(hours=2), batch_size=args.batch),
             "load",
         )
-        figures["projection_mib"] = round(
-            (ledger.projection.memory_bytes() - memory_before) / 2**20, 1
-        )
+        figures["projection_mib"] = round(ledger.projection.memory_bytes() / 2**20, 1)
         feed = list(
             feed_events(
                 network,
