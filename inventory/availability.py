@@ -154,13 +154,16 @@ def compute(
     query: Query,
     now: datetime,
     detail: bool = False,
+    counted: Tally | None = None,
 ) -> SkuAvailability:
-    """`positions`: location -> the projection's raw "version:on_hand:reserved:safety:reported_s"."""
+    """`positions`: location -> the projection's raw "version:on_hand:reserved:safety:reported_s".
+
+    `counted` is the SKU's tally when the caller has already made it (inventory.tally.tally_many)."""
     now_s = int(now.timestamp())
     parts: list[Contribution] = []
     if detail or sources.fenced:
         counted = _tally_each(positions, sources, policy, now_s, parts if detail else None)
-    else:
+    elif counted is None:
         counted = tally(
             positions,
             sources.table,

@@ -7,9 +7,9 @@ the one-position-at-a-time version for explanations; tests hold the two to the s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -42,13 +42,26 @@ def tally(
     vendor_max_age_s: float,
     vendor_factor: float,
 ) -> Tally:
-    if not positions:
-        return Tally(0, 0, np.empty(0), np.empty(0, dtype=np.int64))
-    lookup = map(table.index.get, positions, repeat(-1))  # -1: a location the network no longer has
-    at = np.fromiter(lookup, dtype=np.int64, count=len(positions))
-    values = np.fromstring(":".join(positions.values()), dtype=np.int64, sep=":").reshape(
-        -1, FIELDS
-    )
+    return tally_many([positions], table, now_s, vendor_max_age_s, vendor_factor)[0]
+
+
+def tally_many(
+    carts: Sequence[Mapping[str, str]],
+    table: SourceTable,
+    now_s: int,
+    vendor_max_age_s: float,
+    vendor_factor: float,
+) -> list[Tally]:
+    """Tally several SKUs at once: one pass of numpy over all their positions, then a slice each."""
+    lengths = [len(positions) for positions in carts]
+    count = sum(lengths)
+    if count == 0:
+        return [_EMPTY] * len(carts)
+    lookup = map(table.index.get, chain.from_iterable(carts), repeat(-1))  # -1: location unknown
+    at = np.fromiter(lookup, dtype=np.int64, count=count)
+    raw = ":".join(chain.from_iterable(positions.values() for positions in carts))
+    values = np.fromstring(raw, dtype=np.int64, sep=":").reshape(-1, FIELDS)
+    sku = np.repeat(np.arange(len(carts)), lengths)
     known = at >= 0
     at = np.where(known, at, 0)
     free = values[:, 1] - values[:, 2] - values[:, 3]
@@ -60,11 +73,26 @@ def tally(
             vendor, np.floor(np.maximum(free, 0) * vendor_factor).astype(np.int64), free
         )
         gives &= free > 0
-    units, leads = free[gives], table.lead_hours[at[gives]]
-    order = np.argsort(leads, kind="stable")
-    return Tally(
-        int(units.sum()),
-        int(units[table.shelf[at[gives]]].sum()),
-        leads[order],
-        np.cumsum(units[order]),
+    units, leads, sku, shelf = (
+        free[gives],
+        table.lead_hours[at[gives]],
+        sku[gives],
+        table.shelf[at[gives]],
     )
+    totals = np.bincount(sku, weights=units, minlength=len(carts)).astype(np.int64)
+    shelves = np.bincount(sku, weights=units * shelf, minlength=len(carts)).astype(np.int64)
+    order = np.lexsort((leads, sku))  # by SKU, then fastest first (stable within equal leads)
+    units, leads, sku = units[order], leads[order], sku[order]
+    running = np.cumsum(units)
+    bounds = np.searchsorted(sku, np.arange(len(carts) + 1))
+    tallies = []
+    for i in range(len(carts)):
+        start, end = bounds[i], bounds[i + 1]
+        before = running[start - 1] if start > 0 else 0
+        tallies.append(
+            Tally(int(totals[i]), int(shelves[i]), leads[start:end], running[start:end] - before)
+        )
+    return tallies
+
+
+_EMPTY = Tally(0, 0, np.empty(0), np.empty(0, dtype=np.int64))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from inventory.availability import Query, compute, sources_for
 from inventory.model import Capability, Location, LocationType
 from inventory.policy import AvailabilityPolicy, VendorConfidence
+from inventory.tally import tally_many
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -71,3 +72,24 @@ def test_the_quick_tally_and_the_explained_tally_agree(data):
     assert (
         sum(c.counted for c in explained.contributions) == explained.available + explained.held_back
     )
+
+
+@seed(20261123)
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_a_cart_tallied_in_one_pass_equals_each_sku_tallied_alone(data):
+    locations = data.draw(networks())
+    policy = AvailabilityPolicy(vendor=VendorConfidence(factor=0.8, max_age_hours=48))
+    sources = sources_for(locations, policy, Query())
+    cart = [data.draw(positions(locations)) for _ in range(data.draw(st.integers(1, 6)))]
+    together = tally_many(cart, sources.table, int(NOW.timestamp()), 48 * 3600, 0.8)
+    alone = [
+        tally_many([raw], sources.table, int(NOW.timestamp()), 48 * 3600, 0.8)[0] for raw in cart
+    ]
+    for a, b in zip(together, alone, strict=True):
+        assert (a.total, a.shelf, a.leads.tolist(), a.cumulative.tolist()) == (
+            b.total,
+            b.shelf,
+            b.leads.tolist(),
+            b.cumulative.tolist(),
+        )
