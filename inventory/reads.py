@@ -69,10 +69,6 @@ class AvailabilityReader:
         """The same computation, kept whole: every location's contribution and why it counts."""
         return self.check([sku], query, detail=True)[0]
 
-    def network_view(self) -> network.NetworkView:
-        """The current network and policy (re-read only when their version changed)."""
-        return self.view_for(self.projection.redis.get(self.projection.network_version_key))
-
     def _sources_for(self, view: network.NetworkView, query: Query) -> Sources:
         key = (query.method, query.store if query.method == "pickup" else None, query.channel)
         sources = self._sources.get(key)
