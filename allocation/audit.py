@@ -60,7 +60,9 @@ def plan_problems(instance: Instance, plan: dict[str, Any]) -> list[str]:
             problems.append(f"{loc_id} gives {units} of {sku}, only {available} available")
     for loc_id, count in shipments.items():
         if count > locations[loc_id].capacity:
-            problems.append(f"{loc_id} sends {count} shipments, capacity {locations[loc_id].capacity}")
+            problems.append(
+                f"{loc_id} sends {count} shipments, capacity {locations[loc_id].capacity}"
+            )
         if network.excluded[network.index[loc_id]]:
             problems.append(f"{loc_id} is excluded by a hard rule")
     total = sum(o["cost"] for o in plan["orders"])
@@ -90,16 +92,22 @@ def _order_problems(instance, order, answer, locations, given, shipments) -> lis
         expected = _shipment_cost(instance, order, location, units)
         expected += shipment["cost_breakdown"]["penalties"]
         if abs(expected - shipment["cost"]) > COST_TOLERANCE:
-            problems.append(f"order {order.id}: shipment from {location.id} costs "
-                            f"{shipment['cost']}, the formula says {expected:.4f}")
+            problems.append(
+                f"order {order.id}: shipment from {location.id} costs "
+                f"{shipment['cost']}, the formula says {expected:.4f}"
+            )
         cost += shipment["cost"]
     for part in answer["backordered"]:
         sent[part["id"]] += part["quantity"]
     for line in order.lines:
         if sent[line.id] != line.quantity:
-            problems.append(f"order {order.id} line {line.id}: {sent[line.id]} of "
-                            f"{line.quantity} units allocated or backordered")
-    backorders = instance.rules.backorder_penalty * sum(b["quantity"] for b in answer["backordered"])
+            problems.append(
+                f"order {order.id} line {line.id}: {sent[line.id]} of "
+                f"{line.quantity} units allocated or backordered"
+            )
+    backorders = instance.rules.backorder_penalty * sum(
+        b["quantity"] for b in answer["backordered"]
+    )
     cost += backorders + sum(answer["penalties"].values())
     if abs(cost - answer["cost"]) > COST_TOLERANCE * (1 + len(answer["shipments"])):
         problems.append(f"order {order.id}: cost {answer['cost']} is not its parts' sum {cost:.4f}")

@@ -61,8 +61,10 @@ LP_BACKEND = "GLOP"
 Plans = dict[int, tuple[OrderOptions, np.ndarray]]
 
 
-def _usage(network: Network, plans: dict[int, tuple[OrderOptions, np.ndarray]],
-           ) -> tuple[Counter, Counter]:
+def _usage(
+    network: Network,
+    plans: dict[int, tuple[OrderOptions, np.ndarray]],
+) -> tuple[Counter, Counter]:
     stock: Counter[tuple[int, str]] = Counter()
     ships: Counter[int] = Counter()
     for opt, units in plans.values():
@@ -74,8 +76,9 @@ def _usage(network: Network, plans: dict[int, tuple[OrderOptions, np.ndarray]],
     return stock, ships
 
 
-def _colliding(network: Network, full: Remaining,
-               plans: dict[int, tuple[OrderOptions, np.ndarray]]) -> set[int]:
+def _colliding(
+    network: Network, full: Remaining, plans: dict[int, tuple[OrderOptions, np.ndarray]]
+) -> set[int]:
     """Orders whose plan uses a resource that the plans together overuse."""
     stock, ships = _usage(network, plans)
     over_stock = {key for key, used in stock.items() if used > full.units(*key)}
@@ -84,8 +87,10 @@ def _colliding(network: Network, full: Remaining,
     for o, (opt, units) in plans.items():
         for j in np.flatnonzero(units.sum(axis=1) > 0):
             n = int(opt.loc[j])
-            if n in over_ships or any((n, line.sku) in over_stock and units[j, i]
-                                      for i, line in enumerate(opt.order.lines)):
+            if n in over_ships or any(
+                (n, line.sku) in over_stock and units[j, i]
+                for i, line in enumerate(opt.order.lines)
+            ):
                 hit.add(o)
     return hit
 
@@ -117,16 +122,22 @@ class _Joint:
         self.statuses: Counter[str] = Counter()
         self.bound = 0.0  # sum of the MIP bounds of the last solve's components
 
-    def solve(self, problems: list[OrderOptions], capacity: np.ndarray,
-              share_of_time_left: float) -> list[np.ndarray] | None:
+    def solve(
+        self, problems: list[OrderOptions], capacity: np.ndarray, share_of_time_left: float
+    ) -> list[np.ndarray] | None:
         units: list[np.ndarray] = [np.zeros_like(p.stock) for p in problems]
         total = sum(p.size for p in problems) or 1
         self.bound = 0.0
         for group in components(problems, capacity):
             share = share_of_time_left * sum(problems[o].size for o in group) / total
             budget = max(0.2, (self.deadline - time.perf_counter()) * share)
-            result = solve_mip([problems[o] for o in group], self.instance.rules, budget,
-                               capacity=capacity, threads=2)
+            result = solve_mip(
+                [problems[o] for o in group],
+                self.instance.rules,
+                budget,
+                capacity=capacity,
+                threads=2,
+            )
             self.mip_seconds += result.seconds
             self.statuses[result.status] += 1
             if result.status not in ("optimal", "feasible"):
@@ -157,12 +168,13 @@ def _place(instance: Instance, network: Network, o: int) -> tuple[float, float]:
 
 def _chunks(instance: Instance, network: Network, members: list[int]) -> list[list[int]]:
     """Contended orders cut into neighbourhoods (1-degree cells), at most CHUNK_ORDERS each."""
+
     def cell(o: int) -> tuple[int, int, float]:
         lat, lon = _place(instance, network, o)
         return int(np.floor(lat)), int(np.floor(lon)), lat
 
     ordered = sorted(members, key=cell)
-    return [ordered[k:k + CHUNK_ORDERS] for k in range(0, len(ordered), CHUNK_ORDERS)]
+    return [ordered[k : k + CHUNK_ORDERS] for k in range(0, len(ordered), CHUNK_ORDERS)]
 
 
 def _release(plan: tuple[OrderOptions, np.ndarray], residual: Remaining) -> None:
@@ -174,8 +186,9 @@ def _release(plan: tuple[OrderOptions, np.ndarray], residual: Remaining) -> None
             residual.stock[line.sku][n] += int(units[j, i])
 
 
-def _improve(instance: Instance, network: Network, joint: _Joint, members: list[int],
-             plans: Plans) -> None:
+def _improve(
+    instance: Instance, network: Network, joint: _Joint, members: list[int], plans: Plans
+) -> None:
     """Large-neighbourhood search: free one neighbourhood at a time, re-plan it jointly against
     everything else, keep it if cheaper; passes alternate aligned and half-shifted neighbourhoods
     (so neighbours meet) until the time is spent or a pass finds nothing."""
@@ -186,25 +199,43 @@ def _improve(instance: Instance, network: Network, joint: _Joint, members: list[
     for offset in [0, CHUNK_ORDERS // 2] * (MAX_PASSES // 2):
         starts = [0, *range(offset or CHUNK_ORDERS, len(flat), CHUNK_ORDERS)]
         bounds = zip(starts, [*starts[1:], len(flat)], strict=True)
-        improved = [_improve_chunk(instance, network, joint, flat[a:b], plans, residual,
-                                   len(flat)) for a, b in bounds]
+        improved = [
+            _improve_chunk(instance, network, joint, flat[a:b], plans, residual, len(flat))
+            for a, b in bounds
+        ]
         if not any(improved) or time.perf_counter() > joint.deadline:
             return
 
 
-def _improve_chunk(instance: Instance, network: Network, joint: _Joint, chunk: list[int],
-                   plans: Plans, residual: Remaining, total: int) -> bool:
+def _improve_chunk(
+    instance: Instance,
+    network: Network,
+    joint: _Joint,
+    chunk: list[int],
+    plans: Plans,
+    residual: Remaining,
+    total: int,
+) -> bool:
     if not chunk or time.perf_counter() > joint.deadline:
         return False
     rules = instance.rules
     before = sum(order_cost(*plans[o], rules).total for o in chunk)
     for o in chunk:
         _release(plans[o], residual)
-    problems = [_restrict(order_options(instance.orders[o], network, residual),
-                          _used_plan(plans[o]), rules.backorder_penalty) for o in chunk]
+    problems = [
+        _restrict(
+            order_options(instance.orders[o], network, residual),
+            _used_plan(plans[o]),
+            rules.backorder_penalty,
+        )
+        for o in chunk
+    ]
     units = joint.solve(problems, residual.capacity, 2.0 * len(chunk) / total)
-    after = None if units is None else sum(
-        order_cost(p, u, rules).total for p, u in zip(problems, units, strict=True))
+    after = (
+        None
+        if units is None
+        else sum(order_cost(p, u, rules).total for p, u in zip(problems, units, strict=True))
+    )
     better = after is not None and after < before - 1e-6
     if better:
         joint.statuses["neighbourhood improved"] += 1
@@ -219,25 +250,47 @@ def _used_plan(plan: tuple[OrderOptions, np.ndarray]) -> set[int]:
     return {int(n) for n in opt.loc[units.sum(axis=1) > 0]}
 
 
-def _component_bound(part: list[OrderOptions], floors: list[float], capacity: np.ndarray,
-                     instance: Instance, deadline: float) -> tuple[float, str]:
+def _component_bound(
+    part: list[OrderOptions],
+    floors: list[float],
+    capacity: np.ndarray,
+    instance: Instance,
+    deadline: float,
+) -> tuple[float, str]:
     """The LP relaxation first (fast), then the full-candidate MIP's bound if time is left."""
     size, best, kind = _variables(part), sum(floors), "standalone"
     if size <= MAX_LP_VARIABLES and deadline - time.perf_counter() > 0.5:
-        lp = solve_mip(part, instance.rules, deadline - time.perf_counter(), capacity=capacity,
-                       floors=floors, backend=LP_BACKEND)
+        lp = solve_mip(
+            part,
+            instance.rules,
+            deadline - time.perf_counter(),
+            capacity=capacity,
+            floors=floors,
+            backend=LP_BACKEND,
+        )
         if lp.status == "optimal" and lp.objective > best:
             best, kind = lp.objective, "lp"
     if size <= MAX_EXACT_VARIABLES and deadline - time.perf_counter() > 1.0:
-        mip = solve_mip(part, instance.rules, deadline - time.perf_counter(), capacity=capacity,
-                        floors=floors, threads=2)
+        mip = solve_mip(
+            part,
+            instance.rules,
+            deadline - time.perf_counter(),
+            capacity=capacity,
+            floors=floors,
+            threads=2,
+        )
         if mip.status in ("optimal", "feasible") and mip.bound > best:
             best, kind = mip.bound, "mip"
     return best, kind
 
 
-def _set_bound(problems: list[OrderOptions], floors: list[float], capacity: np.ndarray,
-               instance: Instance, deadline: float) -> tuple[float, str]:
+def _set_bound(
+    problems: list[OrderOptions],
+    floors: list[float],
+    capacity: np.ndarray,
+    instance: Instance,
+    deadline: float,
+) -> tuple[float, str]:
     """A valid lower bound on the joint cost of these orders alone with all resources.
 
     Component by component: the MIP bound over all candidates where the component is small, else
@@ -246,12 +299,16 @@ def _set_bound(problems: list[OrderOptions], floors: list[float], capacity: np.n
     """
     total, kinds = 0.0, Counter()
     for group in components(problems, capacity):
-        bound, kind = _component_bound([problems[o] for o in group],
-                                       [floors[o] for o in group], capacity, instance, deadline)
+        bound, kind = _component_bound(
+            [problems[o] for o in group], [floors[o] for o in group], capacity, instance, deadline
+        )
         total += bound
         kinds[kind] += 1
-    names = {"mip": "full-candidate MIP bound", "lp": "LP relaxation with per-order cuts",
-             "standalone": "sum of standalone optima"}
+    names = {
+        "mip": "full-candidate MIP bound",
+        "lp": "LP relaxation with per-order cuts",
+        "standalone": "sum of standalone optima",
+    }
     return total, "; ".join(f"{names[k]} for {n} component(s)" for k, n in kinds.items())
 
 
@@ -277,8 +334,9 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
             break
         pruned = prune_jointly([options[o] for o in members], full.capacity, instance.rules)
         mip_bound = float("-inf")
-        problems = [_restrict(p, _used(decisions[o]), penalty)
-                    for o, p in zip(members, pruned, strict=True)]
+        problems = [
+            _restrict(p, _used(decisions[o]), penalty) for o, p in zip(members, pruned, strict=True)
+        ]
         if _variables(problems) > MAX_JOINT_VARIABLES:
             break
         units = joint.solve(problems, full.capacity, 1.0 / (MAX_ROUNDS - rounds + 1))
@@ -306,12 +364,19 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
     lower_bound = set_bound + sum(d.bound for o, d in enumerate(decisions) if o not in in_set)
     orders = [order_plan(network, *plans[o], instance.rules) for o in range(len(instance.orders))]
     solver = {
-        "mode": "batch", "seconds": round(time.perf_counter() - started, 4),
-        "time_limit_s": time_limit_s, "mip_backend": "HiGHS", "lp_backend": LP_BACKEND,
-        "orders": len(orders), "contended_orders": len(contended), "rounds": rounds,
-        "settled_jointly": settled, "mip_seconds": round(joint.mip_seconds, 4),
-        "mip_status": dict(joint.statuses), "candidates_per_order": CANDIDATES_PER_ORDER,
+        "mode": "batch",
+        "seconds": round(time.perf_counter() - started, 4),
+        "time_limit_s": time_limit_s,
+        "mip_backend": "HiGHS",
+        "lp_backend": LP_BACKEND,
+        "orders": len(orders),
+        "contended_orders": len(contended),
+        "rounds": rounds,
+        "settled_jointly": settled,
+        "mip_seconds": round(joint.mip_seconds, 4),
+        "mip_status": dict(joint.statuses),
+        "candidates_per_order": CANDIDATES_PER_ORDER,
         "bound_scope": "whole instance: standalone optimum of each order, and for the contended "
-                       f"orders ({len(members)}) the {scope}",
+        f"orders ({len(members)}) the {scope}",
     }
     return assemble(orders, instance.rules, lower_bound, solver)

@@ -54,15 +54,20 @@ def competition(problems: list[OrderOptions], capacity: np.ndarray) -> Competiti
         users[np.unique(opt.loc)] += 1
     key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
     unique, inverse = np.unique(key, return_inverse=True)
-    demand = np.bincount(inverse, weights=np.concatenate(ubs) if ubs else None,
-                         minlength=len(unique))
+    demand = np.bincount(
+        inverse, weights=np.concatenate(ubs) if ubs else None, minlength=len(unique)
+    )
     limit = np.zeros(len(unique))
     if len(key):
         limit[inverse] = np.concatenate(limits)
     return Competition(
-        order=np.concatenate(owners) if owners else np.zeros(0, int), key=inverse,
-        binding=(demand > limit)[inverse], slices=slices, cells=cells,
-        busy_location=users > capacity)
+        order=np.concatenate(owners) if owners else np.zeros(0, int),
+        key=inverse,
+        binding=(demand > limit)[inverse],
+        slices=slices,
+        cells=cells,
+        busy_location=users > capacity,
+    )
 
 
 def _find(parent: list[int], a: int) -> int:
@@ -78,8 +83,11 @@ def components(problems: list[OrderOptions], capacity: np.ndarray) -> list[list[
     parent = list(range(len(problems)))
     first: dict[int, int] = {}
     pairs = zip(comp.key[comp.binding].tolist(), comp.order[comp.binding].tolist(), strict=True)
-    busy = [(-1 - int(n), o) for o, opt in enumerate(problems)
-            for n in opt.loc[comp.busy_location[opt.loc]]]
+    busy = [
+        (-1 - int(n), o)
+        for o, opt in enumerate(problems)
+        for n in opt.loc[comp.busy_location[opt.loc]]
+    ]
     for row, o in [*pairs, *busy]:
         if row in first:
             parent[_find(parent, o)] = _find(parent, first[row])

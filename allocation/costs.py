@@ -44,9 +44,17 @@ class OrderOptions:
 
     def subset(self, keep: np.ndarray) -> OrderOptions:
         return OrderOptions(
-            self.order, self.loc[keep], self.route[keep], self.distance_km[keep],
-            self.handling_fixed[keep], self.transport[keep], self.penalty[keep], self.unit[keep],
-            self.stock[keep], self.quantity, self.price,
+            self.order,
+            self.loc[keep],
+            self.route[keep],
+            self.distance_km[keep],
+            self.handling_fixed[keep],
+            self.transport[keep],
+            self.penalty[keep],
+            self.unit[keep],
+            self.stock[keep],
+            self.quantity,
+            self.price,
         )
 
 
@@ -54,15 +62,17 @@ def _routes(order: Order, network: Network, locs: np.ndarray) -> tuple[np.ndarra
     rules = network.rules
     if isinstance(order.delivery, PickupAt):
         store = network.index[order.delivery.store]
-        km = haversine_km(network.lat[locs], network.lon[locs], network.lat[store],
-                          network.lon[store])
+        km = haversine_km(
+            network.lat[locs], network.lon[locs], network.lat[store], network.lon[store]
+        )
         shelf = (locs == store) & ~network.excluded[locs]
         allowed = shelf | (network.can_transfer[locs] & (locs != store))
         transport = np.where(shelf, 0.0, rules.transfer_base + rules.transfer_per_km * km)
         route = np.where(shelf, "shelf", "transfer")
     else:
-        km = haversine_km(network.lat[locs], network.lon[locs], order.delivery.lat,
-                          order.delivery.lon)
+        km = haversine_km(
+            network.lat[locs], network.lon[locs], order.delivery.lat, order.delivery.lon
+        )
         allowed = network.can_ship[locs].copy()
         transport = rules.ship_base + rules.ship_per_km * km
         route = np.full(len(locs), "ship")
@@ -81,13 +91,20 @@ def order_options(order: Order, network: Network, remaining: Remaining) -> Order
     over_cap = km > network.distance_limit_km[locs]
     allowed &= ~(over_cap & network.distance_hard[locs]) & (stock.sum(axis=1) > 0)
     penalty = network.exclusion_penalty[locs] + np.where(
-        over_cap, network.distance_penalty[locs], 0.0)
+        over_cap, network.distance_penalty[locs], 0.0
+    )
     keep = np.flatnonzero(allowed)
     quantity = np.array([line.quantity for line in order.lines], dtype=np.int64)
     return OrderOptions(
-        order=order, loc=locs[keep], route=route[keep], distance_km=km[keep],
-        handling_fixed=network.handling_fixed[locs][keep], transport=transport[keep],
-        penalty=penalty[keep], unit=network.handling_unit[locs][keep],
+        order=order,
+        loc=locs[keep],
+        route=route[keep],
+        distance_km=km[keep],
+        handling_fixed=network.handling_fixed[locs][keep],
+        transport=transport[keep],
+        penalty=penalty[keep],
+        unit=network.handling_unit[locs][keep],
         stock=stock[keep],
-        quantity=quantity, price=np.array([line.price for line in order.lines]),
+        quantity=quantity,
+        price=np.array([line.price for line in order.lines]),
     )

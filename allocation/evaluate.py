@@ -50,8 +50,10 @@ def order_cost(options: OrderOptions, units: np.ndarray, rules: Rules) -> OrderC
         if short:
             penalties["min_value_per_extra_shipment"] = value_rule.penalty * short
     if rules.kits.mode == "soft":
-        extra = sum(max(0, int((units[:, ls].sum(axis=1) > 0).sum()) - 1)
-                    for ls in kits_of(options).values())
+        extra = sum(
+            max(0, int((units[:, ls].sum(axis=1) > 0).sum()) - 1)
+            for ls in kits_of(options).values()
+        )
         if extra:
             penalties["kits"] = rules.kits.penalty * extra
     return OrderCost(shipments, float(rules.backorder_penalty * missing.sum()), penalties)

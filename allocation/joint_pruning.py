@@ -27,8 +27,9 @@ def _safe(opt: OrderOptions, o: int, comp: Competition) -> OrderOptions:
     return safe.subset(np.flatnonzero(keep))
 
 
-def prune_jointly(problems: list[OrderOptions], capacity: np.ndarray,
-                  rules: Rules) -> list[OrderOptions]:
+def prune_jointly(
+    problems: list[OrderOptions], capacity: np.ndarray, rules: Rules
+) -> list[OrderOptions]:
     for _ in range(ROUNDS):
         comp = competition(problems, capacity)
         pruned = []

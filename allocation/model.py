@@ -52,8 +52,9 @@ class _Builder:
         for var, coef in terms:
             constraint.SetCoefficient(var, coef)
 
-    def add_order(self, o: int, opt: OrderOptions,
-                  floor: float | None = None) -> dict[tuple[int, int], object]:
+    def add_order(
+        self, o: int, opt: OrderOptions, floor: float | None = None
+    ) -> dict[tuple[int, int], object]:
         """Add one order; ``floor`` (its standalone optimum) is a valid cut on its own cost."""
         s, rules = self.solver, self.rules
         first_term, constant = len(self.objective), self.constant
@@ -85,8 +86,9 @@ class _Builder:
                 self.constant += rules.backorder_penalty * float(opt.quantity[i])
         self._order_rules(o, opt, x, y)
         if floor is not None:
-            self.row(floor - 1e-6 - (self.constant - constant), self.inf,
-                     self.objective[first_term:])
+            self.row(
+                floor - 1e-6 - (self.constant - constant), self.inf, self.objective[first_term:]
+            )
         return x
 
     def _order_rules(self, o: int, opt: OrderOptions, x: dict, y: list) -> None:
@@ -105,8 +107,9 @@ class _Builder:
             for j in range(J):
                 self.row(-self.inf, 0, [(p[j], 1), (y[j], -1)])
                 # value_j >= V * (y_j - p_j - slack_j)
-                terms = [(x[i, j], float(opt.price[i])) for i in range(opt.stock.shape[1])
-                         if (i, j) in x]
+                terms = [
+                    (x[i, j], float(opt.price[i])) for i in range(opt.stock.shape[1]) if (i, j) in x
+                ]
                 slack = s.BoolVar(f"v{o}_{j}") if value_rule.mode == "soft" else None
                 if slack is not None:
                     self.objective.append((slack, value_rule.penalty))
@@ -146,17 +149,25 @@ class _Builder:
                 self.row(-self.inf, int(capacity[n]), [(v, 1) for v in row])
 
 
-def solve_mip(problems: list[OrderOptions], rules: Rules, time_limit_s: float,
-              capacity: np.ndarray | None = None,
-              hint: list[np.ndarray] | None = None, threads: int = 1,
-              relative_gap: float = 1e-7, floors: list[float] | None = None,
-              cutoff: float | None = None,
-              backend: str = MIP_BACKEND) -> MipResult:
+def solve_mip(
+    problems: list[OrderOptions],
+    rules: Rules,
+    time_limit_s: float,
+    capacity: np.ndarray | None = None,
+    hint: list[np.ndarray] | None = None,
+    threads: int = 1,
+    relative_gap: float = 1e-7,
+    floors: list[float] | None = None,
+    cutoff: float | None = None,
+    backend: str = MIP_BACKEND,
+) -> MipResult:
     """Solve the orders jointly; ``capacity`` is shipments left per location (None: unbounded)."""
     started = time.perf_counter()
     builder = _Builder(rules, backend)
-    xs = [builder.add_order(o, opt, None if floors is None else floors[o])
-          for o, opt in enumerate(problems)]
+    xs = [
+        builder.add_order(o, opt, None if floors is None else floors[o])
+        for o, opt in enumerate(problems)
+    ]
     builder.add_resources(capacity)
     solver = builder.solver
     objective = solver.Objective()
@@ -165,8 +176,7 @@ def solve_mip(problems: list[OrderOptions], rules: Rules, time_limit_s: float,
     objective.SetOffset(builder.constant)
     objective.SetMinimization()
     if hint is not None and backend == "SCIP":  # HiGHS via pywraplp crashes on hints
-        pairs = [(x[i, j], float(h[j, i])) for x, h in zip(xs, hint, strict=True)
-                 for (i, j) in x]
+        pairs = [(x[i, j], float(h[j, i])) for x, h in zip(xs, hint, strict=True) for (i, j) in x]
         solver.SetHint([v for v, _ in pairs], [u for _, u in pairs])
     solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
     solver.SetNumThreads(threads)

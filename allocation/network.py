@@ -44,8 +44,9 @@ def _exclusions(locations: tuple[Location, ...], rules: Rules) -> tuple[np.ndarr
     hard = np.zeros(len(locations), bool)
     penalty = np.zeros(len(locations))
     for rule in rules.exclusions:
-        hit = np.array([rule.location in (None, loc.id) and rule.type in (None, loc.type)
-                        for loc in locations])
+        hit = np.array(
+            [rule.location in (None, loc.id) and rule.type in (None, loc.type) for loc in locations]
+        )
         if rule.mode == "hard":
             hard |= hit
         else:
@@ -68,12 +69,17 @@ def compile_network(instance: Instance) -> Network:
         locs.append(n)
         amounts.append(units)
     return Network(
-        locations=locations, index=index, rules=rules,
-        lat=np.array([loc.lat for loc in locations]), lon=np.array([loc.lon for loc in locations]),
+        locations=locations,
+        index=index,
+        rules=rules,
+        lat=np.array([loc.lat for loc in locations]),
+        lon=np.array([loc.lon for loc in locations]),
         handling_fixed=np.array([rules.handling_fixed[t] for t in types]),
         handling_unit=np.array([rules.handling_unit[t] for t in types]),
-        can_ship=has["ship"] & ~excluded, can_transfer=has["transfer"] & ~excluded,
-        excluded=excluded, exclusion_penalty=exclusion_penalty,
+        can_ship=has["ship"] & ~excluded,
+        can_transfer=has["transfer"] & ~excluded,
+        excluded=excluded,
+        exclusion_penalty=exclusion_penalty,
         distance_limit_km=np.array([c.limit if c else np.inf for c in caps]),
         distance_hard=np.array([bool(c and c.mode == "hard") for c in caps]),
         distance_penalty=np.array([c.penalty if c and c.mode == "soft" else 0.0 for c in caps]),

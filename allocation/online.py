@@ -31,12 +31,14 @@ def commit(decision: OrderDecision, remaining: Remaining) -> None:
                 remaining.consume(n, line.sku, int(decision.units[j, i]))
 
 
-def decide_in_sequence(instance: Instance, network: Network,
-                       remaining: Remaining) -> list[OrderDecision]:
+def decide_in_sequence(
+    instance: Instance, network: Network, remaining: Remaining
+) -> list[OrderDecision]:
     decisions = []
     for order in instance.orders:
-        decision = solve_order(order_options(order, network, remaining), instance.rules,
-                               ORDER_TIME_LIMIT_S)
+        decision = solve_order(
+            order_options(order, network, remaining), instance.rules, ORDER_TIME_LIMIT_S
+        )
         commit(decision, remaining)
         decisions.append(decision)
     return decisions
@@ -50,7 +52,10 @@ def allocate_online(instance: Instance) -> dict[str, Any]:
     methods: dict[str, int] = {}
     for d in decisions:
         methods[d.method] = methods.get(d.method, 0) + 1
-    solver = {"mode": "online", "seconds": round(time.perf_counter() - started, 4),
-              "decisions": methods,
-              "bound_scope": "sum of per-order optimal costs given the stock left by earlier orders"}
+    solver = {
+        "mode": "online",
+        "seconds": round(time.perf_counter() - started, 4),
+        "decisions": methods,
+        "bound_scope": "sum of per-order optimal costs given the stock left by earlier orders",
+    }
     return assemble(orders, instance.rules, sum(d.bound for d in decisions), solver)

@@ -12,8 +12,12 @@ from allocation.instance import PickupAt
 from allocation.network import Network
 from allocation.rules import Rules
 
-ROUTE_NAMES = {("ship", "warehouse"): "ship from warehouse", ("ship", "store"): "ship from store",
-               ("ship", "dropship"): "drop-ship", ("shelf", "store"): "pickup from shelf"}
+ROUTE_NAMES = {
+    ("ship", "warehouse"): "ship from warehouse",
+    ("ship", "store"): "ship from store",
+    ("ship", "dropship"): "drop-ship",
+    ("shelf", "store"): "pickup from shelf",
+}
 
 
 def _round(value: float) -> float:
@@ -35,12 +39,21 @@ def _shipment(network: Network, opt: OrderOptions, j: int, units: np.ndarray) ->
     reason = f"{name} {location.id}, {opt.distance_km[j]:.0f} km, {sent} unit(s)"
     if opt.penalty[j] > 0:
         reason += ", despite soft-rule penalties"
-    lines = [{"id": line.id, "quantity": int(units[j, i])}
-             for i, line in enumerate(opt.order.lines) if units[j, i] > 0]
-    return {"location": location.id, "route": route, "lines": lines, "units": sent,
-            "distance_km": _round(opt.distance_km[j]),
-            "cost": _round(opt.fixed[j] + opt.unit[j] * sent), "cost_breakdown": breakdown,
-            "reason": reason}
+    lines = [
+        {"id": line.id, "quantity": int(units[j, i])}
+        for i, line in enumerate(opt.order.lines)
+        if units[j, i] > 0
+    ]
+    return {
+        "location": location.id,
+        "route": route,
+        "lines": lines,
+        "units": sent,
+        "distance_km": _round(opt.distance_km[j]),
+        "cost": _round(opt.fixed[j] + opt.unit[j] * sent),
+        "cost_breakdown": breakdown,
+        "reason": reason,
+    }
 
 
 def _ready_at_hours(network: Network, opt: OrderOptions, opened: list[int]) -> float:
@@ -54,8 +67,9 @@ def _ready_at_hours(network: Network, opt: OrderOptions, opened: list[int]) -> f
     return hours
 
 
-def order_plan(network: Network, opt: OrderOptions, units: np.ndarray,
-               rules: Rules) -> dict[str, Any]:
+def order_plan(
+    network: Network, opt: OrderOptions, units: np.ndarray, rules: Rules
+) -> dict[str, Any]:
     opened = [j for j in range(opt.size) if units[j].sum() > 0]
     cost = order_cost(opt, units, rules)
     missing = opt.quantity - units.sum(axis=0)
@@ -63,8 +77,11 @@ def order_plan(network: Network, opt: OrderOptions, units: np.ndarray,
         "id": opt.order.id,
         "method": opt.order.delivery.method,
         "shipments": [_shipment(network, opt, j, units) for j in opened],
-        "backordered": [{"id": line.id, "quantity": int(missing[i])}
-                        for i, line in enumerate(opt.order.lines) if missing[i] > 0],
+        "backordered": [
+            {"id": line.id, "quantity": int(missing[i])}
+            for i, line in enumerate(opt.order.lines)
+            if missing[i] > 0
+        ],
         "backorder_cost": _round(cost.backorders),
         "penalties": {k: _round(v) for k, v in cost.penalties.items()},
         "cost": _round(cost.total),
@@ -74,8 +91,9 @@ def order_plan(network: Network, opt: OrderOptions, units: np.ndarray,
     return plan
 
 
-def assemble(orders: list[dict[str, Any]], rules: Rules, lower_bound: float,
-             solver: dict[str, Any]) -> dict[str, Any]:
+def assemble(
+    orders: list[dict[str, Any]], rules: Rules, lower_bound: float, solver: dict[str, Any]
+) -> dict[str, Any]:
     total = float(sum(o["cost"] for o in orders))
     lower_bound = min(lower_bound, total)  # per-order rounding must not lift the bound over it
     gap = (total - lower_bound) / total if total > 0 else 0.0

@@ -52,50 +52,77 @@ def _origin(instance: Instance, line: ReturnLine) -> tuple[float, float]:
 def _terms(instance: Instance, line: ReturnLine, places: list[Location]) -> dict[str, np.ndarray]:
     rules, rr = instance.rules, instance.return_rules
     lat, lon = _origin(instance, line)
-    km = haversine_km(lat, lon, np.array([p.lat for p in places]), np.array([p.lon for p in places]))
+    km = haversine_km(
+        lat, lon, np.array([p.lat for p in places]), np.array([p.lon for p in places])
+    )
     from_store = isinstance(line.drop_off, DropOffStore)
     on_the_spot = np.array([from_store and p.id == line.drop_off.store for p in places])
     if from_store:
         transport = rules.transfer_base + rules.transfer_per_km * km
     else:
         transport = rr.carrier_base + rr.carrier_per_km * km
-    handling = np.array([rr.returns_centre_handling if p.returns_centre else rr.handling[p.type]
-                         for p in places]) * line.quantity
+    handling = (
+        np.array(
+            [
+                rr.returns_centre_handling if p.returns_centre else rr.handling[p.type]
+                for p in places
+            ]
+        )
+        * line.quantity
+    )
     values = {(v.location, v.sku): v.value for v in instance.resale_values}
     factor = CONDITION_FACTOR.get(line.condition, rr.opened_value_factor)
     unit_value = np.array([values.get((p.id, line.sku), rr.default_value) for p in places])
-    return {"km": np.where(on_the_spot, 0.0, km), "transport": np.where(on_the_spot, 0.0, transport),
-            "handling": handling, "value": unit_value * factor * line.quantity,
-            "on_the_spot": on_the_spot}
+    return {
+        "km": np.where(on_the_spot, 0.0, km),
+        "transport": np.where(on_the_spot, 0.0, transport),
+        "handling": handling,
+        "value": unit_value * factor * line.quantity,
+        "on_the_spot": on_the_spot,
+    }
 
 
 def _reason(line: ReturnLine, place: Location, terms: dict[str, np.ndarray], k: int) -> str:
     if terms["on_the_spot"][k]:
         return f"restocked at drop-off store {place.id}: it sells there, no transport"
     if line.condition == "damaged":
-        return f"damaged: sent to {'returns centre' if place.returns_centre else place.type} " \
-               f"{place.id} ({terms['km'][k]:.0f} km)"
-    return (f"sent to {place.type} {place.id} ({terms['km'][k]:.0f} km): best resale value net "
-            "of transport and handling")
+        return (
+            f"damaged: sent to {'returns centre' if place.returns_centre else place.type} "
+            f"{place.id} ({terms['km'][k]:.0f} km)"
+        )
+    return (
+        f"sent to {place.type} {place.id} ({terms['km'][k]:.0f} km): best resale value net "
+        "of transport and handling"
+    )
 
 
 def route_return(instance: Instance, line: ReturnLine) -> dict[str, Any]:
     places = _destinations(instance, line)
-    answer: dict[str, Any] = {"id": line.id, "sku": line.sku, "quantity": line.quantity,
-                              "condition": line.condition}
+    answer: dict[str, Any] = {
+        "id": line.id,
+        "sku": line.sku,
+        "quantity": line.quantity,
+        "condition": line.condition,
+    }
     if not places:
         return {**answer, "destination": None, "reason": "no location accepts returns"}
     terms = _terms(instance, line, places)
     net = terms["transport"] + terms["handling"] - terms["value"]
     k = int(np.argmin(net))
-    return {**answer, "destination": places[k].id,
-            "route": "restock at drop-off" if terms["on_the_spot"][k] else f"to {places[k].type}",
-            "distance_km": round(float(terms["km"][k]), 4),
-            "cost": round(float(terms["transport"][k] + terms["handling"][k]), 4),
-            "value": round(float(terms["value"][k]), 4), "net_cost": round(float(net[k]), 4),
-            "cost_breakdown": {"transport": round(float(terms["transport"][k]), 4),
-                               "handling": round(float(terms["handling"][k]), 4)},
-            "reason": _reason(line, places[k], terms, k)}
+    return {
+        **answer,
+        "destination": places[k].id,
+        "route": "restock at drop-off" if terms["on_the_spot"][k] else f"to {places[k].type}",
+        "distance_km": round(float(terms["km"][k]), 4),
+        "cost": round(float(terms["transport"][k] + terms["handling"][k]), 4),
+        "value": round(float(terms["value"][k]), 4),
+        "net_cost": round(float(net[k]), 4),
+        "cost_breakdown": {
+            "transport": round(float(terms["transport"][k]), 4),
+            "handling": round(float(terms["handling"][k]), 4),
+        },
+        "reason": _reason(line, places[k], terms, k),
+    }
 
 
 def route_returns(instance: Instance) -> list[dict[str, Any]]:

@@ -14,8 +14,9 @@ Mode = Literal["online", "batch"]
 DEFAULT_BATCH_TIME_LIMIT_S = 60.0
 
 
-def allocate(data: dict[str, Any] | Instance, mode: Mode = "online",
-             time_limit_s: float | None = None) -> dict[str, Any]:
+def allocate(
+    data: dict[str, Any] | Instance, mode: Mode = "online", time_limit_s: float | None = None
+) -> dict[str, Any]:
     """Validate an instance and plan it; raises `InvalidInstance` with every problem found."""
     instance = parse_instance(data)
     if mode == "online":

@@ -50,8 +50,9 @@ def _kit_costs(options: OrderOptions, rules: Rules, lines: list[int]) -> np.ndar
     """Cost of a complete kit at each candidate (inf where it is not complete there)."""
     full = np.all(options.stock[:, lines] >= options.quantity[lines][None, :], axis=1)
     kit_units = float(options.quantity[lines].sum())
-    return np.where(full & (options.unit < rules.backorder_penalty), options.unit * kit_units,
-                    np.inf)
+    return np.where(
+        full & (options.unit < rules.backorder_penalty), options.unit * kit_units, np.inf
+    )
 
 
 def _plans(options: OrderOptions, rules: Rules, a: np.ndarray, b: np.ndarray):  # type: ignore[no-untyped-def]
@@ -70,13 +71,18 @@ def _plans(options: OrderOptions, rules: Rules, a: np.ndarray, b: np.ndarray):  
     take1 = sendable[first] * free
     take2 = np.where((second != first)[:, None], np.minimum(sendable[second] * free, q - take1), 0)
     fixed = options.fixed[a] + np.where(b != a, options.fixed[b], 0.0)
-    cost = (fixed + unit[first] * take1.sum(1) + unit[second] * take2.sum(1)
-            + rules.backorder_penalty * ((q * free).sum() - take1.sum(1) - take2.sum(1)))
+    cost = (
+        fixed
+        + unit[first] * take1.sum(1)
+        + unit[second] * take2.sum(1)
+        + rules.backorder_penalty * ((q * free).sum() - take1.sum(1) - take2.sum(1))
+    )
     kit_at = []
     for lines in kits.values():
         at = _kit_costs(options, rules, lines)
-        choices = np.stack([at[a], at[b], np.full(len(a), rules.backorder_penalty
-                                                   * float(q[lines].sum()))])
+        choices = np.stack(
+            [at[a], at[b], np.full(len(a), rules.backorder_penalty * float(q[lines].sum()))]
+        )
         kit_at.append((lines, choices.argmin(axis=0)))
         cost = cost + choices.min(axis=0)
     return cost, first, second, take1, take2, kit_at
@@ -106,8 +112,9 @@ def _pairs(options: OrderOptions, rules: Rules, incumbent: float) -> tuple[np.nd
     return a[keep], b[keep]
 
 
-def _best_within(options: OrderOptions, rules: Rules, shipments: int,
-                 incumbent: float = np.inf) -> tuple[float, np.ndarray, bool]:
+def _best_within(
+    options: OrderOptions, rules: Rules, shipments: int, incumbent: float = np.inf
+) -> tuple[float, np.ndarray, bool]:
     """The best plan with at most ``shipments`` (1 or 2) shipments, or backordering everything,
     and whether the search was complete (every pair that could beat ``incumbent`` was tried)."""
     nothing = rules.backorder_penalty * float(options.quantity.sum())
@@ -165,8 +172,9 @@ def _greedy_cover(options: OrderOptions, rules: Rules) -> tuple[float, np.ndarra
 def _dominated(options: OrderOptions) -> np.ndarray:
     """Candidate j is dominated by k when k is no dearer and covers every line j could serve."""
     skus = [line.sku for line in options.order.lines]
-    need = np.array([sum(q for s, q in zip(skus, options.quantity, strict=True) if s == sku)
-                     for sku in skus])
+    need = np.array(
+        [sum(q for s, q in zip(skus, options.quantity, strict=True) if s == sku) for sku in skus]
+    )
     short = (options.stock < need[None, :]).astype(np.float64)
     serves = (options.stock > 0).astype(np.float64)
     # covers[k, j]: no line that j serves is one k cannot cover alone (a product, for speed).
@@ -197,8 +205,9 @@ def _floor_with(options: OrderOptions, rules: Rules) -> np.ndarray:
     return options.fixed + np.where(serves, cheapest * q[None, :], per_line[None, :]).sum(axis=1)
 
 
-def _pruned(options: OrderOptions, rules: Rules, incumbent: float,
-            units: np.ndarray) -> tuple[OrderOptions, np.ndarray]:
+def _pruned(
+    options: OrderOptions, rules: Rules, incumbent: float, units: np.ndarray
+) -> tuple[OrderOptions, np.ndarray]:
     """Drop candidates no optimal plan uses; the incumbent's own shipments are always kept."""
     used = units.sum(axis=1) > 0
     keep = (_floor_with(options, rules) <= incumbent + EPS) | used
@@ -249,8 +258,9 @@ def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) 
     if not enumerable:
         options, units = _pruned(options, rules, incumbent, units)
     # The incumbent is a cutoff: the MIP only looks for strictly better plans.
-    result = solve_mip([options], rules, time_limit_s, hint=[units],
-                       cutoff=incumbent + 1e-6 * max(1.0, incumbent))
+    result = solve_mip(
+        [options], rules, time_limit_s, hint=[units], cutoff=incumbent + 1e-6 * max(1.0, incumbent)
+    )
     found = result.status in ("optimal", "feasible")
     cost = order_cost(options, result.units[0], rules).total if found else np.inf
     if cost < incumbent:

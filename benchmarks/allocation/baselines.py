@@ -73,8 +73,9 @@ def shopify_ranked_rules(opt: OrderOptions) -> np.ndarray:
     return units
 
 
-def run_rule(instance: Instance, rule: Callable[[OrderOptions], np.ndarray],
-             name: str) -> dict[str, Any]:
+def run_rule(
+    instance: Instance, rule: Callable[[OrderOptions], np.ndarray], name: str
+) -> dict[str, Any]:
     started = time.perf_counter()
     network = compile_network(instance)
     remaining = Remaining.of(network)

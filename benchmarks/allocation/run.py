@@ -23,8 +23,12 @@ from typing import Any
 import numpy as np
 
 METHODS = ("magento", "shopify", "online", "batch")
-LABELS = {"magento": "Magento MSI distance priority", "shopify": "Shopify-style ranked rules",
-          "online": "engine online (order by order)", "batch": "engine batch (joint)"}
+LABELS = {
+    "magento": "Magento MSI distance priority",
+    "shopify": "Shopify-style ranked rules",
+    "online": "engine online (order by order)",
+    "batch": "engine batch (joint)",
+}
 
 
 def _instance(args: argparse.Namespace) -> dict[str, Any]:
@@ -60,12 +64,16 @@ def _metrics(data: dict[str, Any], plan: dict[str, Any], seconds: float) -> dict
     shipments = [s for o in plan["orders"] for s in o["shipments"]]
     units = sum(s["units"] for s in shipments) or 1
     return {
-        "cost": plan["cost"], "lower_bound": plan["lower_bound"], "gap": plan["gap"],
+        "cost": plan["cost"],
+        "lower_bound": plan["lower_bound"],
+        "gap": plan["gap"],
         "shipments_per_order": len(shipments) / max(1, len(plan["orders"])),
         "avg_distance_km": float(np.mean([s["distance_km"] for s in shipments] or [0.0])),
-        "store_share": sum(s["units"] for s in shipments if types[s["location"]] == "store") / units,
+        "store_share": sum(s["units"] for s in shipments if types[s["location"]] == "store")
+        / units,
         "backordered_units": plan["summary"]["units_backordered"],
-        "seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "seconds": seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "infeasibilities": len(plan_problems(parse_instance(data), plan)),
         "solver": plan["solver"],
     }
@@ -100,25 +108,39 @@ def _latency(args: argparse.Namespace) -> None:
         sizes.append(options.size)
         methods[decision.method] = methods.get(decision.method, 0) + 1
     ms = np.array(times[10:])
-    print(json.dumps({"orders": len(ms), "lines": args.lines, "candidates_mean": np.mean(sizes),
-                      "candidates_max": int(np.max(sizes)), "p50_ms": np.percentile(ms, 50),
-                      "p99_ms": np.percentile(ms, 99), "max_ms": float(ms.max()),
-                      "decisions": methods}))
+    print(
+        json.dumps(
+            {
+                "orders": len(ms),
+                "lines": args.lines,
+                "candidates_mean": np.mean(sizes),
+                "candidates_max": int(np.max(sizes)),
+                "p50_ms": np.percentile(ms, 50),
+                "p99_ms": np.percentile(ms, 99),
+                "max_ms": float(ms.max()),
+                "decisions": methods,
+            }
+        )
+    )
 
 
 def _table(rows: dict[str, dict[str, Any]]) -> str:
     best = rows.get("batch", {}).get("cost")
-    out = ["| method | cost (EUR) | vs batch | shipments/order | avg km | store share | "
-           "backordered | seconds | peak RSS MB | gap to bound | feasible |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    out = [
+        "| method | cost (EUR) | vs batch | shipments/order | avg km | store share | "
+        "backordered | seconds | peak RSS MB | gap to bound | feasible |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for method, m in rows.items():
         delta = f"{100 * (m['cost'] / best - 1):+.2f}%" if best else "n/a"
         gap = f"{100 * m['gap']:.3f}%" if method == "batch" else "-"
-        out.append(f"| {LABELS[method]} | {m['cost']:.2f} | {delta} | "
-                   f"{m['shipments_per_order']:.3f} | {m['avg_distance_km']:.1f} | "
-                   f"{100 * m['store_share']:.1f}% | {m['backordered_units']} | "
-                   f"{m['seconds']:.2f} | {m['peak_rss_mb']:.0f} | {gap} | "
-                   f"{'yes' if m['infeasibilities'] == 0 else 'NO'} |")
+        out.append(
+            f"| {LABELS[method]} | {m['cost']:.2f} | {delta} | "
+            f"{m['shipments_per_order']:.3f} | {m['avg_distance_km']:.1f} | "
+            f"{100 * m['store_share']:.1f}% | {m['backordered_units']} | "
+            f"{m['seconds']:.2f} | {m['peak_rss_mb']:.0f} | {gap} | "
+            f"{'yes' if m['infeasibilities'] == 0 else 'NO'} |"
+        )
     return "\n".join(out)
 
 
@@ -141,8 +163,14 @@ def main(argv: list[str] | None = None) -> None:
         return _latency(args)
     rows = {}
     for method in args.methods.split(","):
-        cmd = [sys.executable, "-m", "benchmarks.allocation.run", "--single", method,
-               *(argv if argv is not None else sys.argv[1:])]
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.allocation.run",
+            "--single",
+            method,
+            *(argv if argv is not None else sys.argv[1:]),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, check=True)
         rows[method] = json.loads(done.stdout.strip().splitlines()[-1])
     print(_table(rows))

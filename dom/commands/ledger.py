@@ -240,7 +240,9 @@ def upsert_locations(
             first = error.errors()[0]
             name = item.get("id", "?") if isinstance(item, dict) else "?"
             where = ".".join(map(str, first["loc"])) or "location"
-            raise typer.BadParameter(f"location {number} ({name}): {where}: {first['msg']}") from None
+            raise typer.BadParameter(
+                f"location {number} ({name}): {where}: {first['msg']}"
+            ) from None
     with session() as engine:
         written = engine.ledger.upsert_locations(parsed)
     out.print(f"{written} locations written")

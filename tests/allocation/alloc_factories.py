@@ -15,31 +15,51 @@ from allocation.rules import Rules
 RULES = {
     "handling_fixed": {"warehouse": 2.0, "store": 4.5, "dropship": 3.0},
     "handling_unit": {"warehouse": 0.25, "store": 0.6, "dropship": 0.4},
-    "ship_base": 5.0, "ship_per_km": 0.012, "transfer_base": 1.5, "transfer_per_km": 0.004,
+    "ship_base": 5.0,
+    "ship_per_km": 0.012,
+    "transfer_base": 1.5,
+    "transfer_per_km": 0.004,
     "backorder_penalty": 60.0,
 }
 
 
-def location(id_: str, type_: str, lat: float, lon: float, caps=("ship",), capacity=1000,
-             **extra: Any) -> dict[str, Any]:
-    return {"id": id_, "type": type_, "lat": lat, "lon": lon, "capabilities": list(caps),
-            "capacity": capacity, **extra}
+def location(
+    id_: str, type_: str, lat: float, lon: float, caps=("ship",), capacity=1000, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "type": type_,
+        "lat": lat,
+        "lon": lon,
+        "capabilities": list(caps),
+        "capacity": capacity,
+        **extra,
+    }
 
 
 def ship_order(id_: str, lat: float, lon: float, *lines: tuple[str, int]) -> dict[str, Any]:
-    return {"id": id_, "delivery": {"method": "ship", "lat": lat, "lon": lon},
-            "lines": [{"id": str(k + 1), "sku": s, "quantity": q} for k, (s, q) in enumerate(lines)]}
+    return {
+        "id": id_,
+        "delivery": {"method": "ship", "lat": lat, "lon": lon},
+        "lines": [{"id": str(k + 1), "sku": s, "quantity": q} for k, (s, q) in enumerate(lines)],
+    }
 
 
 def pickup_order(id_: str, store: str, *lines: tuple[str, int]) -> dict[str, Any]:
-    return {"id": id_, "delivery": {"method": "pickup", "store": store},
-            "lines": [{"id": str(k + 1), "sku": s, "quantity": q} for k, (s, q) in enumerate(lines)]}
+    return {
+        "id": id_,
+        "delivery": {"method": "pickup", "store": store},
+        "lines": [{"id": str(k + 1), "sku": s, "quantity": q} for k, (s, q) in enumerate(lines)],
+    }
 
 
 def instance(locations, stock, orders, **rules: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return {"locations": locations,
-            "stock": [{"location": n, "sku": s, "available": a} for n, s, a in stock],
-            "orders": orders, "rules": {**RULES, **rules}}
+    return {
+        "locations": locations,
+        "stock": [{"location": n, "sku": s, "available": a} for n, s, a in stock],
+        "orders": orders,
+        "rules": {**RULES, **rules},
+    }
 
 
 def brute_force(options: OrderOptions, rules: Rules) -> float:
@@ -75,48 +95,85 @@ MODES = st.sampled_from(["hard", "soft"])
 def planner_rules(draw) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     rules: dict[str, Any] = {}
     if draw(st.booleans()):
-        rules["max_shipments_per_order"] = {"limit": draw(st.integers(1, 2)), "mode": draw(MODES),
-                                            "penalty": draw(st.floats(0, 20))}
+        rules["max_shipments_per_order"] = {
+            "limit": draw(st.integers(1, 2)),
+            "mode": draw(MODES),
+            "penalty": draw(st.floats(0, 20)),
+        }
     if draw(st.booleans()):
-        rules["min_value_per_extra_shipment"] = {"limit": draw(st.floats(0, 80)),
-                                                 "mode": draw(MODES),
-                                                 "penalty": draw(st.floats(0, 20))}
+        rules["min_value_per_extra_shipment"] = {
+            "limit": draw(st.floats(0, 80)),
+            "mode": draw(MODES),
+            "penalty": draw(st.floats(0, 20)),
+        }
     if draw(st.booleans()):
-        rules["max_distance_km"] = {"store": {"limit": draw(st.floats(0, 600)),
-                                              "mode": draw(MODES), "penalty": draw(st.floats(0, 9))}}
+        rules["max_distance_km"] = {
+            "store": {
+                "limit": draw(st.floats(0, 600)),
+                "mode": draw(MODES),
+                "penalty": draw(st.floats(0, 9)),
+            }
+        }
     if draw(st.booleans()):
         rules["kits"] = {"mode": draw(MODES), "penalty": draw(st.floats(0, 9))}
     if draw(st.booleans()):
-        rules["exclusions"] = [{"type": "dropship", "mode": draw(MODES),
-                                "penalty": draw(st.floats(0, 9))}]
+        rules["exclusions"] = [
+            {"type": "dropship", "mode": draw(MODES), "penalty": draw(st.floats(0, 9))}
+        ]
     return rules
 
 
 @st.composite
-def small_instances(draw, max_locations: int = 3, max_lines: int = 3, max_orders: int = 1,
-                    max_quantity: int = 2, with_rules: bool = True) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def small_instances(
+    draw,
+    max_locations: int = 3,
+    max_lines: int = 3,
+    max_orders: int = 1,
+    max_quantity: int = 2,
+    with_rules: bool = True,
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Random instances with few locations and SKUs, planner rules included."""
     n_loc = draw(st.integers(1, max_locations))
     locations = []
     for k in range(n_loc):
         type_ = draw(st.sampled_from(["warehouse", "store", "dropship"]))
-        caps = [c for c, odds in (("ship", 5), ("transfer", 2), ("pickup", 2))
-                if draw(st.integers(0, odds)) > 0]
-        locations.append(location(f"L{k}", type_, draw(LAT), draw(LON), caps,
-                                  capacity=draw(st.sampled_from([0, 1, 2, 9, 9]))))
+        caps = [
+            c
+            for c, odds in (("ship", 5), ("transfer", 2), ("pickup", 2))
+            if draw(st.integers(0, odds)) > 0
+        ]
+        locations.append(
+            location(
+                f"L{k}",
+                type_,
+                draw(LAT),
+                draw(LON),
+                caps,
+                capacity=draw(st.sampled_from([0, 1, 2, 9, 9])),
+            )
+        )
     skus = ["A", "B", "C"]
-    stock = [(f"L{k}", s, draw(st.integers(0, 3))) for k in range(n_loc) for s in skus
-             if draw(st.integers(0, 3)) > 0] or [("L0", "A", 1)]
+    stock = [
+        (f"L{k}", s, draw(st.integers(0, 3)))
+        for k in range(n_loc)
+        for s in skus
+        if draw(st.integers(0, 3)) > 0
+    ] or [("L0", "A", 1)]
     known = sorted({s for _, s, _ in stock})
     stores = [loc["id"] for loc in locations if loc["type"] == "store"]
     orders = []
     for o in range(draw(st.integers(1, max_orders))):
         n_lines = draw(st.integers(1, max_lines))
-        lines = [{"id": str(i), "sku": draw(st.sampled_from(known)),
-                  "quantity": draw(st.integers(1, max_quantity)),
-                  "price": draw(st.sampled_from([0.0, 15.0, 40.0])),
-                  **({"kit": "K"} if draw(st.integers(0, 3)) == 0 else {})}
-                 for i in range(n_lines)]
+        lines = [
+            {
+                "id": str(i),
+                "sku": draw(st.sampled_from(known)),
+                "quantity": draw(st.integers(1, max_quantity)),
+                "price": draw(st.sampled_from([0.0, 15.0, 40.0])),
+                **({"kit": "K"} if draw(st.integers(0, 3)) == 0 else {}),
+            }
+            for i in range(n_lines)
+        ]
         if stores and draw(st.booleans()):
             delivery = {"method": "pickup", "store": draw(st.sampled_from(stores))}
         else:

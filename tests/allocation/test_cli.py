@@ -20,8 +20,10 @@ def _write(tmp_path: Path, data: object) -> Path:
 
 def _small() -> dict:
     return instance(
-        [location("DC-PARIS", "warehouse", 48.95, 2.55, ("ship", "transfer")),
-         location("ST-001", "store", 45.76, 4.83, ("ship", "pickup"), capacity=20)],
+        [
+            location("DC-PARIS", "warehouse", 48.95, 2.55, ("ship", "transfer")),
+            location("ST-001", "store", 45.76, 4.83, ("ship", "pickup"), capacity=20),
+        ],
         [("DC-PARIS", "SKU-1", 12), ("ST-001", "SKU-1", 1)],
         [ship_order("O-1", 45.7, 4.8, ("SKU-1", 2)), pickup_order("O-2", "ST-001", ("SKU-1", 1))],
         version="2026-11-r3",
@@ -49,20 +51,32 @@ def _broken(change) -> dict:  # type: ignore[no-untyped-def]
 
 
 REFUSALS = {
-    "unknown location": (lambda d: d["stock"].append(
-        {"location": "NOWHERE", "sku": "SKU-1", "available": 1}), "unknown location 'NOWHERE'"),
-    "unknown sku": (lambda d: d["orders"][0]["lines"].append(
-        {"id": "9", "sku": "SKU-404", "quantity": 1}), "unknown SKU 'SKU-404'"),
-    "negative quantity": (lambda d: d["orders"][0]["lines"][0].update(quantity=-2),
-                          "orders.0.lines.0.quantity"),
+    "unknown location": (
+        lambda d: d["stock"].append({"location": "NOWHERE", "sku": "SKU-1", "available": 1}),
+        "unknown location 'NOWHERE'",
+    ),
+    "unknown sku": (
+        lambda d: d["orders"][0]["lines"].append({"id": "9", "sku": "SKU-404", "quantity": 1}),
+        "unknown SKU 'SKU-404'",
+    ),
+    "negative quantity": (
+        lambda d: d["orders"][0]["lines"][0].update(quantity=-2),
+        "orders.0.lines.0.quantity",
+    ),
     "negative stock": (lambda d: d["stock"][0].update(available=-1), "stock.0.available"),
-    "missing pickup store": (lambda d: d["orders"][1]["delivery"].update(store="ST-999"),
-                             "pickup store 'ST-999' does not exist"),
+    "missing pickup store": (
+        lambda d: d["orders"][1]["delivery"].update(store="ST-999"),
+        "pickup store 'ST-999' does not exist",
+    ),
     "duplicate order": (lambda d: d["orders"][1].update(id="O-1"), "duplicate order id 'O-1'"),
-    "duplicate line": (lambda d: d["orders"][0]["lines"].append(
-        {"id": "1", "sku": "SKU-1", "quantity": 1}), "duplicate line id '1'"),
-    "duplicate location": (lambda d: d["locations"].append(dict(d["locations"][0])),
-                           "duplicate location id 'DC-PARIS'"),
+    "duplicate line": (
+        lambda d: d["orders"][0]["lines"].append({"id": "1", "sku": "SKU-1", "quantity": 1}),
+        "duplicate line id '1'",
+    ),
+    "duplicate location": (
+        lambda d: d["locations"].append(dict(d["locations"][0])),
+        "duplicate location id 'DC-PARIS'",
+    ),
     "unknown field": (lambda d: d["orders"][0].update(colour="red"), "orders.0.colour"),
 }
 

@@ -15,7 +15,8 @@ MULTI_ORDER = small_instances(max_locations=4, max_lines=3, max_orders=6, max_qu
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(MULTI_ORDER)
 def test_an_online_plan_never_gives_more_than_is_available_and_accounts_for_every_unit(
-        data) -> None:
+    data,
+) -> None:
     plan = allocate(data, mode="online")
 
     assert plan_problems(parse_instance(data), plan) == []
@@ -34,11 +35,15 @@ def test_a_batch_plan_is_feasible_and_its_lower_bound_holds_for_any_other_plan(d
 
 
 @seed(9)
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(MULTI_ORDER)
-def test_a_batch_planned_neighbourhood_by_neighbourhood_is_still_feasible(monkeypatch,
-                                                                         data) -> None:
+def test_a_batch_planned_neighbourhood_by_neighbourhood_is_still_feasible(
+    monkeypatch, data
+) -> None:
     monkeypatch.setattr(batch, "MAX_JOINT_VARIABLES", 0)  # as if the contended set were huge
     monkeypatch.setattr(batch, "CHUNK_ORDERS", 2)
 

@@ -10,9 +10,11 @@ PARIS, LYON = (48.86, 2.35), (45.76, 4.84)
 
 
 def _network() -> list[dict]:
-    return [location("ST-PARIS", "store", *PARIS, ("pickup", "returns")),
-            location("DC-LYON", "warehouse", *LYON, ("ship", "returns")),
-            location("RC", "warehouse", 47.0, 3.0, ("returns",), returns_centre=True)]
+    return [
+        location("ST-PARIS", "store", *PARIS, ("pickup", "returns")),
+        location("DC-LYON", "warehouse", *LYON, ("ship", "returns")),
+        location("RC", "warehouse", 47.0, 3.0, ("returns",), returns_centre=True),
+    ]
 
 
 def _returns(data: dict, lines: list[dict], values: list[dict]) -> list[dict]:
@@ -25,9 +27,19 @@ def _base() -> dict:
 
 
 def test_a_new_item_that_sells_at_the_drop_off_store_is_restocked_there() -> None:
-    routed = _returns(_base(), [{"id": "R1", "sku": "A", "quantity": 1, "condition": "new",
-                                 "drop_off": {"store": "ST-PARIS"}}],
-                      [{"location": "ST-PARIS", "sku": "A", "value": 30.0}])
+    routed = _returns(
+        _base(),
+        [
+            {
+                "id": "R1",
+                "sku": "A",
+                "quantity": 1,
+                "condition": "new",
+                "drop_off": {"store": "ST-PARIS"},
+            }
+        ],
+        [{"location": "ST-PARIS", "sku": "A", "value": 30.0}],
+    )
 
     assert routed[0]["destination"] == "ST-PARIS"
     assert routed[0]["route"] == "restock at drop-off"
@@ -35,18 +47,38 @@ def test_a_new_item_that_sells_at_the_drop_off_store_is_restocked_there() -> Non
 
 
 def test_an_item_that_does_not_sell_at_the_drop_off_store_goes_where_it_does() -> None:
-    routed = _returns(_base(), [{"id": "R1", "sku": "A", "quantity": 1, "condition": "new",
-                                 "drop_off": {"store": "ST-PARIS"}}],
-                      [{"location": "DC-LYON", "sku": "A", "value": 30.0}])
+    routed = _returns(
+        _base(),
+        [
+            {
+                "id": "R1",
+                "sku": "A",
+                "quantity": 1,
+                "condition": "new",
+                "drop_off": {"store": "ST-PARIS"},
+            }
+        ],
+        [{"location": "DC-LYON", "sku": "A", "value": 30.0}],
+    )
 
     assert routed[0]["destination"] == "DC-LYON"
     assert routed[0]["net_cost"] < 0
 
 
 def test_a_damaged_item_goes_to_the_returns_centre_even_where_it_would_sell() -> None:
-    routed = _returns(_base(), [{"id": "R1", "sku": "A", "quantity": 2, "condition": "damaged",
-                                 "drop_off": {"store": "ST-PARIS"}}],
-                      [{"location": "ST-PARIS", "sku": "A", "value": 30.0}])
+    routed = _returns(
+        _base(),
+        [
+            {
+                "id": "R1",
+                "sku": "A",
+                "quantity": 2,
+                "condition": "damaged",
+                "drop_off": {"store": "ST-PARIS"},
+            }
+        ],
+        [{"location": "ST-PARIS", "sku": "A", "value": 30.0}],
+    )
 
     assert routed[0]["destination"] == "RC"
     assert routed[0]["value"] == 0.0
@@ -54,9 +86,19 @@ def test_a_damaged_item_goes_to_the_returns_centre_even_where_it_would_sell() ->
 
 
 def test_a_parcel_returned_from_an_address_never_goes_to_a_store() -> None:
-    routed = _returns(_base(), [{"id": "R1", "sku": "A", "quantity": 1, "condition": "opened",
-                                 "drop_off": {"lat": 48.85, "lon": 2.35}}],
-                      [{"location": "ST-PARIS", "sku": "A", "value": 99.0}])
+    routed = _returns(
+        _base(),
+        [
+            {
+                "id": "R1",
+                "sku": "A",
+                "quantity": 1,
+                "condition": "opened",
+                "drop_off": {"lat": 48.85, "lon": 2.35},
+            }
+        ],
+        [{"location": "ST-PARIS", "sku": "A", "value": 99.0}],
+    )
 
     assert routed[0]["destination"] in {"DC-LYON", "RC"}
     breakdown = routed[0]["cost_breakdown"]

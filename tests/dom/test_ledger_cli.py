@@ -14,7 +14,11 @@ import pytest
 
 @pytest.fixture
 def dom(tmp_path: Path):
-    env = {**os.environ, "DOM_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "400"}  # no wrapped messages
+    env = {
+        **os.environ,
+        "DOM_DATA_DIR": str(tmp_path / "var"),
+        "COLUMNS": "400",
+    }  # no wrapped messages
     env.pop("DOM_DATABASE_URL", None)
     env.pop("DOM_REDIS_URL", None)
 

@@ -10,10 +10,31 @@ from inventory.model import Capability, Location, LocationType
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 C = Capability
 
-WAREHOUSE = Location("DC-LYON", LocationType.warehouse, 45.76, 4.84, frozenset({C.ship, C.transfer, C.returns}), lead_time_hours=24, transfer_days=2)
-STORE = Location("ST-PARIS", LocationType.store, 48.86, 2.35, frozenset({C.ship, C.pickup, C.returns}), capacity_per_day=40, lead_time_hours=4, transfer_days=1)
-STORE_NO_SHIP = Location("ST-NICE", LocationType.store, 43.70, 7.27, frozenset({C.pickup, C.returns}), lead_time_hours=2)
-VENDOR = Location("VD-001", LocationType.dropship, 47.2, -1.55, frozenset({C.ship}), lead_time_hours=72)
+WAREHOUSE = Location(
+    "DC-LYON",
+    LocationType.warehouse,
+    45.76,
+    4.84,
+    frozenset({C.ship, C.transfer, C.returns}),
+    lead_time_hours=24,
+    transfer_days=2,
+)
+STORE = Location(
+    "ST-PARIS",
+    LocationType.store,
+    48.86,
+    2.35,
+    frozenset({C.ship, C.pickup, C.returns}),
+    capacity_per_day=40,
+    lead_time_hours=4,
+    transfer_days=1,
+)
+STORE_NO_SHIP = Location(
+    "ST-NICE", LocationType.store, 43.70, 7.27, frozenset({C.pickup, C.returns}), lead_time_hours=2
+)
+VENDOR = Location(
+    "VD-001", LocationType.dropship, 47.2, -1.55, frozenset({C.ship}), lead_time_hours=72
+)
 NETWORK = [WAREHOUSE, STORE, STORE_NO_SHIP, VENDOR]
 
 
@@ -22,7 +43,9 @@ def sku() -> str:
     return f"SKU-{uuid.uuid4().hex[:10]}"
 
 
-def ev(location: str, sku: str, kind: str, qty: int, minutes: float = 0, eid: str | None = None) -> dict:
+def ev(
+    location: str, sku: str, kind: str, qty: int, minutes: float = 0, eid: str | None = None
+) -> dict:
     return {
         "event_id": eid or uuid.uuid4().hex,
         "location": location,

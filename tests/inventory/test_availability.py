@@ -28,11 +28,15 @@ def stock(ledger, s: str, **units: int) -> None:
     ledger.ingest([ev(ids[k], s, "count", q, 0) for k, q in units.items()])
 
 
-def test_ship_availability_adds_warehouses_ship_from_stores_and_trusted_vendor_stock(ledger, backend):
+def test_ship_availability_adds_warehouses_ship_from_stores_and_trusted_vendor_stock(
+    ledger, backend
+):
     s = sku()
     stock(ledger, s, dc=10, store=3, noship=5, vendor=10)
     answer = backend.reader.explain(s)
-    assert answer.available == 10 + 3 + 8  # the vendor counts at 80 %, the store that cannot ship not at all
+    assert (
+        answer.available == 10 + 3 + 8
+    )  # the vendor counts at 80 %, the store that cannot ship not at all
     excluded = {c.location: c.excluded for c in answer.contributions}
     assert excluded[STORE_NO_SHIP.id] == "cannot ship parcels"
 
@@ -87,7 +91,10 @@ def test_inbound_supply_is_available_to_promise_on_its_date(ledger, backend):
     s = sku()
     stock(ledger, s, dc=1)
     arrives = T0 + timedelta(days=5)
-    record(ledger, [InboundIn(id=f"PO-{s}", location=WAREHOUSE.id, sku=s, quantity=20, expected_at=arrives)])
+    record(
+        ledger,
+        [InboundIn(id=f"PO-{s}", location=WAREHOUSE.id, sku=s, quantity=20, expected_at=arrives)],
+    )
     [before] = backend.reader.check([s], Query(quantity=5, on_date=T0 + timedelta(days=4)))
     [after] = backend.reader.check([s], Query(quantity=5, on_date=T0 + timedelta(days=6)))
     assert (before.available, before.on_date, after.on_date) == (1, 1, 21)
@@ -98,7 +105,11 @@ def test_inbound_supply_is_available_to_promise_on_its_date(ledger, backend):
 def test_a_channel_fence_hides_stock_from_other_channels(ledger, backend):
     s = sku()
     stock(ledger, s, dc=10)
-    ledger.set_policy(AvailabilityPolicy(fences=[ChannelFence(channel="marketplace", location=WAREHOUSE.id, units=4)]))
+    ledger.set_policy(
+        AvailabilityPolicy(
+            fences=[ChannelFence(channel="marketplace", location=WAREHOUSE.id, units=4)]
+        )
+    )
     assert backend.reader.check([s], Query(channel="web"))[0].available == 6
     assert backend.reader.check([s], Query(channel="marketplace"))[0].available == 10
 
@@ -117,7 +128,11 @@ def test_explain_tells_why_the_site_says_zero(ledger, backend):
     answer = backend.reader.explain(s)
     assert answer.available == 0
     [part] = answer.contributions
-    assert (part.location, part.on_hand, part.excluded) == (STORE_NO_SHIP.id, 5, "cannot ship parcels")
+    assert (part.location, part.on_hand, part.excluded) == (
+        STORE_NO_SHIP.id,
+        5,
+        "cannot ship parcels",
+    )
     assert part.reported_s == int(T0.timestamp())
 
 
@@ -135,8 +150,23 @@ def test_rebuilding_the_projection_from_sql_serves_exactly_the_same_answers(ledg
     for i, s in enumerate(skus):
         stock(ledger, s, dc=i, store=i + 1, vendor=2 * i)
         ledger.ingest([ev(STORE.id, s, "sale", 1, 3)])
-    record(ledger, [InboundIn(id=f"PO-{skus[0]}", location=WAREHOUSE.id, sku=skus[0], quantity=7, expected_at=T0 + timedelta(days=3))])
-    queries = [Query(), Query(method="pickup", store=STORE.id), Query(on_date=T0 + timedelta(days=4))]
+    record(
+        ledger,
+        [
+            InboundIn(
+                id=f"PO-{skus[0]}",
+                location=WAREHOUSE.id,
+                sku=skus[0],
+                quantity=7,
+                expected_at=T0 + timedelta(days=3),
+            )
+        ],
+    )
+    queries = [
+        Query(),
+        Query(method="pickup", store=STORE.id),
+        Query(on_date=T0 + timedelta(days=4)),
+    ]
     before = [backend.reader.check(skus, q, detail=True) for q in queries]
     raw_before = backend.projection.read(skus)
     report = rebuild(ledger)
@@ -148,11 +178,22 @@ def test_rebuilding_the_projection_from_sql_serves_exactly_the_same_answers(ledg
 def test_the_quick_answer_and_the_explained_answer_agree(ledger, backend):
     s = sku()
     stock(ledger, s, dc=7, store=2, noship=4, vendor=9)
-    ledger.set_policy(AvailabilityPolicy(fences=[ChannelFence(channel="b2b", location_type="store", share=0.5)], network_threshold_units=1))
+    ledger.set_policy(
+        AvailabilityPolicy(
+            fences=[ChannelFence(channel="b2b", location_type="store", share=0.5)],
+            network_threshold_units=1,
+        )
+    )
     for query in (Query(quantity=3), Query(method="pickup", store=STORE.id, quantity=2)):
         quick = backend.reader.check([s], query)[0]
         explained = backend.reader.check([s], query, detail=True)[0]
         assert (quick.available, quick.shelf, quick.transferable, quick.promise) == (
-            explained.available, explained.shelf, explained.transferable, explained.promise
+            explained.available,
+            explained.shelf,
+            explained.transferable,
+            explained.promise,
         )
-        assert sum(c.counted for c in explained.contributions) == explained.available + explained.held_back
+        assert (
+            sum(c.counted for c in explained.contributions)
+            == explained.available + explained.held_back
+        )

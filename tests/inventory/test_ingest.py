@@ -21,7 +21,13 @@ def outcomes(result) -> list[str]:
 
 def test_a_count_then_later_sales_give_the_on_hand(ledger, backend):
     s = sku()
-    result = ledger.ingest([ev(STORE.id, s, "count", 10, 0), ev(STORE.id, s, "sale", 3, 5), ev(STORE.id, s, "receive", 4, 6)])
+    result = ledger.ingest(
+        [
+            ev(STORE.id, s, "count", 10, 0),
+            ev(STORE.id, s, "sale", 3, 5),
+            ev(STORE.id, s, "receive", 4, 6),
+        ]
+    )
     assert outcomes(result) == ["applied"] * 3
     assert ledger.position(STORE.id, s).on_hand == 11
     assert backend.projection.read([s])[s][STORE.id].on_hand == 11

@@ -19,10 +19,14 @@ def seeded(backend) -> list[str]:
     backend.ledger.upsert_locations(NETWORK)
     backend.reader.clock = lambda: T0 + timedelta(hours=1)
     skus = [sku() for _ in range(4)]
-    backend.ledger.ingest([ev(loc.id, s, "count", 5 + i, 0) for i, s in enumerate(skus) for loc in (WAREHOUSE, STORE)])
+    backend.ledger.ingest(
+        [ev(loc.id, s, "count", 5 + i, 0) for i, s in enumerate(skus) for loc in (WAREHOUSE, STORE)]
+    )
     backend.ledger.ingest([ev(STORE.id, s, "sale", 1, 2) for s in skus])
     Reservations(backend.ledger, backend.reader, group_commit=False).hold(
-        HoldRequest(id=f"H-{skus[0]}", lines=[HoldLine(sku=skus[0], quantity=2, location=WAREHOUSE.id)])
+        HoldRequest(
+            id=f"H-{skus[0]}", lines=[HoldLine(sku=skus[0], quantity=2, location=WAREHOUSE.id)]
+        )
     )
     return skus
 
@@ -58,11 +62,18 @@ def test_projection_drift_is_found_and_repaired_from_the_ledger(backend):
 def test_on_hand_drift_is_repaired_back_to_the_stock_events_with_a_correction(backend):
     skus = seeded(backend)
     with backend.ledger.engine.begin() as conn:
-        conn.execute(update(POS).where(POS.c.location == STORE.id, POS.c.sku == skus[1]).values(on_hand=POS.c.on_hand + 3))
+        conn.execute(
+            update(POS)
+            .where(POS.c.location == STORE.id, POS.c.sku == skus[1])
+            .values(on_hand=POS.c.on_hand + 3)
+        )
     report = reconcile(backend.ledger, repair=True)
     [drift] = [d for d in report.drifts if d.kind == "on_hand"]
     assert (drift.ledger, drift.found) == (5, 8)
-    assert {d.kind for d in report.drifts} == {"on_hand", "projection"}  # Redis never saw the bad write
+    assert {d.kind for d in report.drifts} == {
+        "on_hand",
+        "projection",
+    }  # Redis never saw the bad write
     assert backend.ledger.position(STORE.id, skus[1]).on_hand == 5
     with backend.ledger.engine.connect() as conn:
         fix = conn.execute(select(CorrectionRow.__table__)).one()
@@ -74,7 +85,11 @@ def test_on_hand_drift_is_repaired_back_to_the_stock_events_with_a_correction(ba
 def test_reserved_drift_is_corrected_and_the_correction_recorded(backend):
     skus = seeded(backend)
     with backend.ledger.engine.begin() as conn:
-        conn.execute(update(POS).where(POS.c.location == WAREHOUSE.id, POS.c.sku == skus[0]).values(reserved=0))
+        conn.execute(
+            update(POS)
+            .where(POS.c.location == WAREHOUSE.id, POS.c.sku == skus[0])
+            .values(reserved=0)
+        )
     report = reconcile(backend.ledger, repair=True)
     [drift] = [d for d in report.drifts if d.kind == "reserved"]
     assert (drift.ledger, drift.found) == (2, 0)

@@ -26,9 +26,14 @@ def desk(backend, request):
     reservations.close()
 
 
-def hold(*lines: tuple[str, int], ttl_s: int | None = None, rid: str | None = None, **kw) -> HoldRequest:
+def hold(
+    *lines: tuple[str, int], ttl_s: int | None = None, rid: str | None = None, **kw
+) -> HoldRequest:
     return HoldRequest(
-        id=rid or uuid.uuid4().hex, lines=[HoldLine(sku=s, quantity=q) for s, q in lines], ttl_s=ttl_s, **kw
+        id=rid or uuid.uuid4().hex,
+        lines=[HoldLine(sku=s, quantity=q) for s, q in lines],
+        ttl_s=ttl_s,
+        **kw,
     )
 
 
@@ -41,7 +46,11 @@ def assert_never_oversold(backend) -> None:
     pos, line, res = PositionRow.__table__, ReservationLineRow.__table__, ReservationRow.__table__
     with backend.ledger.engine.connect() as conn:
         kept: dict[tuple[str, str], int] = {}
-        query = select(line).join(res, res.c.id == line.c.reservation_id).where(res.c.status.in_(["held", "consumed"]))
+        query = (
+            select(line)
+            .join(res, res.c.id == line.c.reservation_id)
+            .where(res.c.status.in_(["held", "consumed"]))
+        )
         for r in conn.execute(query):
             kept[(r.location, r.sku)] = kept.get((r.location, r.sku), 0) + r.quantity
         for p in conn.execute(select(pos)):
@@ -66,9 +75,13 @@ def test_a_hold_is_split_across_locations_when_no_single_one_has_enough(desk, ba
     backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 2), ev(STORE.id, s, "count", 2)])
     outcome = desk.hold(hold((s, 3)))
     assert outcome.status == "held"
-    assert sorted((t.location, t.quantity) for t in outcome.takes) == [(WAREHOUSE.id, 2), (STORE.id, 1)] or sorted(
-        (t.location, t.quantity) for t in outcome.takes
-    ) == [(STORE.id, 2), (WAREHOUSE.id, 1)]
+    assert sorted((t.location, t.quantity) for t in outcome.takes) == [
+        (WAREHOUSE.id, 2),
+        (STORE.id, 1),
+    ] or sorted((t.location, t.quantity) for t in outcome.takes) == [
+        (STORE.id, 2),
+        (WAREHOUSE.id, 1),
+    ]
     assert available(backend, s) == 1
 
 

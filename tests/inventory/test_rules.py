@@ -22,7 +22,9 @@ def apply_in_batches(events: list[StockEvent], batches: list[list[StockEvent]]) 
     """What the ledger does: fold each batch on top of the state, with the stored deltas it needs."""
     state, stored = Ledgered(), []
     for batch in batches:
-        state, verdicts = fold(state, batch, [(micros(e), e.delta) for e in stored if not e.is_count])
+        state, verdicts = fold(
+            state, batch, [(micros(e), e.delta) for e in stored if not e.is_count]
+        )
         stored.extend(batch)
         assert len(verdicts) == len(batch)
     return state
@@ -68,7 +70,9 @@ def test_two_counts_in_one_batch_the_later_one_wins_whatever_their_order():
     assert fold(Ledgered(), [a, b])[0].on_hand == fold(Ledgered(), [b, a])[0].on_hand == 4
 
 
-event_kinds = st.sampled_from([EventType.count, EventType.adjust, EventType.receive, EventType.sale])
+event_kinds = st.sampled_from(
+    [EventType.count, EventType.adjust, EventType.receive, EventType.sale]
+)
 
 
 @st.composite
@@ -90,7 +94,9 @@ def expected_on_hand(events: list[StockEvent]) -> int:
     if not counts:
         return sum(e.delta for e in events)
     last = max(counts, key=lambda e: (micros(e), e.event_id))
-    return last.quantity + sum(e.delta for e in events if not e.is_count and micros(e) > micros(last))
+    return last.quantity + sum(
+        e.delta for e in events if not e.is_count and micros(e) > micros(last)
+    )
 
 
 @seed(20261122)
@@ -99,7 +105,11 @@ def expected_on_hand(events: list[StockEvent]) -> int:
 def test_the_position_does_not_depend_on_arrival_order_or_batching(events, rnd: random.Random):
     shuffled = events[:]
     rnd.shuffle(shuffled)
-    cuts = sorted(rnd.sample(range(1, len(shuffled)), k=min(3, len(shuffled) - 1))) if len(shuffled) > 1 else []
+    cuts = (
+        sorted(rnd.sample(range(1, len(shuffled)), k=min(3, len(shuffled) - 1)))
+        if len(shuffled) > 1
+        else []
+    )
     batches, start = [], 0
     for cut in [*cuts, len(shuffled)]:
         batches.append(shuffled[start:cut])

@@ -13,7 +13,9 @@ from inventory.projection import Projection
 from tests.inventory.helpers import NETWORK, STORE, ev
 
 
-def test_the_wal_is_copied_back_into_the_database_in_the_background(tmp_path: Path, embedded_redis: redis.Redis):
+def test_the_wal_is_copied_back_into_the_database_in_the_background(
+    tmp_path: Path, embedded_redis: redis.Redis
+):
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(open_engine(f"sqlite:///{path}"), Projection(embedded_redis, "wal"))
     try:
