@@ -13,6 +13,7 @@ from inventory.db import open_engine
 from inventory.ledger import Ledger
 from inventory.projection import Projection
 from inventory.reads import AvailabilityReader
+from inventory.reserve import ExpirySweeper, Reservations
 
 
 @dataclass
@@ -20,9 +21,14 @@ class Engine:
     settings: Settings
     ledger: Ledger
     reader: AvailabilityReader
+    reservations: Reservations
     redis: redis.Redis
+    sweeper: ExpirySweeper | None = None
 
     def close(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.stop()
+        self.reservations.close()
         self.ledger.close()
         self.redis.close()
 
@@ -37,11 +43,19 @@ def connect_redis(settings: Settings) -> redis.Redis:
     return redis.Redis.from_url(settings.redis_url, decode_responses=True)
 
 
-def build(settings: Settings) -> Engine:
+def build(settings: Settings, long_running: bool = False) -> Engine:
+    """Wire the engine. A long-running process (API, worker) also expires due holds by itself."""
     client = connect_redis(settings)
     projection = Projection(client, settings.redis_prefix)
     ledger = Ledger(open_engine(settings.sql_url), projection)
-    return Engine(settings, ledger, AvailabilityReader(projection), client)
+    reader = AvailabilityReader(projection)
+    reservations = Reservations(ledger, reader)
+    sweeper = (
+        ExpirySweeper(reservations.expire_due, settings.expiry_sweep_interval_s).start()
+        if long_running
+        else None
+    )
+    return Engine(settings, ledger, reader, reservations, client, sweeper)
 
 
 @contextmanager

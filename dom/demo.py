@@ -21,7 +21,6 @@ from inventory.holds import HoldLine, HoldRequest
 from inventory.model import LocationType
 from inventory.rebuild import rebuild
 from inventory.reconcile import reconcile
-from inventory.reserve import Reservations
 from inventory.seed import Network, feed_events, generate_network, stock_events
 
 HOT_SKU_CLIENTS = 8
@@ -101,7 +100,7 @@ def _scarce(engine: Engine, network: Network) -> str:
 def _hot_sku(console: Console, engine: Engine, network: Network, sku: str) -> None:
     """Clients race for a hot SKU's last units: exactly what is available is held, never more."""
     console.rule(f"{HOT_SKU_CLIENTS} clients race for {sku}")
-    desk = Reservations(engine.ledger, engine.reader)
+    desk = engine.reservations
     before = engine.reader.check([sku])[0].available
     start = threading.Barrier(HOT_SKU_CLIENTS)
 
@@ -117,7 +116,6 @@ def _hot_sku(console: Console, engine: Engine, network: Network, sku: str) -> No
 
     with ThreadPoolExecutor(HOT_SKU_CLIENTS) as pool:
         held = sum(pool.map(client, range(HOT_SKU_CLIENTS)))
-    desk.close()
     after = engine.reader.check([sku])[0].available
     console.print(
         f"available before: {before}; holds granted: {held}; available after: {after}; oversold: {max(0, held - before)}"

@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
     app.command("reconcile")(reconcile_ledger)
     app.command("locations")(locations)
     app.command("upsert-locations")(upsert_locations)
+    app.command("expire")(expire_holds)
 
 
 def seed(
@@ -246,3 +247,10 @@ def upsert_locations(
     with session() as engine:
         written = engine.ledger.upsert_locations(parsed)
     out.print(f"{written} locations written")
+
+
+def expire_holds() -> None:
+    """Release every hold past its expiry (long-running processes also do this by themselves)."""
+    with session() as engine:
+        expired = engine.reservations.expire_due()
+    out.print(f"{expired} holds expired")

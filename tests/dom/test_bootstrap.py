@@ -1,0 +1,40 @@
+"""The wired engine on the embedded default: a long-running process expires holds by itself."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from dom.bootstrap import build
+from dom.settings import Settings
+from inventory.holds import HoldLine, HoldRequest
+from tests.inventory.helpers import NETWORK, WAREHOUSE, ev, sku
+
+
+def test_a_long_running_engine_gives_expired_holds_back_without_being_asked(tmp_path):
+    engine = build(
+        Settings(data_dir=tmp_path / "var", expiry_sweep_interval_s=0.2), long_running=True
+    )
+    try:
+        engine.ledger.upsert_locations(NETWORK)
+        s = sku()
+        engine.ledger.ingest([ev(WAREHOUSE.id, s, "count", 2)])
+        held = engine.reservations.hold(
+            HoldRequest(id=uuid.uuid4().hex, lines=[HoldLine(sku=s, quantity=2)], ttl_s=1)
+        )
+        assert held.status == "held"
+        assert engine.reader.check([s])[0].available == 0
+        deadline = time.monotonic() + 10
+        while engine.reader.check([s])[0].available != 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert engine.reader.check([s])[0].available == 2
+    finally:
+        engine.close()
+
+
+def test_a_one_shot_command_starts_no_background_sweeper(tmp_path):
+    engine = build(Settings(data_dir=tmp_path / "var"))
+    try:
+        assert engine.sweeper is None
+    finally:
+        engine.close()
