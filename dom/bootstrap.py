@@ -10,10 +10,11 @@ import redis
 
 from dom.settings import Settings, get_settings
 from inventory.db import open_engine
+from inventory.expiry import ExpirySweeper
 from inventory.ledger import Ledger
 from inventory.projection import Projection
 from inventory.reads import AvailabilityReader
-from inventory.reserve import ExpirySweeper, Reservations
+from inventory.reserve import Reservations
 
 
 @dataclass

@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from inventory.expiry import ExpirySweeper
 from inventory.holds import HoldLine, HoldRequest
 from inventory.reservations import ReservationConflict
-from inventory.reserve import ExpirySweeper, Reservations
+from inventory.reserve import Reservations
 from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
 
