@@ -111,3 +111,21 @@ class Rules(Strict):
         if self.max_shipments_per_order is not None and self.max_shipments_per_order.limit < 1:
             raise ValueError("max_shipments_per_order.limit must be at least 1")
         return self
+
+
+COST_MODEL_FIELDS = frozenset(
+    {
+        "handling_fixed",
+        "handling_unit",
+        "ship_base",
+        "ship_per_km",
+        "transfer_base",
+        "transfer_per_km",
+        "backorder_penalty",
+    }
+)
+
+
+def default_cost_model() -> dict:
+    """DESIGN.md's default cost model as instance JSON: the weights every rule set starts from."""
+    return Rules().model_dump(mode="json", include=set(COST_MODEL_FIELDS))

@@ -10,18 +10,11 @@ import copy
 
 import numpy as np
 
+from allocation.rules import default_cost_model
 from inventory.model import LocationType
 from inventory.seed import KM_PER_DEGREE, Network
 
-DEFAULT_RULES: dict = {
-    "handling_fixed": {"warehouse": 2.0, "store": 4.5, "dropship": 3.0},
-    "handling_unit": {"warehouse": 0.25, "store": 0.6, "dropship": 0.4},
-    "ship_base": 5.0,
-    "ship_per_km": 0.012,
-    "transfer_base": 1.5,
-    "transfer_per_km": 0.004,
-    "backorder_penalty": 60.0,
-}
+DEFAULT_RULES: dict = default_cost_model()
 ADDRESS_SPREAD_KM = 12.0  # standard deviation per axis around the city centre
 LINE_QUANTITIES = (1, 2, 3)
 LINE_QUANTITY_ODDS = (0.82, 0.13, 0.05)

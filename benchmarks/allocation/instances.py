@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from allocation.rules import default_cost_model
+
 # (name, lat, lon, urban population in thousands) — weights only, a few percent off changes nothing.
 CITIES = (
     ("Paris", 48.857, 2.352, 10800),
@@ -56,16 +58,7 @@ WAREHOUSE_CITIES = (
     "Rennes",
     "Dijon",
 )
-RULES = {
-    "version": "bench-default-1",
-    "handling_fixed": {"warehouse": 2.0, "store": 4.5, "dropship": 3.0},
-    "handling_unit": {"warehouse": 0.25, "store": 0.6, "dropship": 0.4},
-    "ship_base": 5.0,
-    "ship_per_km": 0.012,
-    "transfer_base": 1.5,
-    "transfer_per_km": 0.004,
-    "backorder_penalty": 60.0,
-}
+RULES = {"version": "bench-default-1", **default_cost_model()}
 
 
 def _jitter(rng: np.random.Generator, lat: float, lon: float, km: float) -> tuple[float, float]:

@@ -10,17 +10,9 @@ from hypothesis import strategies as st
 
 from allocation.costs import OrderOptions
 from allocation.evaluate import hard_rule_violations, order_cost
-from allocation.rules import Rules
+from allocation.rules import Rules, default_cost_model
 
-RULES = {
-    "handling_fixed": {"warehouse": 2.0, "store": 4.5, "dropship": 3.0},
-    "handling_unit": {"warehouse": 0.25, "store": 0.6, "dropship": 0.4},
-    "ship_base": 5.0,
-    "ship_per_km": 0.012,
-    "transfer_base": 1.5,
-    "transfer_per_km": 0.004,
-    "backorder_penalty": 60.0,
-}
+RULES = default_cost_model()
 
 
 def location(
