@@ -77,12 +77,8 @@ def ingest_events(
             version += 1
             updates.append((*key, new_state.on_hand, new_state.count_us, new_state.count_id,
                             new_state.last_delta_us, new_state.reported_us, version))  # fmt: skip
-            result.changed[key] = Projected(
-                version,
-                new_state.on_hand,
-                reserved,
-                safety,
-                (new_state.reported_us or 0) // 1_000_000,
+            result.changed[key] = Projected.of(
+                version, new_state.on_hand, reserved, safety, new_state.reported_us
             )
     bulk.insert_events(conn, [
         (e.event_id, e.location, e.sku, e.type.value, e.quantity, micros(e), now_us, e.source, outcome_of[e.event_id].outcome.value)

@@ -147,9 +147,7 @@ class Ledger:
 
 
 def projected(row: Any) -> Projected:
-    return Projected(
-        row.version, row.on_hand, row.reserved, row.safety, (row.reported_us or 0) // 1_000_000
-    )
+    return Projected.of(row.version, row.on_hand, row.reserved, row.safety, row.reported_us)
 
 
 def _retryable(error: Exception) -> bool:

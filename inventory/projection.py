@@ -55,6 +55,13 @@ class Projected:
         return f"{self.version}:{self.on_hand}:{self.reserved}:{self.safety}:{self.reported_s}"
 
     @classmethod
+    def of(
+        cls, version: int, on_hand: int, reserved: int, safety: int, reported_us: int | None
+    ) -> Projected:
+        """From the ledger's values: the projection keeps report times in whole seconds."""
+        return cls(version, on_hand, reserved, safety, (reported_us or 0) // 1_000_000)
+
+    @classmethod
     def decode(cls, raw: str) -> Projected:
         v, o, r, s, t = raw.split(":")
         return cls(int(v), int(o), int(r), int(s), int(t))

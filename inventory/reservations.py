@@ -93,9 +93,7 @@ def shift_reserved(
         row = conn.execute(statement, {"l": location, "s": sku, "q": units}).first()
         if row is None:
             return False
-        changes.positions[(location, sku)] = Projected(
-            row[0], row[1], row[2], row[3], (row[4] or 0) // 1_000_000
-        )
+        changes.positions[(location, sku)] = Projected.of(row[0], row[1], row[2], row[3], row[4])
     return True
 
 

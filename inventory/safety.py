@@ -98,8 +98,8 @@ def replace_rules(
             updates.append(
                 {"k_location": row.location, "k_sku": row.sku, "safety": units, "version": version}
             )
-            changed[(row.location, row.sku)] = Projected(
-                version, row.on_hand, row.reserved, units, (row.reported_us or 0) // 1_000_000
+            changed[(row.location, row.sku)] = Projected.of(
+                version, row.on_hand, row.reserved, units, row.reported_us
             )
     if updates:
         conn.execute(
