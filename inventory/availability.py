@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from inventory import records
 from inventory.model import Capability, Location, LocationType
 from inventory.policy import AvailabilityPolicy, ChannelFence
 from inventory.tally import SourceTable, Tally, tally
@@ -88,9 +89,13 @@ class SkuAvailability:
 
 
 def sources_for(
-    locations: Mapping[str, Location], policy: AvailabilityPolicy, query: Query
+    locations: Mapping[str, Location],
+    slots: Mapping[str, int],
+    policy: AvailabilityPolicy,
+    query: Query,
 ) -> Sources:
-    """Decide, for every location, whether and how fast it may serve this kind of request."""
+    """Decide, for every location, whether and how fast it may serve this kind of request.
+    `slots`: each location's slot in the projection's records."""
     pickup_store = locations.get(query.store or "") if query.method == "pickup" else None
     by_location = {}
     for loc_id, location in locations.items():
@@ -115,8 +120,12 @@ def sources_for(
             )
     eligible = frozenset(loc_id for loc_id, s in by_location.items() if not s.why_not)
     ordered = list(by_location.values())
+    by_slot = np.full(max((slots[s.location.id] for s in ordered), default=-1) + 1, -1)
+    for i, source in enumerate(ordered):
+        by_slot[slots[source.location.id]] = i
     table = SourceTable(
-        index={s.location.id: i for i, s in enumerate(ordered)},
+        ids=tuple(s.location.id for s in ordered),
+        by_slot=by_slot,
         eligible=np.array([not s.why_not for s in ordered], dtype=bool),
         lead_hours=np.array([s.lead_hours for s in ordered], dtype=np.float64),
         dropship=np.array([s.location.type is LocationType.dropship for s in ordered], dtype=bool),
@@ -147,7 +156,7 @@ def _cannot_transfer(location: Location, policy: AvailabilityPolicy) -> str:
 
 def compute(
     sku: str,
-    positions: Mapping[str, str],
+    positions: bytes | None,
     inbound: Mapping[str, int],
     sources: Sources,
     policy: AvailabilityPolicy,
@@ -156,7 +165,7 @@ def compute(
     detail: bool = False,
     counted: Tally | None = None,
 ) -> SkuAvailability:
-    """`positions`: location -> the projection's raw "version:on_hand:reserved:safety:reported_s".
+    """`positions`: the SKU's packed record as the projection holds it (inventory.records).
 
     `counted` is the SKU's tally when the caller has already made it (inventory.tally.tally_many)."""
     now_s = int(now.timestamp())
@@ -187,7 +196,7 @@ def compute(
 
 
 def _tally_each(
-    positions: Mapping[str, str],
+    positions: bytes | None,
     sources: Sources,
     policy: AvailabilityPolicy,
     now_s: int,
@@ -196,11 +205,15 @@ def _tally_each(
     """The same tally as inventory.tally, one location at a time, keeping each one's part."""
     offers: list[tuple[float, int]] = []
     shelf = 0
-    for loc_id, raw in sorted(positions.items()):
-        source = sources.by_location.get(loc_id)
-        if source is None:
-            continue
-        _, on_hand, reserved, safety, reported = map(int, raw.split(":"))
+    entries = records.unpack(positions)
+    at = sources.table.index_of(entries["slot"]).tolist()
+    known = sorted(
+        (sources.table.ids[i], entry)
+        for i, entry in zip(at, entries.tolist(), strict=True)
+        if i >= 0
+    )  # locations the network no longer has are left out
+    for loc_id, (_, _, reported, on_hand, reserved, safety) in known:
+        source = sources.by_location[loc_id]
         free = on_hand - reserved - safety
         why, fenced, units = source.why_not, 0, 0
         if free > 0 and source.fences:

@@ -40,6 +40,7 @@ class Ledger:
         self.projection = projection
         self.clock = clock
         self._projector: Projector | None = None
+        projection.bind_slots(self.slots)
 
     def projector(self) -> Projector:
         """The background projection writer, started on first use."""
@@ -74,6 +75,17 @@ class Ledger:
         with self.engine.connect() as conn:
             return location_rows.load(conn)
 
+    def slots(self) -> dict[str, int]:
+        """Every location's projection slot, read outside any transaction: a projection read or
+        write may ask while a transaction of this process holds SQLite's write lock."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(location_rows.SLOTS_SQL)
+            return dict(cursor.fetchall())
+        finally:
+            raw.close()
+
     def policy(self) -> AvailabilityPolicy:
         with self.engine.connect() as conn:
             body = conn.scalar(select(POLICY.c.body).order_by(POLICY.c.version.desc()).limit(1))
@@ -89,7 +101,7 @@ class Ledger:
         return version
 
     def publish_network(self) -> str:
-        blob, version = network.encode(self.locations(), self.policy())
+        blob, version = network.encode(self.locations(), self.policy(), self.slots())
         self.projection.put_network(blob.decode(), version)
         return version
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inventory.model import Capability, Location, LocationType
@@ -15,6 +15,7 @@ from inventory.schema import LocationRow
 
 LOC = LocationRow.__table__
 MAX_LOCATIONS_PER_CALL = 10_000
+SLOTS_SQL = "SELECT id, slot FROM location"  # plain, for a driver cursor outside transactions
 
 
 class LocationIn(BaseModel):
@@ -50,14 +51,26 @@ def _row(location: Location) -> dict:
 
 
 def upsert(conn: Connection, locations: Iterable[Location]) -> int:
+    """Insert or update locations. New ones take the next free slots; writers of locations take
+    turns (SQLite's write lock, a table lock on PostgreSQL) so two never give the same slot."""
     rows = [_row(loc) for loc in locations]
     if len(rows) > MAX_LOCATIONS_PER_CALL:
         raise ValueError(f"at most {MAX_LOCATIONS_PER_CALL} locations per call, got {len(rows)}")
     if not rows:
         return 0
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("LOCK TABLE location IN SHARE ROW EXCLUSIVE MODE"))
+    wanted = select(LOC.c.id, LOC.c.slot).where(LOC.c.id.in_([r["id"] for r in rows]))
+    given: dict[str, int] = {loc: slot for loc, slot in conn.execute(wanted)}
+    free = conn.scalar(select(func.coalesce(func.max(LOC.c.slot), -1))) + 1
+    for row in rows:  # a new location takes the next free slot; a known one keeps its own
+        row["slot"] = given.get(row["id"])
+        if row["slot"] is None:
+            row["slot"], free = free, free + 1
+            given[row["id"]] = row["slot"]
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = insert(LOC)
-    columns = {c: statement.excluded[c] for c in rows[0] if c != "id"}
+    columns = {c: statement.excluded[c] for c in rows[0] if c not in ("id", "slot")}
     conn.execute(statement.on_conflict_do_update(index_elements=["id"], set_=columns), rows)
     return len(rows)
 

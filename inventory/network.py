@@ -16,6 +16,7 @@ class NetworkView:
     version: str
     locations: dict[str, Location]
     policy: AvailabilityPolicy
+    slots: dict[str, int]  # location -> its slot in the projection's records
 
 
 def location_to_dict(location: Location) -> dict:
@@ -48,10 +49,15 @@ def location_from_dict(data: dict) -> Location:
     )
 
 
-def encode(locations: list[Location], policy: AvailabilityPolicy) -> tuple[bytes, str]:
+def encode(
+    locations: list[Location], policy: AvailabilityPolicy, slots: dict[str, int]
+) -> tuple[bytes, str]:
     """The blob and its version (a digest: the same network always has the same version)."""
     body = {
-        "locations": [location_to_dict(loc) for loc in sorted(locations, key=lambda x: x.id)],
+        "locations": [
+            {**location_to_dict(loc), "slot": slots[loc.id]}
+            for loc in sorted(locations, key=lambda x: x.id)
+        ],
         "policy": policy.model_dump(mode="json"),
     }
     blob = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
@@ -61,4 +67,6 @@ def encode(locations: list[Location], policy: AvailabilityPolicy) -> tuple[bytes
 def decode(blob: bytes | str, version: str) -> NetworkView:
     body = orjson.loads(blob)
     locations = {d["id"]: location_from_dict(d) for d in body["locations"]}
-    return NetworkView(version, locations, AvailabilityPolicy.model_validate(body["policy"]))
+    slots = {d["id"]: int(d["slot"]) for d in body["locations"]}
+    policy = AvailabilityPolicy.model_validate(body["policy"])
+    return NetworkView(version, locations, policy, slots)

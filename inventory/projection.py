@@ -1,40 +1,89 @@
 """The Redis projection of positions and inbound supply: derived from SQL, rebuilt from it at will.
 
 Key layout (every per-SKU key carries the `{sku}` hash tag, so one SKU lives on one cluster shard):
-  <prefix>:pos:{<sku>}   hash  location -> "version:on_hand:reserved:safety:reported_s"
-  <prefix>:inb:{<sku>}   hash  "<location>|<expected_s>" -> units expected
-  <prefix>:net           string JSON of the network and the availability policy
+  <prefix>:stk:{<sku>}   string the SKU's positions, one packed entry per location (inventory.records)
+  <prefix>:inb:{<sku>}   hash   "<location>|<expected_s>" -> units expected
+  <prefix>:net           string JSON of the network (locations with their slots) and the policy
   <prefix>:net:ver       string version of that JSON, read on every request (the JSON only on change)
-A position is written only when its version is newer than the one held, so concurrent writers
-and late retries can never move the projection backwards.
+An entry is written only when its version is newer than the one held, so concurrent writers and late
+retries can never move the projection backwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import redis
-from redis.cluster import RedisCluster
+from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 
-# KEYS[i] = pos:{sku}; ARGV[i] = that key's "location=version:on_hand:reserved:safety:reported_s"
-# lines. Writes each field whose version is newer than the one stored; returns how many were
-# written. All keys of one call share a cluster slot; fields are packed in one argument per key
-# because packing arguments costs the client more than the script costs the server.
-_PUT_IF_NEWER = """
+from inventory import records
+
+# KEYS[i] = stk:{sku}; ARGV[1] = "1" to overwrite whatever is held (repairs), else "0";
+# ARGV[i + 1] = that key's packed entries to write. An entry replaces the one of the same location
+# slot when its version is newer, or joins the record when the slot has none. Returns how many
+# entries were written. All keys of one call share a cluster slot.
+_LOCATE = """
+local SIZE = 28
+local function locate(record, slot)
+  local from = 1
+  while true do
+    local at = string.find(record, slot, from, true)
+    if not at then return nil end
+    if (at - 9) % SIZE == 0 then return at - 8 end
+    from = at + 1
+  end
+end
+"""
+_PUT = (
+    _LOCATE
+    + """
+local force = ARGV[1] == '1'
 local written = 0
 for i, key in ipairs(KEYS) do
-  for field, value in string.gmatch(ARGV[i], '([^=\\n]+)=([^\\n]+)') do
-    local current = redis.call('HGET', key, field)
-    if (not current) or tonumber(string.match(current, '^(%d+)')) < tonumber(string.match(value, '^(%d+)')) then
-      redis.call('HSET', key, field, value)
+  local record = redis.call('GET', key) or ''
+  local incoming = ARGV[i + 1]
+  local joining = {}
+  for off = 1, #incoming, SIZE do
+    local entry = string.sub(incoming, off, off + SIZE - 1)
+    local at = locate(record, string.sub(entry, 9, 12))
+    if not at then
+      joining[#joining + 1] = entry
+    elseif force or struct.unpack('<i8', record, at) < struct.unpack('<i8', entry) then
+      redis.call('SETRANGE', key, at - 1, entry)
       written = written + 1
     end
+  end
+  if #joining > 0 then
+    redis.call('APPEND', key, table.concat(joining))
+    written = written + #joining
   end
 end
 return written
 """
+)
+# KEYS[1] = stk:{sku}; ARGV[1] = packed int32 slots whose entries to drop. Returns how many went.
+_REMOVE = (
+    _LOCATE
+    + """
+local record = redis.call('GET', KEYS[1])
+if not record then return 0 end
+local removed = 0
+for off = 1, #ARGV[1], 4 do
+  local at = locate(record, string.sub(ARGV[1], off, off + 3))
+  if at then
+    record = string.sub(record, 1, at - 1) .. string.sub(record, at + SIZE)
+    removed = removed + 1
+  end
+end
+if #record == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], record) end
+return removed
+"""
+)
+
+SlotSource = Callable[[], Mapping[str, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +101,13 @@ class Projected:
         return max(0, self.on_hand - self.reserved - self.safety)
 
     def encode(self) -> str:
+        """Readable form, for reports."""
         return f"{self.version}:{self.on_hand}:{self.reserved}:{self.safety}:{self.reported_s}"
+
+    def pack(self, slot: int) -> bytes:
+        return records.pack(
+            slot, self.version, self.on_hand, self.reserved, self.safety, self.reported_s
+        )
 
     @classmethod
     def of(
@@ -61,25 +116,40 @@ class Projected:
         """From the ledger's values: the projection keeps report times in whole seconds."""
         return cls(version, on_hand, reserved, safety, (reported_us or 0) // 1_000_000)
 
-    @classmethod
-    def decode(cls, raw: str) -> Projected:
-        v, o, r, s, t = raw.split(":")
-        return cls(int(v), int(o), int(r), int(s), int(t))
+
+class UnknownLocation(LookupError):
+    pass
 
 
 class Projection:
-    """Reads and writes of the projection. Never decides stock: SQL does."""
+    """Reads and writes of the projection. Never decides stock: SQL does.
+
+    Entries name locations by slot. The writer side learns slots from `slots` (the ledger binds
+    its SQL table there); readers of availability take them from the published network instead.
+    A slot no location holds reads back as "#<slot>", which no location id can be.
+    """
 
     PIPELINE_KEYS = 500
 
-    def __init__(self, client: redis.Redis, prefix: str = "dom") -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str = "dom", slots: SlotSource | None = None
+    ) -> None:
         self.redis = client
+        self.raw = _binary_twin(client)  # packed records are bytes, whatever `client` decodes
         self.prefix = prefix
         self.clustered = isinstance(client, RedisCluster)
-        self._put_sha = client.script_load(_PUT_IF_NEWER)
+        self._slot_source = slots
+        self._slot_of: dict[str, int] = {}
+        self._location_of: dict[int, str] = {}
+        self._put_sha = self.raw.script_load(_PUT)
+        self._remove_sha = self.raw.script_load(_REMOVE)
 
-    def pos_key(self, sku: str) -> str:
-        return f"{self.prefix}:pos:{{{sku}}}"
+    def bind_slots(self, source: SlotSource) -> None:
+        self._slot_source = source
+        self._slot_of, self._location_of = {}, {}
+
+    def stock_key(self, sku: str) -> str:
+        return f"{self.prefix}:stk:{{{sku}}}"
 
     def inbound_key(self, sku: str) -> str:
         return f"{self.prefix}:inb:{{{sku}}}"
@@ -88,87 +158,144 @@ class Projection:
     def network_key(self) -> str:
         return f"{self.prefix}:net"
 
-    def put(self, positions: Mapping[tuple[str, str], Projected]) -> None:
-        """Write positions (location, sku) -> value, each only if newer, one script call per SKU."""
-        by_sku: dict[str, list[str]] = {}
+    @property
+    def network_version_key(self) -> str:
+        return f"{self.prefix}:net:ver"
+
+    # -- slots -------------------------------------------------------------------------------
+    def slot_of(self, location: str) -> int:
+        slot = self._slot_of.get(location)
+        if slot is None:
+            if location.startswith("#") and location[1:].isdigit():
+                return int(location[1:])
+            self._refresh_slots()
+            slot = self._slot_of.get(location)
+            if slot is None:
+                raise UnknownLocation(f"location {location!r} has no slot in the ledger")
+        return slot
+
+    def location_of(self, slot: int) -> str:
+        location = self._location_of.get(slot)
+        if location is None:
+            self._refresh_slots()
+            location = self._location_of.get(slot, f"#{slot}")
+        return location
+
+    def _known_slots(self, locations: Sequence[str]) -> list[int]:
+        known = []
+        for location in locations:
+            try:
+                known.append(self.slot_of(location))
+            except UnknownLocation:
+                continue  # a location the ledger does not have holds nothing here
+        return known
+
+    def _refresh_slots(self) -> None:
+        """Slots are given once and never change, so a cache can only be incomplete, never wrong."""
+        if self._slot_source is None:
+            raise UnknownLocation("this projection has no slot source: bind the ledger's first")
+        slot_of = dict(self._slot_source())
+        self._slot_of, self._location_of = slot_of, {s: loc for loc, s in slot_of.items()}
+
+    # -- writes ------------------------------------------------------------------------------
+    def put(self, positions: Mapping[tuple[str, str], Projected]) -> int:
+        """Write positions (location, sku) -> value, each only if newer, one script call per
+        group of keys on one cluster slot. Returns how many entries moved."""
+        return self._write(positions, force=False)
+
+    def overwrite(self, positions: Mapping[tuple[str, str], Projected]) -> int:
+        """Write positions whatever version the projection holds: repairs of a drifted projection."""
+        return self._write(positions, force=True)
+
+    def remove(self, location: str, sku: str) -> int:
+        slot = self.slot_of(location).to_bytes(4, "little", signed=True)
+        return int(self._evalsha(self._remove_sha, _REMOVE, [self.stock_key(sku)], [slot]))
+
+    def _write(self, positions: Mapping[tuple[str, str], Projected], force: bool) -> int:
+        by_sku: dict[str, list[bytes]] = {}
+        slot_of = self.slot_of
         for (location, sku), value in positions.items():
-            by_sku.setdefault(sku, []).append(f"{location}={value.encode()}")
-        by_slot: dict[int, tuple[list[str], list[str]]] = {}
-        for sku, fields in by_sku.items():
-            key = self.pos_key(sku)
+            by_sku.setdefault(sku, []).append(value.pack(slot_of(location)))
+        by_slot: dict[int, tuple[list[str], list[bytes]]] = {}
+        for sku, entries in by_sku.items():
+            key = self.stock_key(sku)
             keys, args = by_slot.setdefault(self._slot(key), ([], []))
             keys.append(key)
-            args.append("\n".join(fields))
-        calls = [
-            (keys[start : start + self.PIPELINE_KEYS], args[start : start + self.PIPELINE_KEYS])
-            for keys, args in by_slot.values()
-            for start in range(0, len(keys), self.PIPELINE_KEYS)
-        ]
+            args.append(b"".join(entries))
+        flag = b"1" if force else b"0"
+        pipe = self.raw.pipeline(transaction=False)
+        for keys, args in by_slot.values():
+            for start in range(0, len(keys), self.PIPELINE_KEYS):
+                chunk = keys[start : start + self.PIPELINE_KEYS]
+                pipe.evalsha(
+                    self._put_sha, len(chunk), *chunk, flag, *args[start : start + len(chunk)]
+                )
         try:
-            self._evalsha_all(calls)
-        except redis.exceptions.NoScriptError:  # the server restarted or was flushed: load it again
-            self._put_sha = self.redis.script_load(_PUT_IF_NEWER)
-            self._evalsha_all(calls)
+            return sum(pipe.execute())
+        except redis.exceptions.NoScriptError:  # the server restarted or was flushed: load again
+            self._put_sha = self.raw.script_load(_PUT)
+            return self._write(positions, force)
 
-    def _evalsha_all(self, calls: list[tuple[list[str], list[str]]]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for keys, args in calls:
-            pipe.evalsha(self._put_sha, len(keys), *keys, *args)
-        pipe.execute()
+    def _evalsha(self, sha: str, script: str, keys: list[str], args: list[bytes]):
+        try:
+            return self.raw.evalsha(sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            return self.raw.eval(script, len(keys), *keys, *args)
 
     def _slot(self, key: str) -> int:
         """Keys of one script call must share a slot on a cluster; a single server has one slot."""
         return key_slot(key.encode()) if self.clustered else 0
 
+    # -- reads -------------------------------------------------------------------------------
     def read(self, skus: Iterable[str]) -> dict[str, dict[str, Projected]]:
-        skus = list(skus)
-        pipe = self.redis.pipeline(transaction=False)
-        for sku in skus:
-            pipe.hgetall(self.pos_key(sku))
-        return {
-            sku: {loc: Projected.decode(raw) for loc, raw in fields.items()}
-            for sku, fields in zip(skus, pipe.execute(), strict=True)
-        }
+        """Every position of `skus`, by location (for audits, reconciliation and tests)."""
+        return self.read_with_version(dict.fromkeys(skus))[1]
 
     def read_with_version(
         self, wanted: Mapping[str, Sequence[str] | None]
     ) -> tuple[str | None, dict[str, dict[str, Projected]]]:
         """The network version and, per SKU, the positions at the named locations (None: all of
         them), in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.raw.pipeline(transaction=False)
         pipe.get(self.network_version_key)
-        for sku, locations in wanted.items():
-            if locations is None:
-                pipe.hgetall(self.pos_key(sku))
-            else:
-                pipe.hmget(self.pos_key(sku), list(locations))
+        for sku in wanted:
+            pipe.get(self.stock_key(sku))
         version, *replies = pipe.execute()
         found: dict[str, dict[str, Projected]] = {}
-        for (sku, locations), reply in zip(wanted.items(), replies, strict=True):
-            pairs = reply.items() if locations is None else zip(locations, reply, strict=True)
-            found[sku] = {loc: Projected.decode(raw) for loc, raw in pairs if raw is not None}
-        return version, found
+        for (sku, locations), raw in zip(wanted.items(), replies, strict=True):
+            entries = records.unpack(raw)
+            if locations is not None:
+                entries = entries[np.isin(entries["slot"], self._known_slots(locations))]
+            found[sku] = {
+                self.location_of(slot): Projected(ver, on_hand, reserved, safety, reported)
+                for ver, slot, reported, on_hand, reserved, safety in entries.tolist()
+            }
+        return _text(version), found
 
     def read_with_inbound(
         self, skus: list[str]
-    ) -> tuple[str | None, dict[str, dict[str, str]], dict[str, dict[str, int]]]:
-        """The network version, raw positions and inbound supply of `skus`, in one round trip."""
-        pipe = self.redis.pipeline(transaction=False)
+    ) -> tuple[str | None, dict[str, bytes | None], dict[str, dict[str, int]]]:
+        """The network version, packed positions and inbound supply of `skus`, in one round trip."""
+        pipe = self.raw.pipeline(transaction=False)
         pipe.get(self.network_version_key)
         for sku in skus:
-            pipe.hgetall(self.pos_key(sku))
+            pipe.get(self.stock_key(sku))
             pipe.hgetall(self.inbound_key(sku))
         replies = pipe.execute()
         positions = {sku: replies[1 + 2 * i] for i, sku in enumerate(skus)}
         inbound = {
-            sku: {k: int(v) for k, v in replies[2 + 2 * i].items()} for i, sku in enumerate(skus)
+            sku: {k.decode(): int(v) for k, v in replies[2 + 2 * i].items()}
+            for i, sku in enumerate(skus)
         }
-        return replies[0], positions, inbound
+        return _text(replies[0]), positions, inbound
 
-    @property
-    def network_version_key(self) -> str:
-        return f"{self.prefix}:net:ver"
+    def stock_skus(self) -> Iterator[str]:
+        """Every SKU the projection holds positions of."""
+        head = f"{self.prefix}:stk:{{"
+        for key in self.redis.scan_iter(match=f"{head}*", count=1000):
+            yield _text(key)[len(head) : -1]
 
+    # -- network and inbound -----------------------------------------------------------------
     def put_network(self, blob: str, version: str) -> None:
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(self.network_key, blob)
@@ -191,6 +318,7 @@ class Projection:
             pipe.hset(self.inbound_key(sku), mapping=dict(entries))
         pipe.execute()
 
+    # -- housekeeping ------------------------------------------------------------------------
     def keys(self) -> Iterator[str]:
         yield from self.redis.scan_iter(match=f"{self.prefix}:*", count=1000)
 
@@ -210,6 +338,24 @@ class Projection:
                 pipe.memory_usage(key, samples=0)
             total += sum(size or 0 for size in pipe.execute())
         return total
+
+
+def _binary_twin(client: redis.Redis) -> redis.Redis:
+    """A client of the same server that returns bytes, for the packed records."""
+    if isinstance(client, RedisCluster):
+        nodes = [ClusterNode(node.host, node.port) for node in client.get_nodes()]
+        return RedisCluster(startup_nodes=nodes, decode_responses=False)
+    pool = client.connection_pool
+    if not pool.connection_kwargs.get("decode_responses"):
+        return client  # it already returns bytes
+    kwargs = {**pool.connection_kwargs, "decode_responses": False}
+    return redis.Redis(
+        connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+    )
+
+
+def _text(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -73,7 +73,7 @@ class AvailabilityReader:
         key = (query.method, query.store if query.method == "pickup" else None, query.channel)
         sources = self._sources.get(key)
         if sources is None:
-            sources = sources_for(view.locations, view.policy, query)
+            sources = sources_for(view.locations, view.slots, view.policy, query)
             if len(self._sources) >= MAX_CACHED_SOURCES:
                 self._sources.clear()
             self._sources[key] = sources

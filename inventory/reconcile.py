@@ -175,12 +175,7 @@ def _projection_drift(conn: Connection, ledger: Ledger, chunk) -> list[Drift]:
 
 def _stray_projection(ledger: Ledger, skus: set[str]) -> list[Drift]:
     """Whole SKUs the projection holds that the ledger does not know at all."""
-    head = f"{ledger.projection.prefix}:pos:{{"
-    stray = [
-        key[len(head) : -1]
-        for key in ledger.projection.redis.scan_iter(match=f"{head}*", count=1000)
-    ]
-    stray = [sku for sku in stray if sku not in skus]
+    stray = [sku for sku in ledger.projection.stock_skus() if sku not in skus]
     found = ledger.projection.read(stray)
     return [
         Drift("projection", loc, sku, None, v.available, "not in the ledger")
@@ -215,7 +210,7 @@ def _correct(conn: Connection, drifts: list[Drift], stamp: int) -> dict:
 
 def _reproject(ledger: Ledger, drifts: list[Drift]) -> None:
     """Write the ledger's value over a drifted projection field, or delete a stray one."""
-    redis, keys = ledger.projection.redis, {(d.location, d.sku) for d in drifts}
+    projection, keys = ledger.projection, {(d.location, d.sku) for d in drifts}
     with ledger.engine.connect() as conn:
         rows = (
             {
@@ -227,9 +222,6 @@ def _reproject(ledger: Ledger, drifts: list[Drift]) -> None:
             if keys
             else {}
         )
-    for location, sku in keys:
-        row = rows.get((location, sku))
-        if row is None:
-            redis.hdel(ledger.projection.pos_key(sku), location)
-        else:
-            redis.hset(ledger.projection.pos_key(sku), location, projected(row).encode())
+    for location, sku in keys - rows.keys():
+        projection.remove(location, sku)
+    projection.overwrite({key: projected(row) for key, row in rows.items()})

@@ -14,6 +14,8 @@ class LocationRow(SQLModel, table=True):
     __tablename__ = "location"
 
     id: str = Field(primary_key=True, max_length=64)
+    # Given once, never changed or reused: the projection's records name locations by slot.
+    slot: int = Field(sa_column=Column(Integer, nullable=False, unique=True))
     type: str = Field(max_length=16)
     lat: float
     lon: float

@@ -1,30 +1,36 @@
 """Vectorised tally of one SKU's positions, for the availability hot path. Pure.
 
 A popular SKU sits in hundreds of stores; checkout asks for twenty of them at once, so the
-per-position work is done by numpy over arrays, not by a Python loop. inventory.availability keeps
-the one-position-at-a-time version for explanations; tests hold the two to the same answers.
+per-position work is done by numpy over the projection's packed records (inventory.records), read
+in place, not by a Python loop. inventory.availability keeps the one-position-at-a-time version for
+explanations; tests hold the two to the same answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
 
 import numpy as np
 
-FIELDS = 5  # version:on_hand:reserved:safety:reported_s
+from inventory.records import RECORD, SIZE
 
 
 @dataclass(frozen=True, slots=True)
 class SourceTable:
     """Per location index: may it give, how fast, is it a vendor, is it the pickup shelf."""
 
-    index: dict[str, int]
+    ids: tuple[str, ...]  # the location at each index
+    by_slot: np.ndarray  # a record's slot -> its location's index, -1 where no location has it
     eligible: np.ndarray
     lead_hours: np.ndarray
     dropship: np.ndarray
     shelf: np.ndarray
+
+    def index_of(self, slots: np.ndarray) -> np.ndarray:
+        """The location index of each slot, -1 for slots the network does not know."""
+        inside = (slots >= 0) & (slots < len(self.by_slot))
+        return np.where(inside, self.by_slot[np.where(inside, slots, 0)], -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,39 +42,41 @@ class Tally:
 
 
 def tally(
-    positions: Mapping[str, str],
+    record: bytes | None,
     table: SourceTable,
     now_s: int,
     vendor_max_age_s: float,
     vendor_factor: float,
 ) -> Tally:
-    return tally_many([positions], table, now_s, vendor_max_age_s, vendor_factor)[0]
+    return tally_many([record], table, now_s, vendor_max_age_s, vendor_factor)[0]
 
 
 def tally_many(
-    carts: Sequence[Mapping[str, str]],
+    carts: Sequence[bytes | None],
     table: SourceTable,
     now_s: int,
     vendor_max_age_s: float,
     vendor_factor: float,
 ) -> list[Tally]:
-    """Tally several SKUs at once: one pass of numpy over all their positions, then a slice each."""
-    lengths = [len(positions) for positions in carts]
-    count = sum(lengths)
-    if count == 0:
+    """Tally several SKUs at once: one pass of numpy over all their records, then a slice each."""
+    records = [record or b"" for record in carts]
+    lengths = [len(record) // SIZE for record in records]
+    if sum(lengths) == 0:
         return [_EMPTY] * len(carts)
-    lookup = map(table.index.get, chain.from_iterable(carts), repeat(-1))  # -1: location unknown
-    at = np.fromiter(lookup, dtype=np.int64, count=count)
-    raw = ":".join(chain.from_iterable(positions.values() for positions in carts))
-    values = np.fromstring(raw, dtype=np.int64, sep=":").reshape(-1, FIELDS)
+    values = np.frombuffer(b"".join(records), dtype=RECORD)
+    at = table.index_of(values["slot"])
     sku = np.repeat(np.arange(len(carts)), lengths)
     known = at >= 0
     at = np.where(known, at, 0)
-    free = values[:, 1] - values[:, 2] - values[:, 3]
+    free = (
+        values["on_hand"].astype(np.int64)
+        - values["reserved"].astype(np.int64)
+        - values["safety"].astype(np.int64)
+    )
     gives = known & table.eligible[at] & (free > 0)
     vendor = gives & table.dropship[at]
     if vendor.any():
-        gives &= ~(vendor & (now_s - values[:, 4] > vendor_max_age_s))
+        gives &= ~(vendor & (now_s - values["reported"].astype(np.int64) > vendor_max_age_s))
         free = np.where(
             vendor, np.floor(np.maximum(free, 0) * vendor_factor).astype(np.int64), free
         )

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from inventory.holds import HoldLine, HoldRequest
+from inventory.projection import Projected
 from inventory.reconcile import reconcile
 from inventory.reserve import Reservations
 from inventory.schema import CorrectionRow, PositionRow
@@ -41,17 +42,17 @@ def test_a_consistent_ledger_reports_no_drift(backend):
 def test_projection_drift_is_found_and_repaired_from_the_ledger(backend):
     skus = seeded(backend)
     answers = backend.reader.check(skus)
-    redis, projection = backend.projection.redis, backend.projection
-    redis.hset(projection.pos_key(skus[0]), WAREHOUSE.id, "999:50:0:0:0")
-    redis.hdel(projection.pos_key(skus[1]), STORE.id)
-    redis.hset(projection.pos_key(skus[2]), "ST-GHOST", "1:9:0:0:0")
-    redis.hset(projection.pos_key("SKU-UNKNOWN-" + skus[3]), WAREHOUSE.id, "1:9:0:0:0")
+    projection, ghost = backend.projection, "#9999"  # a slot no location of the ledger holds
+    projection.overwrite({(WAREHOUSE.id, skus[0]): Projected(999, 50, 0, 0, 0)})
+    assert projection.remove(STORE.id, skus[1]) == 1
+    projection.overwrite({(ghost, skus[2]): Projected(1, 9, 0, 0, 0)})
+    projection.overwrite({(WAREHOUSE.id, "SKU-UNKNOWN-" + skus[3]): Projected(1, 9, 0, 0, 0)})
     found = reconcile(backend.ledger, repair=True)
     kinds = sorted((d.kind, d.location, d.detail.split(" ")[0]) for d in found.drifts)
     assert kinds == sorted([
         ("projection", WAREHOUSE.id, "projection"),
         ("projection", STORE.id, "missing"),
-        ("projection", "ST-GHOST", "not"),
+        ("projection", ghost, "not"),
         ("projection", WAREHOUSE.id, "not"),
     ])  # fmt: skip
     assert found.repaired == 4

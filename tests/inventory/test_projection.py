@@ -1,0 +1,111 @@
+"""The projection's packed records: versioned writes, location slots, repairs, on both backends."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from inventory import records
+from inventory.model import Location, LocationType
+from inventory.projection import Projected, UnknownLocation
+from tests.inventory.helpers import NETWORK, STORE, VENDOR, WAREHOUSE, sku
+
+
+@pytest.fixture
+def projection(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    return backend.projection
+
+
+def test_a_position_moves_only_forward_and_a_repair_may_move_it_back(projection):
+    s = sku()
+    assert projection.put({(STORE.id, s): Projected(5, 10, 1, 2, 100)}) == 1
+    assert projection.put({(STORE.id, s): Projected(3, 99, 0, 0, 100)}) == 0  # older: ignored
+    assert projection.read([s])[s][STORE.id] == Projected(5, 10, 1, 2, 100)
+    assert projection.put({(STORE.id, s): Projected(6, 7, 0, 0, 200)}) == 1
+    assert projection.read([s])[s][STORE.id] == Projected(6, 7, 0, 0, 200)
+    assert projection.overwrite({(STORE.id, s): Projected(1, 4, 0, 0, 0)}) == 1
+    assert projection.read([s])[s][STORE.id] == Projected(1, 4, 0, 0, 0)
+
+
+def test_the_locations_of_one_sku_share_a_record_and_each_can_be_removed(projection):
+    s = sku()
+    held = {
+        (loc.id, s): Projected(i + 1, 10 * (i + 1), i, 0, 1_000 + i)
+        for i, loc in enumerate(NETWORK)
+    }
+    projection.put(held)
+    assert projection.read([s])[s] == {loc: value for (loc, _), value in held.items()}
+    assert projection.remove(STORE.id, s) == 1
+    assert projection.remove(STORE.id, s) == 0
+    left = projection.read([s])[s]
+    assert STORE.id not in left and len(left) == len(NETWORK) - 1
+    assert left[VENDOR.id] == held[(VENDOR.id, s)]
+    _, some = projection.read_with_version({s: [WAREHOUSE.id, STORE.id, "NOT-A-LOCATION"]})
+    assert some[s] == {WAREHOUSE.id: held[(WAREHOUSE.id, s)]}
+
+
+def test_a_slot_no_location_holds_reads_back_as_a_marked_name(projection):
+    s = sku()
+    projection.overwrite({("#4321", s): Projected(1, 3, 0, 0, 0)})
+    assert projection.read([s])[s] == {"#4321": Projected(1, 3, 0, 0, 0)}
+    assert projection.remove("#4321", s) == 1
+    assert projection.read([s])[s] == {}
+
+
+def test_a_position_at_a_location_the_ledger_does_not_have_is_refused(projection):
+    with pytest.raises(UnknownLocation):
+        projection.put({("NOWHERE", sku()): Projected(1, 1, 0, 0, 0)})
+
+
+def test_slots_are_given_once_and_kept(backend):
+    ledger = backend.ledger
+    ledger.upsert_locations(NETWORK)
+    first = ledger.slots()
+    assert sorted(first.values()) == list(range(len(NETWORK)))
+    newcomer = Location("ST-NEW", LocationType.store, 45.0, 5.0)
+    ledger.upsert_locations([newcomer, *reversed(NETWORK)])
+    again = ledger.slots()
+    assert {loc: again[loc] for loc in first} == first
+    assert again["ST-NEW"] == len(NETWORK)
+
+
+def test_locations_created_at_once_by_many_writers_get_distinct_slots(backend):
+    ledger = backend.ledger
+    errors: list[Exception] = []
+
+    def add(i: int) -> None:
+        try:
+            ledger.upsert_locations(
+                [Location(f"ST-{i}-{uuid.uuid4().hex[:6]}", LocationType.store, 45.0, 5.0)]
+            )
+        except Exception as error:  # collected: a thread's failure must fail the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    slots = ledger.slots()
+    assert len(slots) == 8 and len(set(slots.values())) == 8
+
+
+def test_a_record_entry_round_trips_and_refuses_what_it_cannot_hold():
+    entry = records.pack(7, 2**40, -3, 5, 1, 1_790_000_000)
+    [(version, slot, reported, on_hand, reserved, safety)] = records.unpack(entry).tolist()
+    assert (version, slot, reported, on_hand, reserved, safety) == (
+        2**40,
+        7,
+        1_790_000_000,
+        -3,
+        5,
+        1,
+    )
+    with pytest.raises(OverflowError, match="on_hand"):
+        records.pack(1, 1, 2**31, 0, 0, 0)
+    with pytest.raises(ValueError, match="whole number"):
+        records.unpack(entry[:-1])
