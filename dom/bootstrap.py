@@ -31,6 +31,7 @@ class Engine:
             self.sweeper.stop()
         self.reservations.close()
         self.ledger.close()
+        self.ledger.projection.close()
         self.redis.close()
 
 
@@ -48,7 +49,8 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
     """Wire the engine. A long-running process (API, worker) also expires due holds by itself."""
     client = connect_redis(settings)
     projection = Projection(client, settings.redis_prefix)
-    ledger = Ledger(open_engine(settings.sql_url), projection)
+    engine = open_engine(settings.sql_url, sqlite_synchronous=settings.sqlite_synchronous)
+    ledger = Ledger(engine, projection)
     reader = AvailabilityReader(projection)
     reservations = Reservations(ledger, reader)
     sweeper = (

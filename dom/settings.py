@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     redis_prefix: str = Field(default="dom", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     data_dir: Path = Path("var")
+    # NORMAL: a commit survives a crash of the process; FULL: also a power cut, at a disk flush
+    # per commit. Only the embedded SQLite ledger reads it.
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     reservation_ttl_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     expiry_sweep_interval_s: float = Field(default=1.0, gt=0, le=3600)
 

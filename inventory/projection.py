@@ -319,6 +319,11 @@ class Projection:
         pipe.execute()
 
     # -- housekeeping ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the binary twin's connections (the caller owns and closes its own client)."""
+        if self.raw is not self.redis:
+            self.raw.close()
+
     def keys(self) -> Iterator[str]:
         yield from self.redis.scan_iter(match=f"{self.prefix}:*", count=1000)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
+from pydantic import ValidationError
+
 from dom.bootstrap import build
 from dom.settings import Settings
 from inventory.holds import HoldLine, HoldRequest
@@ -38,3 +41,19 @@ def test_a_one_shot_command_starts_no_background_sweeper(tmp_path):
         assert engine.sweeper is None
     finally:
         engine.close()
+
+
+def test_the_embedded_ledger_can_be_made_to_survive_a_power_cut(tmp_path):
+    for setting, pragma in (("NORMAL", 1), ("FULL", 2)):
+        engine = build(Settings(data_dir=tmp_path / setting, sqlite_synchronous=setting))
+        try:
+            with engine.ledger.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+        finally:
+            engine.close()
+
+
+def test_an_unknown_durability_setting_is_refused_at_start_up(monkeypatch):
+    monkeypatch.setenv("DOM_SQLITE_SYNCHRONOUS", "OFF")
+    with pytest.raises(ValidationError, match="sqlite_synchronous"):
+        Settings()
