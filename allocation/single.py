@@ -174,16 +174,24 @@ def _greedy_cover(options: OrderOptions, rules: Rules) -> tuple[float, np.ndarra
     return float(order_cost(options, units, rules).total), units
 
 
+def _words(flags: np.ndarray) -> np.ndarray:
+    """Each row's flags packed into 64-bit words, so set tests are a few integer operations."""
+    packed = np.packbits(flags, axis=1)
+    padded = np.zeros((len(flags), -(-packed.shape[1] // 8) * 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return padded.view(np.uint64)
+
+
 def _dominated(options: OrderOptions) -> np.ndarray:
     """Candidate j is dominated by k when k is no dearer and covers every line j could serve."""
     skus = [line.sku for line in options.order.lines]
     need = np.array(
         [sum(q for s, q in zip(skus, options.quantity, strict=True) if s == sku) for sku in skus]
     )
-    short = (options.stock < need[None, :]).astype(np.float64)
-    serves = (options.stock > 0).astype(np.float64)
-    # covers[k, j]: no line that j serves is one k cannot cover alone (a product, for speed).
-    covers = (short @ serves.T) == 0
+    # covers[k, j]: no line that j serves is one k cannot cover alone. Lines are packed into bits
+    # rather than multiplied as floats: a BLAS product spins its threads on a busy machine.
+    short, serves = _words(options.stock < need[None, :]), _words(options.stock > 0)
+    covers = ~np.any(short[:, None, :] & serves[None, :, :], axis=2)
     fixed, unit = options.fixed, options.unit
     no_dearer = (fixed[:, None] <= fixed[None, :] + EPS) & (unit[:, None] <= unit[None, :] + EPS)
     strictly = (fixed[:, None] < fixed[None, :] - EPS) | (unit[:, None] < unit[None, :] - EPS)
