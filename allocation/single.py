@@ -1,13 +1,17 @@
 """The exact decision for one order against the stock and capacity it sees.
 
-Three steps, each exact:
+Four steps, each exact:
 1. Prune candidates that cannot be in an optimal plan: a location whose fixed cost alone, plus the
    cheapest possible cost of every unit, exceeds a known plan; and a location dominated by another
    that is no dearer (fixed and per unit) and can alone supply every line the first could supply.
 2. Certify a one-shipment plan: the best plan with at most one shipment is optimal when it costs no
    more than the cheapest conceivable two-shipment plan (two smallest fixed costs plus every unit at
    its cheapest). This settles most orders in microseconds.
-3. Otherwise solve the order's MIP (`allocation.model`) on the pruned candidates.
+3. Otherwise, when a plan is fixed by its set of shipments (`_by_shipment_set`), search those sets
+   exactly (`allocation.shipment_sets`, bounded by the incumbent): a few milliseconds for orders
+   that need three or more shipments.
+4. Otherwise, or past the search's budget, solve the order's MIP (`allocation.model`) on the
+   pruned candidates.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from allocation.costs import OrderOptions
 from allocation.evaluate import kits_of, order_cost
 from allocation.model import solve_mip
 from allocation.rules import Rules
+from allocation.shipment_sets import cheaper_plan, searchable
 
 EPS = 1e-9
 MAX_DOMINANCE_CANDIDATES = 250  # the pairwise test is quadratic; beyond this the MIP copes
@@ -169,16 +174,24 @@ def _greedy_cover(options: OrderOptions, rules: Rules) -> tuple[float, np.ndarra
     return float(order_cost(options, units, rules).total), units
 
 
+def _words(flags: np.ndarray) -> np.ndarray:
+    """Each row's flags packed into 64-bit words, so set tests are a few integer operations."""
+    packed = np.packbits(flags, axis=1)
+    padded = np.zeros((len(flags), -(-packed.shape[1] // 8) * 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return padded.view(np.uint64)
+
+
 def _dominated(options: OrderOptions) -> np.ndarray:
     """Candidate j is dominated by k when k is no dearer and covers every line j could serve."""
     skus = [line.sku for line in options.order.lines]
     need = np.array(
         [sum(q for s, q in zip(skus, options.quantity, strict=True) if s == sku) for sku in skus]
     )
-    short = (options.stock < need[None, :]).astype(np.float64)
-    serves = (options.stock > 0).astype(np.float64)
-    # covers[k, j]: no line that j serves is one k cannot cover alone (a product, for speed).
-    covers = (short @ serves.T) == 0
+    # covers[k, j]: no line that j serves is one k cannot cover alone. Lines are packed into bits
+    # rather than multiplied as floats: a BLAS product spins its threads on a busy machine.
+    short, serves = _words(options.stock < need[None, :]), _words(options.stock > 0)
+    covers = ~np.any(short[:, None, :] & serves[None, :, :], axis=2)
     fixed, unit = options.fixed, options.unit
     no_dearer = (fixed[:, None] <= fixed[None, :] + EPS) & (unit[:, None] <= unit[None, :] + EPS)
     strictly = (fixed[:, None] < fixed[None, :] - EPS) | (unit[:, None] < unit[None, :] - EPS)
@@ -231,6 +244,14 @@ def _shipment_limit(rules: Rules) -> float:
     return float(int(limit.limit)) if hard else float("inf")
 
 
+def _by_shipment_set(options: OrderOptions, rules: Rules) -> bool:
+    """Orders `allocation.shipment_sets` solves exactly: no kit, no binding shipment count."""
+    limit = rules.max_shipments_per_order
+    count_free = limit is None or limit.limit >= options.size
+    plain = _enumerable(options, rules) and not kits_of(options)
+    return plain and count_free and searchable(options)
+
+
 def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) -> OrderDecision:
     """The optimal plan of one order (or the MIP's best and its bound if time runs out)."""
     if options.size == 0:
@@ -257,6 +278,14 @@ def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) 
             return OrderDecision(options, units, incumbent, incumbent, f"{depth}-shipment bound")
     if not enumerable:
         options, units = _pruned(options, rules, incumbent, units)
+    budget = ""
+    if _by_shipment_set(options, rules):
+        cheaper, complete = cheaper_plan(options, rules, incumbent)
+        if cheaper is not None:
+            incumbent, units = float(order_cost(options, cheaper, rules).total), cheaper
+        if complete:
+            return OrderDecision(options, units, incumbent, incumbent, "shipment-set search")
+        budget = ", past the search budget"
     # The incumbent is a cutoff: the MIP only looks for strictly better plans.
     result = solve_mip(
         [options], rules, time_limit_s, hint=[units], cutoff=incumbent + 1e-6 * max(1.0, incumbent)
@@ -271,4 +300,4 @@ def solve_order(options: OrderOptions, rules: Rules, time_limit_s: float = 5.0) 
         bound = incumbent
     else:  # out of time: a weaker but valid bound
         bound = min(float(_floor_with(options, rules).min()), incumbent)
-    return OrderDecision(options, units, incumbent, bound, f"mip {result.status}")
+    return OrderDecision(options, units, incumbent, bound, f"mip {result.status}{budget}")
