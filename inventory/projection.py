@@ -11,6 +11,7 @@ retries can never move the projection backwards.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -84,6 +85,7 @@ return removed
 )
 
 SlotSource = Callable[[], Mapping[str, int]]
+SLOT_REFRESH_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +115,9 @@ class Projected:
     def of(
         cls, version: int, on_hand: int, reserved: int, safety: int, reported_us: int | None
     ) -> Projected:
-        """From the ledger's values: the projection keeps report times in whole seconds."""
-        return cls(version, on_hand, reserved, safety, (reported_us or 0) // 1_000_000)
+        """From the ledger's values: the projection keeps report times in whole seconds since the
+        epoch, none before it (as its records do)."""
+        return cls(version, on_hand, reserved, safety, max(0, reported_us or 0) // 1_000_000)
 
 
 class UnknownLocation(LookupError):
@@ -141,12 +144,14 @@ class Projection:
         self._slot_source = slots
         self._slot_of: dict[str, int] = {}
         self._location_of: dict[int, str] = {}
+        self._refreshed_at = -SLOT_REFRESH_S
         self._put_sha = self.raw.script_load(_PUT)
         self._remove_sha = self.raw.script_load(_REMOVE)
 
     def bind_slots(self, source: SlotSource) -> None:
         self._slot_source = source
         self._slot_of, self._location_of = {}, {}
+        self._refreshed_at = -SLOT_REFRESH_S
 
     def stock_key(self, sku: str) -> str:
         return f"{self.prefix}:stk:{{{sku}}}"
@@ -163,12 +168,13 @@ class Projection:
         return f"{self.prefix}:net:ver"
 
     # -- slots -------------------------------------------------------------------------------
-    def slot_of(self, location: str) -> int:
+    def slot_of(self, location: str, eager: bool = True) -> int:
+        """`eager`: a miss always re-reads the slots (writers: the location exists in SQL)."""
         slot = self._slot_of.get(location)
         if slot is None:
             if location.startswith("#") and location[1:].isdigit():
                 return int(location[1:])
-            self._refresh_slots()
+            self._refresh_slots(eager)
             slot = self._slot_of.get(location)
             if slot is None:
                 raise UnknownLocation(f"location {location!r} has no slot in the ledger")
@@ -177,7 +183,7 @@ class Projection:
     def location_of(self, slot: int) -> str:
         location = self._location_of.get(slot)
         if location is None:
-            self._refresh_slots()
+            self._refresh_slots(eager=False)
             location = self._location_of.get(slot, f"#{slot}")
         return location
 
@@ -185,15 +191,21 @@ class Projection:
         known = []
         for location in locations:
             try:
-                known.append(self.slot_of(location))
+                known.append(self.slot_of(location, eager=False))
             except UnknownLocation:
                 continue  # a location the ledger does not have holds nothing here
         return known
 
-    def _refresh_slots(self) -> None:
-        """Slots are given once and never change, so a cache can only be incomplete, never wrong."""
+    def _refresh_slots(self, eager: bool) -> None:
+        """Slots are given once and never change, so a cache can only be incomplete, never wrong.
+        A reader's miss re-reads them at most once per SLOT_REFRESH_S: names no location has (a
+        stray slot, a mistyped location) must not cost a read of the ledger each time."""
         if self._slot_source is None:
             raise UnknownLocation("this projection has no slot source: bind the ledger's first")
+        now = time.monotonic()
+        if not eager and now - self._refreshed_at < SLOT_REFRESH_S:
+            return
+        self._refreshed_at = now
         slot_of = dict(self._slot_source())
         self._slot_of, self._location_of = slot_of, {s: loc for loc, s in slot_of.items()}
 
@@ -308,7 +320,7 @@ class Projection:
         pipe.get(self.network_key)
         pipe.get(self.network_version_key)
         blob, version = pipe.execute()
-        return blob, version
+        return _text(blob), _text(version)
 
     def set_inbound(self, sku: str, entries: Mapping[str, int]) -> None:
         """Replace the inbound supply of one SKU (entries: "<location>|<expected_s>" -> units)."""
@@ -323,6 +335,7 @@ class Projection:
         """Close the binary twin's connections (the caller owns and closes its own client)."""
         if self.raw is not self.redis:
             self.raw.close()
+            self.raw.connection_pool.disconnect()  # a pool passed in is not closed with its client
 
     def keys(self) -> Iterator[str]:
         yield from self.redis.scan_iter(match=f"{self.prefix}:*", count=1000)

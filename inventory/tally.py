@@ -61,6 +61,10 @@ def tally_many(
     """Tally several SKUs at once: one pass of numpy over all their records, then a slice each."""
     records = [record or b"" for record in carts]
     lengths = [len(record) // SIZE for record in records]
+    if any(
+        len(record) % SIZE for record in records
+    ):  # a torn write would misread every entry after
+        raise ValueError("a stock record is not a whole number of entries: rebuild the projection")
     if sum(lengths) == 0:
         return [_EMPTY] * len(carts)
     values = np.frombuffer(b"".join(records), dtype=RECORD)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
 
 from inventory import records
+from inventory.availability import Query, sources_for
 from inventory.model import Location, LocationType
-from inventory.projection import Projected, UnknownLocation
+from inventory.policy import AvailabilityPolicy
+from inventory.projection import Projected, Projection, UnknownLocation
+from inventory.tally import tally_many
 from tests.inventory.helpers import NETWORK, STORE, VENDOR, WAREHOUSE, sku
 
 
@@ -109,3 +113,52 @@ def test_a_record_entry_round_trips_and_refuses_what_it_cannot_hold():
         records.pack(1, 1, 2**31, 0, 0, 0)
     with pytest.raises(ValueError, match="whole number"):
         records.unpack(entry[:-1])
+
+
+def test_names_no_location_has_do_not_cost_a_ledger_read_each_time(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    projection, reads = backend.projection, []
+
+    def counted() -> dict[str, int]:
+        reads.append(1)
+        return backend.ledger.slots()
+
+    projection.bind_slots(counted)
+    s = sku()
+    projection.put({(STORE.id, s): Projected(1, 2, 0, 0, 0)})  # a writer's miss reads at once
+    assert len(reads) == 1
+    for _ in range(50):
+        assert projection.read_with_version({s: ["NO-SUCH-STORE", STORE.id]})[1][s] == {
+            STORE.id: Projected(1, 2, 0, 0, 0)
+        }
+        assert projection.location_of(777) == "#777"
+    assert len(reads) <= 2
+
+
+def test_closing_the_projection_closes_its_binary_connections(embedded_redis):
+    def connections() -> int:
+        return len(embedded_redis.client_list())
+
+    before = connections()
+    projection = Projection(embedded_redis, f"t{uuid.uuid4().hex[:8]}")
+    projection.read([])  # opens the binary twin's connection
+    assert connections() > before
+    projection.close()
+    deadline = time.monotonic() + 5  # the server notices a closed socket on its next turn
+    while connections() != before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert connections() == before
+
+
+def test_a_torn_record_is_refused_rather_than_misread():
+    table = sources_for(
+        {WAREHOUSE.id: WAREHOUSE}, {WAREHOUSE.id: 0}, AvailabilityPolicy(), Query()
+    ).table
+    whole = records.pack(0, 1, 5, 0, 0, 0)
+    assert tally_many([whole], table, 0, 3600, 1.0)[0].total == 5
+    with pytest.raises(ValueError, match="whole number"):
+        tally_many([whole, whole[:-1]], table, 0, 3600, 1.0)
+
+
+def test_a_report_time_before_the_epoch_is_held_as_the_epoch_on_both_sides():
+    assert Projected.of(1, 7, 0, 0, -86_400_000_000).reported_s == 0
