@@ -3,7 +3,7 @@
 Throughput on a hot SKU comes from group commit: callers hand their hold to one writer thread,
 which takes every hold queued meanwhile, pre-checks them on the projection in one Redis read (a
 hold the projection already knows cannot succeed never reaches SQL), and decides the rest in a
-single transaction (inventory.reservations.decide).
+single transaction on the driver's own connection (inventory.hold_sql.decide).
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
+from inventory import hold_sql
 from inventory import reservations as sql
 from inventory.holds import HoldRequest, candidates
 from inventory.ledger import Ledger
@@ -42,6 +44,7 @@ class Reservations:
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._dialect = hold_sql.dialect_of(ledger.engine)
 
     # -- holding ------------------------------------------------------------------------------
     def hold(self, request: HoldRequest) -> sql.HoldOutcome:
@@ -71,11 +74,12 @@ class Reservations:
             changes = sql.Changes()
             now_us = to_micros(self.ledger.clock())
 
-            def work(conn: Connection) -> list[sql.HoldOutcome]:
+            def work(conn: Any) -> list[sql.HoldOutcome]:
                 changes.positions.clear()
-                return sql.decide(conn, viable, now_us, changes)
+                return hold_sql.decide(conn, self._dialect, viable, now_us, changes)
 
-            outcomes.update((outcome.id, outcome) for outcome in self.ledger.transaction(work))
+            decided = hold_sql.transaction(self.ledger.engine, work)
+            outcomes.update((outcome.id, outcome) for outcome in decided)
             self.ledger.projection.put(changes.positions)
         return [outcomes[request.id] for request in requests]
 

@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from inventory import hold_sql
 from inventory.expiry import ExpirySweeper
 from inventory.holds import HoldLine, HoldRequest
-from inventory.reservations import ReservationConflict
+from inventory.reservations import Changes, ReservationConflict
 from inventory.reserve import Reservations
 from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
@@ -201,3 +202,47 @@ def test_bad_hold_requests_are_refused_before_anything_changes():
         HoldRequest(id="x", lines=[HoldLine(sku="S", quantity=1)], method="pickup")
     with pytest.raises(ValueError, match="Extra inputs"):
         HoldRequest.model_validate({"id": "x", "lines": [{"sku": "S", "quantity": 1}], "price": 3})
+
+
+def test_one_group_answers_replays_grants_new_holds_and_refuses_what_is_gone(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 3)])
+    first = hold((s, 2))
+    engine, dialect = backend.ledger.engine, hold_sql.dialect_of(backend.ledger.engine)
+
+    def decide(items: list[HoldRequest], changes: Changes) -> list:
+        plans = [(request, [[WAREHOUSE.id]]) for request in items]
+        return hold_sql.transaction(
+            engine, lambda conn: hold_sql.decide(conn, dialect, plans, 1_000_000, changes)
+        )
+
+    decide([first], Changes())
+    changes = Changes()
+    replayed, granted, refused = decide([first, hold((s, 1)), hold((s, 1))], changes)
+    assert (replayed.status, replayed.replayed) == ("held", True)
+    assert (granted.status, refused.status) == ("held", "refused")
+    assert changes.positions[(WAREHOUSE.id, s)].reserved == 3
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
+    assert_never_oversold(backend)
+
+
+def test_a_hold_contradicting_its_record_fails_alone_in_its_group(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 20)])
+    first = desk.hold(hold((s, 1)))
+    requests = [hold((s, 2), rid=first.id)] + [hold((s, 1)) for _ in range(7)]
+    start = threading.Barrier(len(requests))
+
+    def attempt(request: HoldRequest) -> str:
+        start.wait()
+        try:
+            return desk.hold(request).status
+        except ReservationConflict:
+            return "conflict"
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        statuses = list(pool.map(attempt, requests))
+    assert statuses == ["conflict"] + ["held"] * 7
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 8
+    assert_never_oversold(backend)

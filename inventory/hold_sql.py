@@ -1,0 +1,260 @@
+"""Deciding a group of holds on the bare driver (sqlite3 or psycopg): the hot path's few statements.
+
+The consistency mechanism is inventory.reservations' (positions locked in key order, holds decided
+in arrival order by inventory.holds.decide_group, units taken by a conditional UPDATE); only the
+way the statements reach the database differs. The ORM's per-statement cost was most of a group's
+time, so the group runs as a fixed handful of prepared statements on the driver's connection and,
+on PostgreSQL, in pipeline mode: replay check and locks in one round trip, updates and inserts in
+a second, then the commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+
+from inventory.holds import HoldRequest, Take, decide_group
+from inventory.projection import Projected
+from inventory.reservations import Changes, HoldOutcome, Key, ReservationConflict
+
+TRANSACTION_ATTEMPTS = 5
+RETRY_PAUSE_S = 0.005
+T = TypeVar("T")
+
+_FREE = "on_hand - reserved - safety"
+_TAKE = (
+    "UPDATE position SET reserved = reserved + {q}, version = version + 1"
+    f" WHERE location = {{l}} AND sku = {{s}} AND {_FREE} >= {{q}}"
+    " RETURNING version, on_hand, reserved, safety, reported_us"
+)
+_INSERT_RESERVATION = (
+    "INSERT INTO reservation (id, status, channel, request_hash, created_us, expires_us)"
+    " VALUES ({p}, 'held', {p}, {p}, {p}, {p})"
+)
+_INSERT_LINE = (
+    "INSERT INTO reservation_line (reservation_id, line, location, sku, quantity)"
+    " VALUES ({p}, {p}, {p}, {p}, {p})"
+)
+_RECORDED = "SELECT status, request_hash, expires_us FROM reservation WHERE id = {p}"
+_RECORDED_LINES = (
+    "SELECT line, location, sku, quantity FROM reservation_line"
+    " WHERE reservation_id = {p} ORDER BY line, location"
+)
+
+
+class Dialect:
+    """The statements of one driver; `p` is its parameter marker."""
+
+    def __init__(self, p: str) -> None:
+        self.p = p
+        self.take = _TAKE.format(q=p, l=p, s=p)
+        self.insert_reservation = _INSERT_RESERVATION.format(p=p)
+        self.insert_line = _INSERT_LINE.format(p=p)
+        self.recorded = _RECORDED.format(p=p)
+        self.recorded_lines = _RECORDED_LINES.format(p=p)
+
+    def begin(self, conn: Any) -> None:
+        """PostgreSQL's driver opens the transaction with the first statement."""
+
+    def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], dict[Key, int]]:
+        raise NotImplementedError
+
+    def write(self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list):
+        raise NotImplementedError
+
+
+class SQLite(Dialect):
+    """One writer at a time (BEGIN IMMEDIATE), so the lock is the transaction itself."""
+
+    def __init__(self) -> None:
+        super().__init__("?")
+
+    def begin(self, conn: Any) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+
+    def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], dict[Key, int]]:
+        marks = ",".join("?" * len(ids))
+        known = {
+            row[0] for row in conn.execute(f"SELECT id FROM reservation WHERE id IN ({marks})", ids)
+        }
+        if not keys:
+            return known, {}
+        pairs = ",".join(["(?,?)"] * len(keys))
+        rows = conn.execute(
+            f"SELECT location, sku, {_FREE} FROM position WHERE (location, sku) IN (VALUES {pairs})",
+            [part for key in keys for part in key],
+        )
+        return known, {(loc, sku): max(0, free) for loc, sku, free in rows}
+
+    def write(self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list):
+        rows = [conn.execute(self.take, (q, loc, sku, q)).fetchone() for (loc, sku), q in totals]
+        conn.executemany(self.insert_reservation, reservations)
+        conn.executemany(self.insert_line, lines)
+        return rows
+
+
+class Postgres(Dialect):
+    """Rows locked `FOR UPDATE` in key order; statements batched in pipeline mode."""
+
+    def __init__(self) -> None:
+        super().__init__("%s")
+
+    def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], dict[Key, int]]:
+        with conn.pipeline():
+            known = conn.execute("SELECT id FROM reservation WHERE id = ANY(%s)", (ids,))
+            free = conn.execute(
+                f"SELECT location, sku, {_FREE} FROM position WHERE (location, sku) IN"
+                " (SELECT * FROM unnest(%s::text[], %s::text[]))"
+                " ORDER BY location, sku FOR UPDATE",
+                ([loc for loc, _ in keys], [sku for _, sku in keys]),
+            )
+        return {row[0] for row in known}, {(loc, sku): max(0, f) for loc, sku, f in free}
+
+    def write(self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list):
+        with conn.pipeline():
+            taken = [conn.execute(self.take, (q, loc, sku, q)) for (loc, sku), q in totals]
+            cursor = conn.cursor()
+            cursor.executemany(self.insert_reservation, reservations)
+            cursor.executemany(self.insert_line, lines)
+        return [cur.fetchone() for cur in taken]
+
+
+def dialect_of(engine: Engine) -> Dialect:
+    if engine.dialect.name == "sqlite":
+        return SQLite()
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        return Postgres()
+    raise ValueError(f"no hold statements for {engine.dialect.name}+{engine.dialect.driver}")
+
+
+def decide(
+    conn: Any,
+    dialect: Dialect,
+    items: Sequence[tuple[HoldRequest, list[list[str]]]],
+    now_us: int,
+    changes: Changes,
+) -> list[HoldOutcome]:
+    """Decide a group of holds in the open transaction: replays answer from the record, the others
+    are decided in order against the positions they may take from, locked for the transaction."""
+    ids = [request.id for request, _ in items]
+    if len(set(ids)) != len(ids):
+        raise ReservationConflict("the same reservation id twice in one group")
+    keys = sorted(
+        {
+            (loc, line.sku)
+            for request, plan in items
+            for i, line in enumerate(request.lines)
+            for loc in plan[i]
+        }
+    )
+    dialect.begin(conn)
+    known, free = dialect.lookup(conn, ids, keys)
+    replays = {
+        request.id: recorded(conn, dialect, request) for request, _ in items if request.id in known
+    }
+    fresh = [(request, plan) for request, plan in items if request.id not in known]
+    decisions = dict(
+        zip((request.id for request, _ in fresh), decide_group(fresh, free), strict=True)
+    )
+    held = [
+        (request, takes)
+        for request, _ in fresh
+        if not isinstance(takes := decisions[request.id], str)
+    ]
+    if held:
+        _write(conn, dialect, held, now_us, changes)
+    outcomes = []
+    for request, _ in items:
+        decision = decisions.get(request.id)
+        if request.id in replays:
+            outcomes.append(replays[request.id])
+        elif isinstance(decision, str):
+            outcomes.append(HoldOutcome(request.id, "refused", (), decision))
+        else:
+            outcomes.append(HoldOutcome(request.id, "held", decision, "", _expiry(request, now_us)))
+    return outcomes
+
+
+def _write(
+    conn: Any,
+    dialect: Dialect,
+    held: list[tuple[HoldRequest, tuple[Take, ...]]],
+    now_us: int,
+    changes: Changes,
+) -> None:
+    totals: dict[Key, int] = defaultdict(int)
+    for _, takes in held:
+        for take in takes:
+            totals[(take.location, take.sku)] += take.quantity
+    reservations = [
+        (request.id, request.channel, request.digest(), now_us, _expiry(request, now_us))
+        for request, _ in held
+    ]
+    lines = [
+        (request.id, t.line, t.location, t.sku, t.quantity)
+        for request, takes in held
+        for t in takes
+    ]
+    ordered = sorted(totals.items())
+    for (key, _), row in zip(
+        ordered, dialect.write(conn, ordered, reservations, lines), strict=True
+    ):
+        if row is None:
+            raise AssertionError("a locked position gave less than decided")  # rolls the group back
+        changes.positions[key] = Projected.of(*row)
+
+
+def recorded(conn: Any, dialect: Dialect, request: HoldRequest) -> HoldOutcome:
+    """The first result of a request already recorded; other content under its id is refused."""
+    status, digest, expires_us = conn.execute(dialect.recorded, (request.id,)).fetchone()
+    if digest != request.digest():
+        raise ReservationConflict(f"reservation {request.id!r} exists with other content")
+    rows = conn.execute(dialect.recorded_lines, (request.id,)).fetchall()
+    takes = tuple(Take(line, loc, sku, quantity) for line, loc, sku, quantity in rows)
+    return HoldOutcome(request.id, status, takes, "", expires_us, replayed=True)
+
+
+def _expiry(request: HoldRequest, now_us: int) -> int | None:
+    return now_us + request.ttl_s * 1_000_000 if request.ttl_s else None
+
+
+def transaction(engine: Engine, work: Callable[[Any], T]) -> T:
+    """Run `work` on a pooled driver connection and commit; retried when a concurrent writer or a
+    dropped connection makes it fail cleanly (nothing was committed then)."""
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        pooled = engine.raw_connection()
+        try:
+            conn = pooled.driver_connection
+            result = work(conn)
+            conn.commit()
+            return result
+        except Exception as error:
+            retry = attempt < TRANSACTION_ATTEMPTS - 1 and _retryable(error)
+            try:
+                pooled.driver_connection.rollback()
+            except Exception:  # the connection is gone: the pool must not hand it out again
+                pooled.invalidate()
+            if not retry:
+                raise
+        finally:
+            pooled.close()
+        time.sleep(RETRY_PAUSE_S * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _retryable(error: Exception) -> bool:
+    """Deadlocks, serialization failures, a busy SQLite file, a connection the server dropped."""
+    if getattr(error, "sqlstate", None) in {"40001", "40P01"}:
+        return True
+    if type(error).__name__ == "OperationalError":
+        return "locked" in str(error) or getattr(error, "sqlstate", "") in {
+            None,
+            "08000",
+            "08003",
+            "08006",
+        }
+    return False
