@@ -1,18 +1,23 @@
 """Deciding a group of holds on the bare driver (sqlite3 or psycopg): the hot path's few statements.
 
-The consistency mechanism is inventory.reservations' (positions locked in key order, holds decided
-in arrival order by inventory.holds.decide_group, units taken by a conditional UPDATE); only the
-way the statements reach the database differs. The ORM's per-statement cost was most of a group's
-time, so the group runs as a fixed handful of prepared statements on the driver's connection and,
-on PostgreSQL, in pipeline mode: replay check and locks in one round trip, updates and inserts in
-a second, then the commit.
+Two ways to decide, one consistency mechanism: a unit is only ever taken by the conditional write
+`UPDATE position SET reserved = reserved + q WHERE on_hand - reserved - safety >= q`.
+- As proposed: when every hold of the group fits the free units the projection showed
+  (inventory.holds.decide_group on them), the group is written at once by conditional updates and
+  `INSERT ... ON CONFLICT DO NOTHING`; if a position gave less or an id was already recorded, the
+  transaction is rolled back and the group decided the locked way. A projection that is behind
+  therefore costs time, never stock. Refusals are never made this way.
+- Locked: the positions are locked in key order (`FOR UPDATE`; SQLite has one writer), replays
+  answer from the record, the others are decided in arrival order against the locked free units.
+The ORM's per-statement cost was most of a group's time, so each step is one statement (over
+arrays on PostgreSQL), whatever the group's size.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -33,11 +38,11 @@ _TAKE = (
 )
 _INSERT_RESERVATION = (
     "INSERT INTO reservation (id, status, channel, request_hash, created_us, expires_us)"
-    " VALUES ({p}, 'held', {p}, {p}, {p}, {p})"
+    " VALUES ({p}, 'held', {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING"
 )
 _INSERT_LINE = (
     "INSERT INTO reservation_line (reservation_id, line, location, sku, quantity)"
-    " VALUES ({p}, {p}, {p}, {p}, {p})"
+    " VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING"
 )
 _RECORDED = "SELECT status, request_hash, expires_us FROM reservation WHERE id = {p}"
 _RECORDED_LINES = (
@@ -63,7 +68,12 @@ class Dialect:
     def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], dict[Key, int]]:
         raise NotImplementedError
 
-    def write(self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list):
+    def write(
+        self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list
+    ) -> tuple[list[tuple | None], int]:
+        """Take `totals` by conditional updates and insert the reservations and their lines, each
+        unless its key exists. Returns the updated row per total (None: the position had less)
+        and how many reservations were inserted."""
         raise NotImplementedError
 
 
@@ -92,35 +102,65 @@ class SQLite(Dialect):
 
     def write(self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list):
         rows = [conn.execute(self.take, (q, loc, sku, q)).fetchone() for (loc, sku), q in totals]
-        conn.executemany(self.insert_reservation, reservations)
+        inserted = conn.executemany(self.insert_reservation, reservations).rowcount
         conn.executemany(self.insert_line, lines)
-        return rows
+        return rows, inserted
 
 
 class Postgres(Dialect):
-    """Rows locked `FOR UPDATE` in key order; statements batched in pipeline mode."""
+    """Rows locked `FOR UPDATE` in key order. Each step is one statement over arrays (unnest), so a
+    group costs the same round trips whatever its size: write and commit as proposed, or look up,
+    write and commit the locked way."""
+
+    _LOOKUP = (
+        "WITH locked AS (SELECT p.location, p.sku, p.on_hand - p.reserved - p.safety AS free"
+        " FROM position p JOIN unnest(%s::text[], %s::text[]) AS k(l, s)"
+        " ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku FOR UPDATE OF p)"
+        " SELECT location, sku, free FROM locked"
+        " UNION ALL SELECT id, NULL, NULL FROM reservation WHERE id = ANY(%s)"
+    )  # a row without a sku is a reservation id already recorded
+    _WRITE = (
+        "WITH taken AS (UPDATE position p"
+        " SET reserved = p.reserved + k.q, version = p.version + 1"
+        " FROM unnest(%s::text[], %s::text[], %s::int[]) AS k(l, s, q)"
+        " WHERE p.location = k.l AND p.sku = k.s AND p.on_hand - p.reserved - p.safety >= k.q"
+        " RETURNING p.location, p.sku, p.version, p.on_hand, p.reserved, p.safety, p.reported_us),"
+        " held AS (INSERT INTO reservation (id, status, channel, request_hash, created_us, expires_us)"
+        " SELECT r.id, 'held', r.channel, r.digest, r.created, r.expires"
+        " FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[])"
+        " AS r(id, channel, digest, created, expires) ON CONFLICT DO NOTHING RETURNING id),"
+        " lines AS (INSERT INTO reservation_line (reservation_id, line, location, sku, quantity)"
+        " SELECT * FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::int[])"
+        " ON CONFLICT DO NOTHING)"
+        " SELECT (SELECT count(*) FROM held), taken.* FROM taken"
+    )  # no row at all when no position gave: then nothing is decided either way
 
     def __init__(self) -> None:
         super().__init__("%s")
 
     def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], dict[Key, int]]:
-        with conn.pipeline():
-            known = conn.execute("SELECT id FROM reservation WHERE id = ANY(%s)", (ids,))
-            free = conn.execute(
-                f"SELECT location, sku, {_FREE} FROM position WHERE (location, sku) IN"
-                " (SELECT * FROM unnest(%s::text[], %s::text[]))"
-                " ORDER BY location, sku FOR UPDATE",
-                ([loc for loc, _ in keys], [sku for _, sku in keys]),
-            )
-        return {row[0] for row in known}, {(loc, sku): max(0, f) for loc, sku, f in free}
+        known: set[str] = set()
+        free: dict[Key, int] = {}
+        columns = ([loc for loc, _ in keys], [sku for _, sku in keys], ids)
+        for first, sku, units in conn.execute(self._LOOKUP, columns):
+            if sku is None:
+                known.add(first)
+            else:
+                free[(first, sku)] = max(0, units)
+        return known, free
 
     def write(self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list):
-        with conn.pipeline():
-            taken = [conn.execute(self.take, (q, loc, sku, q)) for (loc, sku), q in totals]
-            cursor = conn.cursor()
-            cursor.executemany(self.insert_reservation, reservations)
-            cursor.executemany(self.insert_line, lines)
-        return [cur.fetchone() for cur in taken]
+        columns = (
+            [loc for (loc, _), _ in totals],
+            [sku for (_, sku), _ in totals],
+            [units for _, units in totals],
+            *map(list, zip(*reservations, strict=True)),
+            *map(list, zip(*lines, strict=True)),
+        )
+        inserted, taken = 0, {}
+        for row in conn.execute(self._WRITE, columns):
+            inserted, taken[(row[1], row[2])] = row[0], row[3:]
+        return [taken.get(key) for key, _ in totals], inserted
 
 
 def dialect_of(engine: Engine) -> Dialect:
@@ -137,12 +177,34 @@ def decide(
     items: Sequence[tuple[HoldRequest, list[list[str]]]],
     now_us: int,
     changes: Changes,
+    proposed: Mapping[Key, int] | None = None,
 ) -> list[HoldOutcome]:
-    """Decide a group of holds in the open transaction: replays answer from the record, the others
-    are decided in order against the positions they may take from, locked for the transaction."""
+    """Decide a group of holds in one transaction: as `proposed` (free units per position, from
+    the projection) when SQL agrees, otherwise the locked way."""
     ids = [request.id for request, _ in items]
     if len(set(ids)) != len(ids):
         raise ReservationConflict("the same reservation id twice in one group")
+    if proposed is not None:
+        decisions = decide_group(items, dict(proposed))
+        if not any(isinstance(decision, str) for decision in decisions):
+            held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]
+            dialect.begin(conn)
+            if _write(conn, dialect, held, now_us, changes):
+                return [HoldOutcome(r.id, "held", t, "", _expiry(r, now_us)) for r, t in held]
+            conn.rollback()
+            changes.positions.clear()
+    return _decide_locked(conn, dialect, items, now_us, changes)
+
+
+def _decide_locked(
+    conn: Any,
+    dialect: Dialect,
+    items: Sequence[tuple[HoldRequest, list[list[str]]]],
+    now_us: int,
+    changes: Changes,
+) -> list[HoldOutcome]:
+    """Replays answer from the record; the others are decided in arrival order against the
+    positions they may take from, locked for the transaction."""
     keys = sorted(
         {
             (loc, line.sku)
@@ -152,7 +214,7 @@ def decide(
         }
     )
     dialect.begin(conn)
-    known, free = dialect.lookup(conn, ids, keys)
+    known, free = dialect.lookup(conn, [request.id for request, _ in items], keys)
     replays = {
         request.id: recorded(conn, dialect, request) for request, _ in items if request.id in known
     }
@@ -165,8 +227,8 @@ def decide(
         for request, _ in fresh
         if not isinstance(takes := decisions[request.id], str)
     ]
-    if held:
-        _write(conn, dialect, held, now_us, changes)
+    if held and not _write(conn, dialect, held, now_us, changes):
+        raise AssertionError("a locked position gave less than decided")  # rolls the group back
     outcomes = []
     for request, _ in items:
         decision = decisions.get(request.id)
@@ -185,7 +247,9 @@ def _write(
     held: list[tuple[HoldRequest, tuple[Take, ...]]],
     now_us: int,
     changes: Changes,
-) -> None:
+) -> bool:
+    """Record the held reservations and take their units; False if a position gave less than its
+    total or a reservation id was already recorded (the caller rolls back)."""
     totals: dict[Key, int] = defaultdict(int)
     for _, takes in held:
         for take in takes:
@@ -200,12 +264,12 @@ def _write(
         for t in takes
     ]
     ordered = sorted(totals.items())
-    for (key, _), row in zip(
-        ordered, dialect.write(conn, ordered, reservations, lines), strict=True
-    ):
-        if row is None:
-            raise AssertionError("a locked position gave less than decided")  # rolls the group back
+    rows, inserted = dialect.write(conn, ordered, reservations, lines)
+    if inserted != len(reservations) or any(row is None for row in rows):
+        return False
+    for (key, _), row in zip(ordered, rows, strict=True):
         changes.positions[key] = Projected.of(*row)
+    return True
 
 
 def recorded(conn: Any, dialect: Dialect, request: HoldRequest) -> HoldOutcome:

@@ -57,7 +57,7 @@ class Reservations:
 
     def _decide(self, requests: list[HoldRequest]) -> list[sql.HoldOutcome]:
         """Pre-check the group on the projection, then decide the rest in one SQL transaction."""
-        plans, shortfalls = self._plan(requests)
+        plans, shortfalls, proposed = self._plan(requests)
         outcomes: dict[str, sql.HoldOutcome] = {}
         if shortfalls:
             with (
@@ -76,7 +76,7 @@ class Reservations:
 
             def work(conn: Any) -> list[sql.HoldOutcome]:
                 changes.positions.clear()
-                return hold_sql.decide(conn, self._dialect, viable, now_us, changes)
+                return hold_sql.decide(conn, self._dialect, viable, now_us, changes, proposed)
 
             decided = hold_sql.transaction(self.ledger.engine, work)
             outcomes.update((outcome.id, outcome) for outcome in decided)
@@ -85,9 +85,9 @@ class Reservations:
 
     def _plan(
         self, requests: list[HoldRequest]
-    ) -> tuple[dict[str, list[list[str]]], dict[str, str]]:
+    ) -> tuple[dict[str, list[list[str]]], dict[str, str], dict[sql.Key, int]]:
         """Candidate locations per line from the projection (one read for the group), or why the
-        projection already says no."""
+        projection already says no; and the free units it shows, for SQL to confirm."""
         wanted: dict[str, list[str] | None] = {}
         for line in (line for request in requests for line in request.lines):
             known = wanted.get(line.sku, [])  # a pinned line needs its own location only
@@ -111,7 +111,12 @@ class Reservations:
                 plan.append(options)
             else:
                 plans[request.id] = plan
-        return plans, shortfalls
+        proposed = {
+            (loc, sku): value.available
+            for sku, here in projected.items()
+            for loc, value in here.items()
+        }
+        return plans, shortfalls, proposed
 
     def _ensure_writer(self) -> None:
         with self._lock:

@@ -204,25 +204,59 @@ def test_bad_hold_requests_are_refused_before_anything_changes():
         HoldRequest.model_validate({"id": "x", "lines": [{"sku": "S", "quantity": 1}], "price": 3})
 
 
+def decide_at_warehouse(
+    backend, requests: list[HoldRequest], proposed: dict | None = None
+) -> tuple[list, Changes]:
+    """One group straight to SQL, every line planned at the warehouse."""
+    engine, changes = backend.ledger.engine, Changes()
+    plans = [(request, [[WAREHOUSE.id]] * len(request.lines)) for request in requests]
+    outcomes = hold_sql.transaction(
+        engine,
+        lambda conn: hold_sql.decide(
+            conn, hold_sql.dialect_of(engine), plans, 1_000_000, changes, proposed
+        ),
+    )
+    return outcomes, changes
+
+
 def test_one_group_answers_replays_grants_new_holds_and_refuses_what_is_gone(backend):
     backend.ledger.upsert_locations(NETWORK)
     s = sku()
     backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 3)])
     first = hold((s, 2))
-    engine, dialect = backend.ledger.engine, hold_sql.dialect_of(backend.ledger.engine)
-
-    def decide(items: list[HoldRequest], changes: Changes) -> list:
-        plans = [(request, [[WAREHOUSE.id]]) for request in items]
-        return hold_sql.transaction(
-            engine, lambda conn: hold_sql.decide(conn, dialect, plans, 1_000_000, changes)
-        )
-
-    decide([first], Changes())
-    changes = Changes()
-    replayed, granted, refused = decide([first, hold((s, 1)), hold((s, 1))], changes)
+    decide_at_warehouse(backend, [first])
+    [replayed, granted, refused], changes = decide_at_warehouse(
+        backend, [first, hold((s, 1)), hold((s, 1))]
+    )
     assert (replayed.status, replayed.replayed) == ("held", True)
     assert (granted.status, refused.status) == ("held", "refused")
     assert changes.positions[(WAREHOUSE.id, s)].reserved == 3
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
+    assert_never_oversold(backend)
+
+
+def test_a_projection_showing_more_than_sql_has_costs_time_never_stock(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    stale = {(WAREHOUSE.id, s): 100}
+    [first, second], changes = decide_at_warehouse(backend, [hold((s, 3)), hold((s, 3))], stale)
+    assert (first.status, second.status) == ("held", "refused")
+    assert changes.positions[(WAREHOUSE.id, s)].reserved == 3
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
+    assert_never_oversold(backend)
+
+
+def test_a_replay_proposed_as_new_answers_its_first_result_and_takes_nothing(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    ample = {(WAREHOUSE.id, s): 5}
+    first = hold((s, 2))
+    [granted], _ = decide_at_warehouse(backend, [first], ample)
+    [replayed, other], _ = decide_at_warehouse(backend, [first, hold((s, 1))], ample)
+    assert (replayed.status, replayed.replayed, replayed.takes) == ("held", True, granted.takes)
+    assert other.status == "held"
     assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
     assert_never_oversold(backend)
 
