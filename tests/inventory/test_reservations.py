@@ -280,3 +280,24 @@ def test_a_hold_contradicting_its_record_fails_alone_in_its_group(desk, backend)
     assert statuses == ["conflict"] + ["held"] * 7
     assert backend.ledger.position(WAREHOUSE.id, s).reserved == 8
     assert_never_oversold(backend)
+
+
+def test_a_hold_committed_while_the_projection_is_down_replays_once_it_is_back(
+    desk, backend, monkeypatch
+):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    request = hold((s, 2))
+    projection = backend.ledger.projection
+
+    def down(_positions) -> None:
+        raise ConnectionError("projection unreachable")
+
+    monkeypatch.setattr(projection, "put", down)
+    with pytest.raises(ConnectionError):
+        desk.hold(request)
+    monkeypatch.undo()
+    again = desk.hold(request)
+    assert (again.status, again.replayed) == ("held", True)
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 2
+    assert_never_oversold(backend)
