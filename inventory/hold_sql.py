@@ -288,7 +288,7 @@ def _expiry(request: HoldRequest, now_us: int) -> int | None:
 
 def transaction(engine: Engine, work: Callable[[Any], T]) -> T:
     """Run `work` on a pooled driver connection and commit; retried when a concurrent writer or a
-    dropped connection makes it fail cleanly (nothing was committed then)."""
+    dropped connection makes it fail (a commit whose answer was lost comes back as a replay)."""
     for attempt in range(TRANSACTION_ATTEMPTS):
         pooled = engine.raw_connection()
         try:
@@ -315,10 +315,6 @@ def _retryable(error: Exception) -> bool:
     if getattr(error, "sqlstate", None) in {"40001", "40P01"}:
         return True
     if type(error).__name__ == "OperationalError":
-        return "locked" in str(error) or getattr(error, "sqlstate", "") in {
-            None,
-            "08000",
-            "08003",
-            "08006",
-        }
+        lost = getattr(error, "sqlstate", "") in {None, "08000", "08003", "08006"}
+        return lost or "locked" in str(error)
     return False
