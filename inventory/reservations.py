@@ -6,18 +6,18 @@ free units (inventory.holds.decide_group), and the units are taken by `UPDATE po
 = reserved + q WHERE on_hand - reserved - safety >= q`, which cannot fail under the lock and would
 roll the group back if it did. A reservation changes status only by `UPDATE ... WHERE status =
 'held'`, so each hold is consumed, released or expired exactly once. A refused hold records
-nothing: a retry decides afresh.
+nothing: a retry decides afresh. The group path itself runs on the bare driver (inventory.hold_sql).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, select, tuple_, update
+from sqlalchemy import Connection, bindparam, select, update
 
-from inventory.holds import HoldRequest, Take, decide_group
+from inventory.holds import HoldRequest, Take
 from inventory.projection import Projected
 from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
 
@@ -97,90 +97,6 @@ def shift_reserved(
     return True
 
 
-def decide(
-    conn: Connection,
-    items: Sequence[tuple[HoldRequest, list[list[str]]]],
-    now_us: int,
-    changes: Changes,
-) -> list[HoldOutcome]:
-    """Decide a group of holds in one transaction: replays answer from the record, the others are
-    decided in order against the positions they may take from, locked for the transaction."""
-    replays = _recorded_many(conn, [request for request, _ in items])
-    fresh = [(request, plan) for request, plan in items if request.id not in replays]
-    free = _lock_free_units(
-        conn,
-        {
-            (loc, line.sku)
-            for request, plan in fresh
-            for i, line in enumerate(request.lines)
-            for loc in plan[i]
-        },
-    )
-    decisions = dict(zip((r.id for r, _ in fresh), decide_group(fresh, free), strict=True))
-    held = [
-        (request, takes)
-        for request, _ in fresh
-        if not isinstance(takes := decisions[request.id], str)
-    ]
-    totals: dict[Key, int] = defaultdict(int)
-    for _, takes in held:
-        for t in takes:
-            totals[(t.location, t.sku)] += t.quantity
-    if not shift_reserved(conn, totals.items(), changes, checked=True):
-        raise AssertionError("a locked position gave less than decided")  # rolls the group back
-    if held:
-        conn.execute(
-            RES.insert(), [_reservation_row(r, "held", now_us, _expiry(r, now_us)) for r, _ in held]
-        )
-        conn.execute(LINE.insert(), [
-            {"reservation_id": r.id, "line": t.line, "location": t.location, "sku": t.sku, "quantity": t.quantity}
-            for r, takes in held for t in takes
-        ])  # fmt: skip
-    outcomes = []
-    for request, _ in items:
-        decision = decisions.get(request.id)
-        if request.id in replays:
-            outcomes.append(replays[request.id])
-        elif isinstance(decision, str):
-            outcomes.append(HoldOutcome(request.id, "refused", (), decision))
-        else:
-            outcomes.append(HoldOutcome(request.id, "held", decision, "", _expiry(request, now_us)))
-    return outcomes
-
-
-def _expiry(request: HoldRequest, now_us: int) -> int | None:
-    return now_us + request.ttl_s * 1_000_000 if request.ttl_s else None
-
-
-_KNOWN_IDS = select(RES.c.id).where(RES.c.id.in_(bindparam("ids", expanding=True)))
-_LOCK_FREE = (
-    select(POS.c.location, POS.c.sku, POS.c.on_hand - POS.c.reserved - POS.c.safety)
-    .where(tuple_(POS.c.location, POS.c.sku).in_(bindparam("keys", expanding=True)))
-    .order_by(POS.c.location, POS.c.sku)
-    .with_for_update()
-)
-
-
-def _recorded_many(conn: Connection, requests: list[HoldRequest]) -> dict[str, HoldOutcome]:
-    ids = [r.id for r in requests]
-    if len(set(ids)) != len(ids):
-        raise ReservationConflict("the same reservation id twice in one group")
-    rows = set(conn.scalars(_KNOWN_IDS, {"ids": ids}))
-    if not rows:
-        return {}
-    return {r.id: recorded(conn, r) for r in requests if r.id in rows}  # type: ignore[misc]
-
-
-def _lock_free_units(conn: Connection, keys: set[Key]) -> dict[Key, int]:
-    """Free units (on_hand - reserved - safety) of each position, locked in key order."""
-    if not keys:
-        return {}
-    return {
-        (loc, sku): max(0, free)
-        for loc, sku, free in conn.execute(_LOCK_FREE, {"keys": sorted(keys)})
-    }
-
-
 def close(
     conn: Connection,
     reservation_id: str,
@@ -229,12 +145,3 @@ def _give_back(conn: Connection, ids: list[str], changes: Changes) -> None:
     for r in conn.execute(select(LINE).where(LINE.c.reservation_id.in_(ids))):
         units[(r.location, r.sku)] -= r.quantity
     shift_reserved(conn, units.items(), changes, checked=False)
-
-
-def _reservation_row(
-    request: HoldRequest, status: str, now_us: int, expires: int | None, closed: int | None = None
-) -> dict:
-    return {
-        "id": request.id, "status": status, "channel": request.channel, "request_hash": request.digest(),
-        "created_us": now_us, "expires_us": expires, "closed_us": closed,
-    }  # fmt: skip

@@ -3,22 +3,24 @@
 Throughput on a hot SKU comes from group commit: callers hand their hold to one writer thread,
 which takes every hold queued meanwhile, pre-checks them on the projection in one Redis read (a
 hold the projection already knows cannot succeed never reaches SQL), and decides the rest in a
-single transaction (inventory.reservations.decide).
+single transaction on the driver's own connection (inventory.hold_sql.decide), as the
+projection proposes when SQL agrees. A second thread projects each committed group, then answers
+its callers, so one group's Redis write overlaps the next group's SQL.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 
+from inventory import hold_sql
 from inventory import reservations as sql
 from inventory.holds import HoldRequest, candidates
 from inventory.ledger import Ledger
+from inventory.projection import Projected
 from inventory.reads import AvailabilityReader
 from inventory.rules import to_micros
 
@@ -26,10 +28,31 @@ MAX_GROUP_HOLDS = 256  # holds decided in one transaction
 EXPIRY_BATCH = 1000  # holds expired in one transaction
 
 
-@dataclass(slots=True)
 class _Pending:
-    request: HoldRequest
-    done: Future
+    """A caller waiting for its hold: the writer settles it once, the caller takes the answer."""
+
+    __slots__ = ("_settled", "error", "outcome", "request")
+
+    def __init__(self, request: HoldRequest) -> None:
+        self.request = request
+        self.outcome: sql.HoldOutcome | None = None
+        self.error: BaseException | None = None
+        self._settled = threading.Lock()  # a bare lock wakes one waiter for less than a Future
+        self._settled.acquire()
+
+    def settle(self, outcome: sql.HoldOutcome | None, error: BaseException | None = None) -> None:
+        self.outcome, self.error = outcome, error
+        self._settled.release()
+
+    def answer(self) -> sql.HoldOutcome:
+        self._settled.acquire()
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome
+
+
+Changed = dict[sql.Key, Projected]
 
 
 class Reservations:
@@ -40,21 +63,26 @@ class Reservations:
         self.reader = reader
         self.group_commit = group_commit
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
-        self._writer: threading.Thread | None = None
+        self._acks: queue.Queue[tuple[list[_Pending], list, Changed] | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._dialect = hold_sql.dialect_of(ledger.engine)
 
     # -- holding ------------------------------------------------------------------------------
     def hold(self, request: HoldRequest) -> sql.HoldOutcome:
         if not self.group_commit:
-            return self._decide([request])[0]
-        pending = _Pending(request, Future())
+            [outcome], changed = self._decide([request])
+            self.ledger.projection.put(changed)
+            return outcome
+        pending = _Pending(request)
         self._ensure_writer()
         self._queue.put(pending)
-        return pending.done.result()
+        return pending.answer()
 
-    def _decide(self, requests: list[HoldRequest]) -> list[sql.HoldOutcome]:
-        """Pre-check the group on the projection, then decide the rest in one SQL transaction."""
-        plans, shortfalls = self._plan(requests)
+    def _decide(self, requests: list[HoldRequest]) -> tuple[list[sql.HoldOutcome], Changed]:
+        """Pre-check the group on the projection, then decide the rest in one SQL transaction.
+        Returns the outcomes and the positions it changed, for the projection."""
+        plans, shortfalls, proposed = self._plan(requests)
         outcomes: dict[str, sql.HoldOutcome] = {}
         if shortfalls:
             with (
@@ -66,24 +94,24 @@ class Reservations:
                         outcomes[request.id] = replay or sql.HoldOutcome(
                             request.id, "refused", (), shortfalls[request.id]
                         )
+        changes = sql.Changes()
         viable = [(request, plans[request.id]) for request in requests if request.id in plans]
         if viable:
-            changes = sql.Changes()
             now_us = to_micros(self.ledger.clock())
 
-            def work(conn: Connection) -> list[sql.HoldOutcome]:
+            def work(conn: Any) -> list[sql.HoldOutcome]:
                 changes.positions.clear()
-                return sql.decide(conn, viable, now_us, changes)
+                return hold_sql.decide(conn, self._dialect, viable, now_us, changes, proposed)
 
-            outcomes.update((outcome.id, outcome) for outcome in self.ledger.transaction(work))
-            self.ledger.projection.put(changes.positions)
-        return [outcomes[request.id] for request in requests]
+            decided = hold_sql.transaction(self.ledger.engine, work)
+            outcomes.update((outcome.id, outcome) for outcome in decided)
+        return [outcomes[request.id] for request in requests], changes.positions
 
     def _plan(
         self, requests: list[HoldRequest]
-    ) -> tuple[dict[str, list[list[str]]], dict[str, str]]:
+    ) -> tuple[dict[str, list[list[str]]], dict[str, str], dict[sql.Key, int]]:
         """Candidate locations per line from the projection (one read for the group), or why the
-        projection already says no."""
+        projection already says no; and the free units it shows, for SQL to confirm."""
         wanted: dict[str, list[str] | None] = {}
         for line in (line for request in requests for line in request.lines):
             known = wanted.get(line.sku, [])  # a pinned line needs its own location only
@@ -107,20 +135,32 @@ class Reservations:
                 plan.append(options)
             else:
                 plans[request.id] = plan
-        return plans, shortfalls
+        proposed = {
+            (loc, sku): value.available
+            for sku, here in projected.items()
+            for loc, value in here.items()
+        }
+        return plans, shortfalls, proposed
 
     def _ensure_writer(self) -> None:
+        """Two threads, so one group's projection write overlaps the next group's SQL: the writer
+        decides and commits groups; the acknowledger projects each committed group, then answers
+        its callers (after the commit, so an answer is durable; after the projection, so a caller
+        reads its own hold)."""
         with self._lock:
-            if self._writer is None or not self._writer.is_alive():
-                self._writer = threading.Thread(
-                    target=self._write_groups, name="hold-writer", daemon=True
-                )
-                self._writer.start()
+            if not all(thread.is_alive() for thread in self._threads) or not self._threads:
+                self._threads = [
+                    threading.Thread(target=self._write_groups, name="hold-writer", daemon=True),
+                    threading.Thread(target=self._acknowledge, name="hold-acks", daemon=True),
+                ]
+                for thread in self._threads:
+                    thread.start()
 
     def _write_groups(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
+                self._acks.put(None)
                 return
             group = [first]
             while len(group) < MAX_GROUP_HOLDS:
@@ -136,29 +176,41 @@ class Reservations:
 
     def _decide_group(self, group: list[_Pending]) -> None:
         try:
-            outcomes = self._decide([item.request for item in group])
+            outcomes, changed = self._decide([item.request for item in group])
         except sql.ReservationConflict:  # one bad request: decide each alone, so only it fails
             for item in group:
-                self._settle(item, lambda item=item: self._decide([item.request])[0])
+                try:
+                    alone, changed = self._decide([item.request])
+                except Exception as error:
+                    item.settle(None, error)
+                else:
+                    self._acks.put(([item], alone, changed))
             return
         except Exception as error:  # the whole group failed: every caller hears why
             for item in group:
-                item.done.set_exception(error)
+                item.settle(None, error)
             return
-        for item, outcome in zip(group, outcomes, strict=True):
-            item.done.set_result(outcome)
+        self._acks.put((group, outcomes, changed))
 
-    @staticmethod
-    def _settle(item: _Pending, decide: Callable[[], sql.HoldOutcome]) -> None:
-        try:
-            item.done.set_result(decide())
-        except Exception as error:
-            item.done.set_exception(error)
+    def _acknowledge(self) -> None:
+        while (job := self._acks.get()) is not None:
+            group, outcomes, changed = job
+            try:
+                self.ledger.projection.put(changed)
+            except (
+                Exception
+            ) as error:  # committed, but the caller cannot read it yet: a retry replays
+                for item in group:
+                    item.settle(None, error)
+                continue
+            for item, outcome in zip(group, outcomes, strict=True):
+                item.settle(outcome)
 
     def close(self) -> None:
-        if self._writer is not None and self._writer.is_alive():
+        if any(thread.is_alive() for thread in self._threads):
             self._queue.put(None)
-            self._writer.join(timeout=5)
+            for thread in self._threads:
+                thread.join(timeout=5)
 
     # -- closing ------------------------------------------------------------------------------
     def release(self, reservation_id: str) -> str:

@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from inventory import hold_sql
 from inventory.expiry import ExpirySweeper
 from inventory.holds import HoldLine, HoldRequest
-from inventory.reservations import ReservationConflict
+from inventory.reservations import Changes, ReservationConflict
 from inventory.reserve import Reservations
 from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
@@ -201,3 +202,102 @@ def test_bad_hold_requests_are_refused_before_anything_changes():
         HoldRequest(id="x", lines=[HoldLine(sku="S", quantity=1)], method="pickup")
     with pytest.raises(ValueError, match="Extra inputs"):
         HoldRequest.model_validate({"id": "x", "lines": [{"sku": "S", "quantity": 1}], "price": 3})
+
+
+def decide_at_warehouse(
+    backend, requests: list[HoldRequest], proposed: dict | None = None
+) -> tuple[list, Changes]:
+    """One group straight to SQL, every line planned at the warehouse."""
+    engine, changes = backend.ledger.engine, Changes()
+    plans = [(request, [[WAREHOUSE.id]] * len(request.lines)) for request in requests]
+    outcomes = hold_sql.transaction(
+        engine,
+        lambda conn: hold_sql.decide(
+            conn, hold_sql.dialect_of(engine), plans, 1_000_000, changes, proposed
+        ),
+    )
+    return outcomes, changes
+
+
+def test_one_group_answers_replays_grants_new_holds_and_refuses_what_is_gone(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 3)])
+    first = hold((s, 2))
+    decide_at_warehouse(backend, [first])
+    [replayed, granted, refused], changes = decide_at_warehouse(
+        backend, [first, hold((s, 1)), hold((s, 1))]
+    )
+    assert (replayed.status, replayed.replayed) == ("held", True)
+    assert (granted.status, refused.status) == ("held", "refused")
+    assert changes.positions[(WAREHOUSE.id, s)].reserved == 3
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
+    assert_never_oversold(backend)
+
+
+def test_a_projection_showing_more_than_sql_has_costs_time_never_stock(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    stale = {(WAREHOUSE.id, s): 100}
+    [first, second], changes = decide_at_warehouse(backend, [hold((s, 3)), hold((s, 3))], stale)
+    assert (first.status, second.status) == ("held", "refused")
+    assert changes.positions[(WAREHOUSE.id, s)].reserved == 3
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
+    assert_never_oversold(backend)
+
+
+def test_a_replay_proposed_as_new_answers_its_first_result_and_takes_nothing(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    ample = {(WAREHOUSE.id, s): 5}
+    first = hold((s, 2))
+    [granted], _ = decide_at_warehouse(backend, [first], ample)
+    [replayed, other], _ = decide_at_warehouse(backend, [first, hold((s, 1))], ample)
+    assert (replayed.status, replayed.replayed, replayed.takes) == ("held", True, granted.takes)
+    assert other.status == "held"
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
+    assert_never_oversold(backend)
+
+
+def test_a_hold_contradicting_its_record_fails_alone_in_its_group(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 20)])
+    first = desk.hold(hold((s, 1)))
+    requests = [hold((s, 2), rid=first.id)] + [hold((s, 1)) for _ in range(7)]
+    start = threading.Barrier(len(requests))
+
+    def attempt(request: HoldRequest) -> str:
+        start.wait()
+        try:
+            return desk.hold(request).status
+        except ReservationConflict:
+            return "conflict"
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        statuses = list(pool.map(attempt, requests))
+    assert statuses == ["conflict"] + ["held"] * 7
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 8
+    assert_never_oversold(backend)
+
+
+def test_a_hold_committed_while_the_projection_is_down_replays_once_it_is_back(
+    desk, backend, monkeypatch
+):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    request = hold((s, 2))
+    projection = backend.ledger.projection
+
+    def down(_positions) -> None:
+        raise ConnectionError("projection unreachable")
+
+    monkeypatch.setattr(projection, "put", down)
+    with pytest.raises(ConnectionError):
+        desk.hold(request)
+    monkeypatch.undo()
+    again = desk.hold(request)
+    assert (again.status, again.replayed) == ("held", True)
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 2
+    assert_never_oversold(backend)
