@@ -7,7 +7,7 @@ these statements go to the driver directly: PostgreSQL gets arrays (`unnest`), S
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection
 
@@ -52,49 +52,61 @@ def existing_event_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     return found
 
 
-def lock_positions(conn: Connection, new_rows: Sequence[tuple[str, str, int]]) -> list[tuple]:
-    """Create the missing positions (location, sku, safety) and return all of them, locked.
+def lock_positions(
+    conn: Connection, keys: Sequence[Key], safety_of: Callable[[list[Key]], list[int]]
+) -> list[tuple]:
+    """Return the positions of `keys` (sorted), locked; create the missing ones first with the
+    safety stock `safety_of` gives them. Most of a feed's positions exist already, so they are
+    read first and only the rest pay for an insert.
 
     Rows are tuples in the order of POSITION_COLUMNS.
     """
+    found = _select_positions(conn, keys)
+    if len(found) == len(keys):
+        return found
+    have = {(row[0], row[1]) for row in found}
+    missing = [key for key in keys if key not in have]
+    rows = [
+        (loc, sku, units) for (loc, sku), units in zip(missing, safety_of(missing), strict=True)
+    ]
     if _pg(conn):
-        locations, skus, safety = (list(c) for c in zip(*new_rows, strict=True))
+        locations, skus, safety = (list(c) for c in zip(*rows, strict=True))
         conn.exec_driver_sql(
             "INSERT INTO position (location, sku, on_hand, reserved, safety, version) "
             "SELECT l, s, 0, 0, f, 0 FROM unnest(%s::text[], %s::text[], %s::int[]) AS k(l, s, f) "
             "ORDER BY l, s ON CONFLICT DO NOTHING",
             (locations, skus, safety),
         )
+        return found + _select_positions(conn, missing)  # a concurrent batch may have made some
+    # SQLite: this transaction holds the only write lock, so what was missing still is.
+    conn.exec_driver_sql(
+        "INSERT INTO position (location, sku, on_hand, reserved, safety, version) VALUES (?, ?, 0, 0, ?, 0)",
+        rows,
+    )
+    return found + [(loc, sku, 0, 0, units, None, None, None, None, 0) for loc, sku, units in rows]
+
+
+def _select_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
+    """The existing positions among `keys`, locked on PostgreSQL in key order."""
+    if _pg(conn):
+        locations, skus = (list(c) for c in zip(*keys, strict=True))
         return _fetchall(
             conn,
             f"SELECT {POSITION_COLUMNS} FROM position p JOIN unnest(%s::text[], %s::text[]) AS k(l, s) "
             "ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku FOR UPDATE OF p",
             (locations, skus),
         )
-    # SQLite: this transaction already holds the only write lock, so read first, then create what is missing.
     conn.exec_driver_sql(
         "CREATE TEMP TABLE IF NOT EXISTS batch_key (location TEXT, sku TEXT, PRIMARY KEY (location, sku))"
     )
     conn.exec_driver_sql("DELETE FROM batch_key")
-    conn.exec_driver_sql(
-        "INSERT OR IGNORE INTO batch_key VALUES (?, ?)", [(r[0], r[1]) for r in new_rows]
-    )
-    found = _fetchall(
+    conn.exec_driver_sql("INSERT OR IGNORE INTO batch_key VALUES (?, ?)", list(keys))
+    return _fetchall(
         conn,
         f"SELECT {', '.join('p.' + c for c in POSITION_COLUMNS.split(', '))} FROM batch_key k "
         "CROSS JOIN position p ON p.location = k.location AND p.sku = k.sku",  # keys drive the loop
         (),
     )
-    known = {(row[0], row[1]) for row in found}
-    missing = [r for r in new_rows if (r[0], r[1]) not in known]
-    if missing:
-        conn.exec_driver_sql(
-            "INSERT INTO position (location, sku, on_hand, reserved, safety, version) VALUES (?, ?, 0, 0, ?, 0)",
-            missing,
-        )
-    return found + [
-        (loc, sku, 0, 0, safety, None, None, None, None, 0) for loc, sku, safety in missing
-    ]
 
 
 def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:

@@ -7,7 +7,7 @@ without any count, the sum of all deltas. A delta at or before the latest count 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -65,27 +65,35 @@ def micros(event: StockEvent) -> int:
     return to_micros(event.occurred_at)
 
 
-def earliest_new_count_us(state: Ledgered, events: Iterable[StockEvent]) -> int | None:
-    """The earliest count in `events` that could replace the current one, or None.
+def earliest_new_count_us(
+    state: Ledgered, events: Sequence[StockEvent], times: Sequence[int]
+) -> int | None:
+    """The earliest count in `events` (occurred at `times`) that could replace the current one.
 
     The caller needs the stored deltas after this time only when they may exist, i.e. when
     state.last_delta_us is later.
     """
-    times = [
-        micros(e) for e in events if e.is_count and not state.counted_after(micros(e), e.event_id)
-    ]
-    return min(times) if times else None
+    counts = [
+        t for e, t in zip(events, times, strict=True)
+        if e.is_count and not state.counted_after(t, e.event_id)
+    ]  # fmt: skip
+    return min(counts) if counts else None
 
 
 def fold(
-    state: Ledgered, events: Sequence[StockEvent], stored_deltas: Sequence[tuple[int, int]] = ()
+    state: Ledgered,
+    events: Sequence[StockEvent],
+    stored_deltas: Sequence[tuple[int, int]] = (),
+    times: Sequence[int] | None = None,
 ) -> tuple[Ledgered, list[Verdict]]:
     """Apply new, distinct, valid events of one position to its state.
 
     `stored_deltas` holds (occurred_us, delta) of the deltas already in the ledger that occurred
     after `earliest_new_count_us(state, events)`; a new count must add them back on top of itself.
+    `times` are the events' occurred_us, when the caller has them already.
     """
-    times = [micros(e) for e in events]
+    if times is None:
+        times = [micros(e) for e in events]
     verdicts: list[Verdict | None] = [None] * len(events)
     best: int | None = None  # index of the winning new count
     for i, event in enumerate(events):
