@@ -17,7 +17,15 @@ from inventory import bulk
 from inventory.feed import Rejection
 from inventory.model import DELTA_SIGN, EventType, StockEvent
 from inventory.projection import Projected
-from inventory.rules import Ledgered, Outcome, Verdict, earliest_new_count_us, fold, micros
+from inventory.rules import (
+    Ledgered,
+    Outcome,
+    Verdict,
+    delta_after_count,
+    earliest_new_count_us,
+    fold,
+    micros,
+)
 from inventory.safety import SAFETY, SafetyBook, SafetyRule
 from inventory.schema import LocationRow, StockEventRow
 
@@ -88,25 +96,44 @@ def _apply(
     verdicts: list[Verdict] = [None] * len(events)  # type: ignore[list-item]
     updates = []
     for key, at in members.items():
-        _, _, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version = (
-            rows[key]
-        )
-        state = Ledgered(on_hand, count_us, count_id, last_delta_us, reported_us)
-        group, group_times = [events[i] for i in at], [times[i] for i in at]
-        stored = _stored_deltas(conn, key, state, group, group_times)
-        new_state, group_verdicts = fold(state, group, stored, group_times)
-        for i, verdict in zip(at, group_verdicts, strict=True):
-            verdicts[i] = verdict
-        if new_state != state:
-            version += 1
-            updates.append((*key, new_state.on_hand, new_state.count_us, new_state.count_id,
-                            new_state.last_delta_us, new_state.reported_us, version))  # fmt: skip
-            result.changed[key] = Projected.of(
-                version, new_state.on_hand, reserved, safety, new_state.reported_us
-            )
+        row = rows[key]
+        quick = None
+        if len(at) == 1:  # most positions get one event a batch, most events are deltas
+            event = events[at[0]]
+            quick = delta_after_count((row[2], row[5], row[7], row[8]), event, times[at[0]])
+        if quick is not None:
+            verdicts[at[0]] = Verdict(event.event_id, Outcome.applied)
+            new = (quick[0], row[5], row[6], quick[1], quick[2])
+        else:
+            new = _fold_position(conn, key, row, at, events, times, verdicts)
+        if new != (row[2], *row[5:9]):
+            version = row[9] + 1
+            updates.append((*key, *new, version))
+            result.changed[key] = Projected.of(version, new[0], row[3], row[4], new[4])
     if updates:
         bulk.update_positions(conn, updates)
     return verdicts
+
+
+def _fold_position(
+    conn: Connection,
+    key: Key,
+    row: tuple,
+    at: list[int],
+    events: list[StockEvent],
+    times: list[int],
+    verdicts: list[Verdict],
+) -> tuple:
+    """The full rule for one position: fill in the verdicts of `at`, return the new
+    (on_hand, count_us, count_id, last_delta_us, reported_us)."""
+    state = Ledgered(row[2], *row[5:9])
+    group, group_times = [events[i] for i in at], [times[i] for i in at]
+    stored = _stored_deltas(conn, key, state, group, group_times)
+    new_state, group_verdicts = fold(state, group, stored, group_times)
+    for i, verdict in zip(at, group_verdicts, strict=True):
+        verdicts[i] = verdict
+    return (new_state.on_hand, new_state.count_us, new_state.count_id,
+            new_state.last_delta_us, new_state.reported_us)  # fmt: skip
 
 
 def rejections_as_verdicts(rejections: Iterable[Rejection]) -> list[tuple[int, Verdict]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from inventory.model import StockEvent
+from inventory.model import DELTA_SIGN, EventType, StockEvent
 
 
 class Outcome(StrEnum):
@@ -78,6 +78,24 @@ def earliest_new_count_us(
         if e.is_count and not state.counted_after(t, e.event_id)
     ]  # fmt: skip
     return min(counts) if counts else None
+
+
+def delta_after_count(
+    state: tuple[int, int | None, int | None, int | None], event: StockEvent, occurred_us: int
+) -> tuple[int, int, int] | None:
+    """The common case of a feed without the fold: one delta, later than the latest count.
+
+    `state` is (on_hand, count_us, last_delta_us, reported_us); returns those of them the event
+    moves, (on_hand, last_delta_us, reported_us), or None when the fold must decide.
+    """
+    on_hand, count_us, last_delta_us, reported_us = state
+    if event.type is EventType.count or (count_us is not None and occurred_us <= count_us):
+        return None
+    return (
+        on_hand + DELTA_SIGN[event.type] * event.quantity,
+        occurred_us if last_delta_us is None or occurred_us > last_delta_us else last_delta_us,
+        occurred_us if reported_us is None or occurred_us > reported_us else reported_us,
+    )
 
 
 def fold(
