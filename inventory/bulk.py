@@ -3,7 +3,7 @@
 SQLAlchemy's per-row parameter handling costs more than the database work at 50,000 events/s, so
 these statements go to the driver directly: PostgreSQL gets arrays (`unnest`) sent in binary
 (text arrays cost the client more to build than the server to read) and COPY for the events,
-SQLite gets `executemany` and a temporary key table. Both do the same thing; tests run both.
+SQLite gets `executemany` and the keys as a VALUES list. Both do the same thing; tests run both.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 Key = tuple[str, str]
+SQLITE_KEYS_PER_SELECT = 400  # two parameters a key, within SQLite's oldest limit of 999
 
 POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version"
 _EVENT_COLUMNS = (
@@ -113,17 +114,17 @@ def _select_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
             "ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku FOR UPDATE OF p",
             _columns(keys),
         )
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS batch_key (location TEXT, sku TEXT, PRIMARY KEY (location, sku))"
-    )
-    conn.exec_driver_sql("DELETE FROM batch_key")
-    conn.exec_driver_sql("INSERT OR IGNORE INTO batch_key VALUES (?, ?)", list(keys))
-    return _fetchall(
-        conn,
-        f"SELECT {', '.join('p.' + c for c in POSITION_COLUMNS.split(', '))} FROM batch_key k "
-        "CROSS JOIN position p ON p.location = k.location AND p.sku = k.sku",  # keys drive the loop
-        (),
-    )
+    found: list[tuple] = []
+    columns = ", ".join("p." + c for c in POSITION_COLUMNS.split(", "))
+    for start in range(0, len(keys), SQLITE_KEYS_PER_SELECT):
+        chunk = keys[start : start + SQLITE_KEYS_PER_SELECT]
+        found += _fetchall(
+            conn,
+            f"SELECT {columns} FROM (VALUES {', '.join(['(?, ?)'] * len(chunk))}) AS k "
+            "CROSS JOIN position p ON p.location = k.column1 AND p.sku = k.column2",  # keys drive
+            tuple(part for key in chunk for part in key),
+        )
+    return found
 
 
 def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:

@@ -148,3 +148,12 @@ def test_the_same_batch_sent_by_four_writers_at_once_counts_once(ledger):
     assert sorted(r.count("applied") for r in results) == [0, 0, 0, 50]
     assert all(set(r) <= {"applied", "duplicate"} for r in results)
     assert ledger.position(STORE.id, s).on_hand == 100
+
+
+def test_a_batch_across_a_thousand_positions_moves_each_of_them(ledger):
+    skus = [sku() for _ in range(1000)]
+    ledger.ingest([ev(STORE.id, s, "count", 10, 1) for s in skus])
+    result = ledger.ingest([ev(STORE.id, s, "sale", 1 + i % 3, 2) for i, s in enumerate(skus)])
+    assert outcomes(result) == ["applied"] * 1000
+    assert [ledger.position(STORE.id, s).on_hand for s in skus[:5]] == [9, 8, 7, 9, 8]
+    assert ledger.position(STORE.id, skus[-1]).on_hand == 10 - (1 + 999 % 3)
