@@ -2,7 +2,9 @@
 
 Consistency mechanism: the positions a batch touches are locked in a fixed order (location, sku)
 for the length of the transaction (PostgreSQL `FOR UPDATE`; SQLite has one writer at a time), the
-fold of inventory.rules decides, and every changed position gets version + 1.
+fold of inventory.rules decides, and every changed position gets version + 1. On PostgreSQL the
+existing positions are locked first and the ones the batch creates after them, each set in key
+order.
 """
 
 from __future__ import annotations
