@@ -1,17 +1,22 @@
 """Set-at-a-time SQL for the ingest hot path, one statement per step whatever the batch size.
 
 SQLAlchemy's per-row parameter handling costs more than the database work at 50,000 events/s, so
-these statements go to the driver directly: PostgreSQL gets arrays (`unnest`), SQLite gets
-`executemany` and a temporary key table. Both do the same thing; tests run both.
+these statements go to the driver directly: PostgreSQL gets arrays (`unnest`) sent in binary
+(text arrays cost the client more to build than the server to read) and COPY for the events,
+SQLite gets `executemany` and the keys as a VALUES list. Both do the same thing; tests run both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 Key = tuple[str, str]
+SQLITE_KEYS_PER_SELECT = 400  # two parameters a key, within SQLite's oldest limit of 999
 
 POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version"
 _EVENT_COLUMNS = (
@@ -23,20 +28,34 @@ def _pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def _fetchall(conn: Connection, sql: str, params: tuple) -> list[tuple]:
-    """Plain tuples straight from the driver: no per-row wrapping on the hot path."""
+@contextmanager
+def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """The driver's own cursor; its errors come out as SQLAlchemy's, as Ledger.transaction expects."""
     cursor = conn.connection.dbapi_connection.cursor()
+    dbapi_error = conn.dialect.loaded_dbapi.Error
     try:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        yield cursor
+    except dbapi_error as error:
+        raise DBAPIError.instance(sql, None, error, dbapi_error) from error
     finally:
         cursor.close()
 
 
+def _fetchall(conn: Connection, sql: str, params: tuple) -> list[tuple]:
+    """Plain tuples straight from the driver: no per-row wrapping on the hot path."""
+    with _cursor(conn, sql) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _columns(rows: Sequence[tuple]) -> tuple[list, ...]:
+    return tuple(list(c) for c in zip(*rows, strict=True))
+
+
 def existing_event_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     if _pg(conn):
-        rows = conn.exec_driver_sql(
-            "SELECT event_id FROM stock_event WHERE event_id = ANY(%s)", (list(ids),)
+        rows = _fetchall(
+            conn, "SELECT event_id FROM stock_event WHERE event_id = ANY(%b::text[])", (list(ids),)
         )
         return {r[0] for r in rows}
     found: set[str] = set()
@@ -52,60 +71,69 @@ def existing_event_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     return found
 
 
-def lock_positions(conn: Connection, new_rows: Sequence[tuple[str, str, int]]) -> list[tuple]:
-    """Create the missing positions (location, sku, safety) and return all of them, locked.
+def lock_positions(
+    conn: Connection, keys: Sequence[Key], safety_of: Callable[[list[Key]], list[int]]
+) -> list[tuple]:
+    """Return the positions of `keys` (sorted), locked; create the missing ones first with the
+    safety stock `safety_of` gives them. Most of a feed's positions exist already, so they are
+    read first and only the rest pay for an insert.
 
     Rows are tuples in the order of POSITION_COLUMNS.
     """
+    found = _select_positions(conn, keys)
+    if len(found) == len(keys):
+        return found
+    have = {(row[0], row[1]) for row in found}
+    missing = [key for key in keys if key not in have]
+    rows = [
+        (loc, sku, units) for (loc, sku), units in zip(missing, safety_of(missing), strict=True)
+    ]
     if _pg(conn):
-        locations, skus, safety = (list(c) for c in zip(*new_rows, strict=True))
-        conn.exec_driver_sql(
+        _fetchall(
+            conn,
             "INSERT INTO position (location, sku, on_hand, reserved, safety, version) "
-            "SELECT l, s, 0, 0, f, 0 FROM unnest(%s::text[], %s::text[], %s::int[]) AS k(l, s, f) "
+            "SELECT l, s, 0, 0, f, 0 FROM unnest(%b::text[], %b::text[], %b::int[]) AS k(l, s, f) "
             "ORDER BY l, s ON CONFLICT DO NOTHING",
-            (locations, skus, safety),
+            _columns(rows),
         )
+        return found + _select_positions(conn, missing)  # a concurrent batch may have made some
+    # SQLite: this transaction holds the only write lock, so what was missing still is.
+    conn.exec_driver_sql(
+        "INSERT INTO position (location, sku, on_hand, reserved, safety, version) VALUES (?, ?, 0, 0, ?, 0)",
+        rows,
+    )
+    return found + [(loc, sku, 0, 0, units, None, None, None, None, 0) for loc, sku, units in rows]
+
+
+def _select_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
+    """The existing positions among `keys`, locked on PostgreSQL in key order."""
+    if _pg(conn):
         return _fetchall(
             conn,
-            f"SELECT {POSITION_COLUMNS} FROM position p JOIN unnest(%s::text[], %s::text[]) AS k(l, s) "
+            f"SELECT {POSITION_COLUMNS} FROM position p JOIN unnest(%b::text[], %b::text[]) AS k(l, s) "
             "ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku FOR UPDATE OF p",
-            (locations, skus),
+            _columns(keys),
         )
-    # SQLite: this transaction already holds the only write lock, so read first, then create what is missing.
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS batch_key (location TEXT, sku TEXT, PRIMARY KEY (location, sku))"
-    )
-    conn.exec_driver_sql("DELETE FROM batch_key")
-    conn.exec_driver_sql(
-        "INSERT OR IGNORE INTO batch_key VALUES (?, ?)", [(r[0], r[1]) for r in new_rows]
-    )
-    found = _fetchall(
-        conn,
-        f"SELECT {', '.join('p.' + c for c in POSITION_COLUMNS.split(', '))} FROM batch_key k "
-        "CROSS JOIN position p ON p.location = k.location AND p.sku = k.sku",  # keys drive the loop
-        (),
-    )
-    known = {(row[0], row[1]) for row in found}
-    missing = [r for r in new_rows if (r[0], r[1]) not in known]
-    if missing:
-        conn.exec_driver_sql(
-            "INSERT INTO position (location, sku, on_hand, reserved, safety, version) VALUES (?, ?, 0, 0, ?, 0)",
-            missing,
+    found: list[tuple] = []
+    columns = ", ".join("p." + c for c in POSITION_COLUMNS.split(", "))
+    for start in range(0, len(keys), SQLITE_KEYS_PER_SELECT):
+        chunk = keys[start : start + SQLITE_KEYS_PER_SELECT]
+        found += _fetchall(
+            conn,
+            f"SELECT {columns} FROM (VALUES {', '.join(['(?, ?)'] * len(chunk))}) AS k "
+            "CROSS JOIN position p ON p.location = k.column1 AND p.sku = k.column2",  # keys drive
+            tuple(part for key in chunk for part in key),
         )
-    return found + [
-        (loc, sku, 0, 0, safety, None, None, None, None, 0) for loc, sku, safety in missing
-    ]
+    return found
 
 
 def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows: (event_id, location, sku, type, quantity, occurred_us, received_us, source, outcome)."""
     if _pg(conn):
-        columns = [list(c) for c in zip(*rows, strict=True)]
-        conn.exec_driver_sql(
-            f"INSERT INTO stock_event ({_EVENT_COLUMNS}) SELECT * FROM unnest("
-            "%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bigint[], %s::bigint[], %s::text[], %s::text[])",
-            tuple(columns),
-        )
+        sql = f"COPY stock_event ({_EVENT_COLUMNS}) FROM STDIN"
+        with _cursor(conn, sql) as cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
         return
     conn.exec_driver_sql(
         f"INSERT INTO stock_event ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(rows)
@@ -115,14 +143,14 @@ def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:
 def update_positions(conn: Connection, rows: Sequence[tuple]) -> None:
     """rows: (location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version)."""
     if _pg(conn):
-        columns = [list(c) for c in zip(*rows, strict=True)]
-        conn.exec_driver_sql(
+        _fetchall(
+            conn,
             "UPDATE position p SET on_hand = u.on_hand, count_us = u.count_us, count_id = u.count_id, "
             "last_delta_us = u.last_delta_us, reported_us = u.reported_us, version = u.version "
-            "FROM unnest(%s::text[], %s::text[], %s::int[], %s::bigint[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+            "FROM unnest(%b::text[], %b::text[], %b::int[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
             "AS u(location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version) "
             "WHERE p.location = u.location AND p.sku = u.sku",
-            tuple(columns),
+            _columns(rows),
         )
         return
     conn.exec_driver_sql(

@@ -2,7 +2,9 @@
 
 Consistency mechanism: the positions a batch touches are locked in a fixed order (location, sku)
 for the length of the transaction (PostgreSQL `FOR UPDATE`; SQLite has one writer at a time), the
-fold of inventory.rules decides, and every changed position gets version + 1.
+fold of inventory.rules decides, and every changed position gets version + 1. On PostgreSQL the
+existing positions are locked first and the ones the batch creates after them, each set in key
+order.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from inventory import bulk
 from inventory.feed import Rejection
 from inventory.model import DELTA_SIGN, EventType, StockEvent
 from inventory.projection import Projected
-from inventory.rules import Ledgered, Outcome, Verdict, earliest_new_count_us, fold, micros
+from inventory.rules import (
+    Ledgered,
+    Outcome,
+    Verdict,
+    delta_after_count,
+    earliest_new_count_us,
+    fold,
+    micros,
+)
 from inventory.safety import SAFETY, SafetyBook, SafetyRule
 from inventory.schema import LocationRow, StockEventRow
 
@@ -60,34 +70,72 @@ def ingest_events(
     if not accepted:
         return _sorted(result)
 
-    by_key: dict[Key, list[StockEvent]] = defaultdict(list)
-    for _, event in accepted:
-        by_key[(event.location, event.sku)].append(event)
-    rows = _lock_positions(conn, sorted(by_key), known)
-    outcome_of: dict[str, Verdict] = {}
-    updates = []
-    for key, group in by_key.items():
-        _, _, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version = (
-            rows[key]
-        )
-        state = Ledgered(on_hand, count_us, count_id, last_delta_us, reported_us)
-        new_state, verdicts = fold(state, group, _stored_deltas(conn, key, state, group))
-        outcome_of.update((v.event_id, v) for v in verdicts)
-        if new_state != state:
-            version += 1
-            updates.append((*key, new_state.on_hand, new_state.count_us, new_state.count_id,
-                            new_state.last_delta_us, new_state.reported_us, version))  # fmt: skip
-            result.changed[key] = Projected.of(
-                version, new_state.on_hand, reserved, safety, new_state.reported_us
-            )
+    times = [micros(e) for _, e in accepted]
+    verdicts = _apply(conn, [e for _, e in accepted], times, known, result)
     bulk.insert_events(conn, [
-        (e.event_id, e.location, e.sku, e.type.value, e.quantity, micros(e), now_us, e.source, outcome_of[e.event_id].outcome.value)
-        for _, e in accepted
+        (e.event_id, e.location, e.sku, e.type.value, e.quantity, t, now_us, e.source, v.outcome.value)
+        for (_, e), t, v in zip(accepted, times, verdicts, strict=True)
     ])  # fmt: skip
+    result.verdicts.extend(zip((index for index, _ in accepted), verdicts, strict=True))
+    return _sorted(result)
+
+
+def _apply(
+    conn: Connection,
+    events: list[StockEvent],
+    times: list[int],
+    types: dict[str, str],
+    result: BatchResult,
+) -> list[Verdict]:
+    """Fold each position's events onto its locked row and write the changed rows.
+
+    Returns the verdicts in the order of `events`; `result.changed` gets the new positions.
+    """
+    members: dict[Key, list[int]] = defaultdict(list)
+    for i, event in enumerate(events):
+        members[(event.location, event.sku)].append(i)
+    rows = _lock_positions(conn, sorted(members), types)
+    verdicts: list[Verdict] = [None] * len(events)  # type: ignore[list-item]
+    updates = []
+    for key, at in members.items():
+        row = rows[key]
+        quick = None
+        if len(at) == 1:  # most positions get one event a batch, most events are deltas
+            event = events[at[0]]
+            quick = delta_after_count((row[2], row[5], row[7], row[8]), event, times[at[0]])
+        if quick is not None:
+            verdicts[at[0]] = Verdict(event.event_id, Outcome.applied)
+            new = (quick[0], row[5], row[6], quick[1], quick[2])
+        else:
+            new = _fold_position(conn, key, row, at, events, times, verdicts)
+        if new != (row[2], *row[5:9]):
+            version = row[9] + 1
+            updates.append((*key, *new, version))
+            result.changed[key] = Projected.of(version, new[0], row[3], row[4], new[4])
     if updates:
         bulk.update_positions(conn, updates)
-    result.verdicts.extend((index, outcome_of[e.event_id]) for index, e in accepted)
-    return _sorted(result)
+    return verdicts
+
+
+def _fold_position(
+    conn: Connection,
+    key: Key,
+    row: tuple,
+    at: list[int],
+    events: list[StockEvent],
+    times: list[int],
+    verdicts: list[Verdict],
+) -> tuple:
+    """The full rule for one position: fill in the verdicts of `at`, return the new
+    (on_hand, count_us, count_id, last_delta_us, reported_us)."""
+    state = Ledgered(row[2], *row[5:9])
+    group, group_times = [events[i] for i in at], [times[i] for i in at]
+    stored = _stored_deltas(conn, key, state, group, group_times)
+    new_state, group_verdicts = fold(state, group, stored, group_times)
+    for i, verdict in zip(at, group_verdicts, strict=True):
+        verdicts[i] = verdict
+    return (new_state.on_hand, new_state.count_us, new_state.count_id,
+            new_state.last_delta_us, new_state.reported_us)  # fmt: skip
 
 
 def rejections_as_verdicts(rejections: Iterable[Rejection]) -> list[tuple[int, Verdict]]:
@@ -122,24 +170,25 @@ def _known_locations(conn: Connection, ids: set[str]) -> dict[str, str]:
 
 
 def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) -> dict[Key, tuple]:
-    """Create missing positions (with their safety stock) and lock all of them in key order."""
-    book = SafetyBook(
-        SafetyRule(r.units, r.location_type, r.location, r.sku)
-        for r in conn.execute(select(SAFETY))
-    )
-    rows = bulk.lock_positions(
-        conn, [(loc, sku, book.units(loc, types[loc], sku)) for loc, sku in keys]
-    )
-    return {(row[0], row[1]): row for row in rows}
+    """Lock the positions in key order, creating the missing ones with their safety stock."""
+
+    def safety_of(missing: list[Key]) -> list[int]:
+        book = SafetyBook(
+            SafetyRule(r.units, r.location_type, r.location, r.sku)
+            for r in conn.execute(select(SAFETY))
+        )
+        return [book.units(loc, types[loc], sku) for loc, sku in missing]
+
+    return {(row[0], row[1]): row for row in bulk.lock_positions(conn, keys, safety_of)}
 
 
 def _stored_deltas(
-    conn: Connection, key: Key, state: Ledgered, group: list[StockEvent]
+    conn: Connection, key: Key, state: Ledgered, group: list[StockEvent], times: list[int]
 ) -> list[tuple[int, int]]:
     """Deltas already in the ledger that a new, earlier-than-them count must carry on top of itself."""
     if state.last_delta_us is None:
         return []
-    since = earliest_new_count_us(state, group)
+    since = earliest_new_count_us(state, group, times)
     if since is None or state.last_delta_us <= since:
         return []
     rows = conn.execute(

@@ -7,12 +7,12 @@ without any count, the sum of all deltas. A delta at or before the latest count 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from inventory.model import StockEvent
+from inventory.model import DELTA_SIGN, EventType, StockEvent
 
 
 class Outcome(StrEnum):
@@ -65,27 +65,53 @@ def micros(event: StockEvent) -> int:
     return to_micros(event.occurred_at)
 
 
-def earliest_new_count_us(state: Ledgered, events: Iterable[StockEvent]) -> int | None:
-    """The earliest count in `events` that could replace the current one, or None.
+def earliest_new_count_us(
+    state: Ledgered, events: Sequence[StockEvent], times: Sequence[int]
+) -> int | None:
+    """The earliest count in `events` (occurred at `times`) that could replace the current one.
 
     The caller needs the stored deltas after this time only when they may exist, i.e. when
     state.last_delta_us is later.
     """
-    times = [
-        micros(e) for e in events if e.is_count and not state.counted_after(micros(e), e.event_id)
-    ]
-    return min(times) if times else None
+    counts = [
+        t for e, t in zip(events, times, strict=True)
+        if e.is_count and not state.counted_after(t, e.event_id)
+    ]  # fmt: skip
+    return min(counts) if counts else None
+
+
+def delta_after_count(
+    state: tuple[int, int | None, int | None, int | None], event: StockEvent, occurred_us: int
+) -> tuple[int, int, int] | None:
+    """The common case of a feed without the fold: one delta, later than the latest count.
+
+    `state` is (on_hand, count_us, last_delta_us, reported_us); returns those of them the event
+    moves, (on_hand, last_delta_us, reported_us), or None when the fold must decide.
+    """
+    on_hand, count_us, last_delta_us, reported_us = state
+    if event.type is EventType.count or (count_us is not None and occurred_us <= count_us):
+        return None
+    return (
+        on_hand + DELTA_SIGN[event.type] * event.quantity,
+        occurred_us if last_delta_us is None or occurred_us > last_delta_us else last_delta_us,
+        occurred_us if reported_us is None or occurred_us > reported_us else reported_us,
+    )
 
 
 def fold(
-    state: Ledgered, events: Sequence[StockEvent], stored_deltas: Sequence[tuple[int, int]] = ()
+    state: Ledgered,
+    events: Sequence[StockEvent],
+    stored_deltas: Sequence[tuple[int, int]] = (),
+    times: Sequence[int] | None = None,
 ) -> tuple[Ledgered, list[Verdict]]:
     """Apply new, distinct, valid events of one position to its state.
 
     `stored_deltas` holds (occurred_us, delta) of the deltas already in the ledger that occurred
     after `earliest_new_count_us(state, events)`; a new count must add them back on top of itself.
+    `times` are the events' occurred_us, when the caller has them already.
     """
-    times = [micros(e) for e in events]
+    if times is None:
+        times = [micros(e) for e in events]
     verdicts: list[Verdict | None] = [None] * len(events)
     best: int | None = None  # index of the winning new count
     for i, event in enumerate(events):

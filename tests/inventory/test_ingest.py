@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
@@ -129,3 +132,28 @@ def test_arrival_order_does_not_change_the_position(ledger):
     for item in reversed(history(b)):
         ledger.ingest([item])
     assert ledger.position(STORE.id, a).on_hand == ledger.position(STORE.id, b).on_hand == 19
+
+
+def test_the_same_batch_sent_by_four_writers_at_once_counts_once(ledger):
+    s = sku()
+    batch = [ev(STORE.id, s, "receive", 2, i) for i in range(50)]
+    start = threading.Barrier(4)
+
+    def send(_: int) -> list[str]:
+        start.wait()
+        return outcomes(ledger.ingest(batch))
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(send, range(4)))
+    assert sorted(r.count("applied") for r in results) == [0, 0, 0, 50]
+    assert all(set(r) <= {"applied", "duplicate"} for r in results)
+    assert ledger.position(STORE.id, s).on_hand == 100
+
+
+def test_a_batch_across_a_thousand_positions_moves_each_of_them(ledger):
+    skus = [sku() for _ in range(1000)]
+    ledger.ingest([ev(STORE.id, s, "count", 10, 1) for s in skus])
+    result = ledger.ingest([ev(STORE.id, s, "sale", 1 + i % 3, 2) for i, s in enumerate(skus)])
+    assert outcomes(result) == ["applied"] * 1000
+    assert [ledger.position(STORE.id, s).on_hand for s in skus[:5]] == [9, 8, 7, 9, 8]
+    assert ledger.position(STORE.id, skus[-1]).on_hand == 10 - (1 + 999 % 3)

@@ -9,7 +9,7 @@ from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from inventory.model import EventType, StockEvent
-from inventory.rules import Ledgered, Outcome, fold, micros
+from inventory.rules import Ledgered, Outcome, delta_after_count, fold, micros, to_micros
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -118,3 +118,22 @@ def test_the_position_does_not_depend_on_arrival_order_or_batching(events, rnd: 
     out_of_order = apply_in_batches(shuffled, batches)
     assert out_of_order.on_hand == in_order.on_hand == expected_on_hand(events)
     assert out_of_order.count_us == in_order.count_us
+
+
+maybe_us = st.one_of(st.none(), st.integers(0, 40 * 60_000_000).map(lambda us: to_micros(T0) + us))
+
+
+@seed(20261123)
+@settings(max_examples=300, deadline=None)
+@given(histories(), maybe_us, maybe_us, maybe_us, st.integers(-50, 50))
+def test_the_shortcut_for_a_lone_delta_agrees_with_the_fold(events, count, last, reported, stock):
+    state = Ledgered(stock, count, "c" if count is not None else None, last, reported)
+    event = events[0]
+    quick = delta_after_count((stock, count, last, reported), event, micros(event))
+    folded, verdicts = fold(state, [event])
+    if quick is None:
+        assert event.is_count or verdicts[0].outcome is Outcome.stale
+    else:
+        assert verdicts[0].outcome is Outcome.applied
+        assert quick == (folded.on_hand, folded.last_delta_us, folded.reported_us)
+        assert (folded.count_us, folded.count_id) == (state.count_us, state.count_id)
