@@ -147,7 +147,7 @@ def update_positions(conn: Connection, rows: Sequence[tuple]) -> None:
             conn,
             "UPDATE position p SET on_hand = u.on_hand, count_us = u.count_us, count_id = u.count_id, "
             "last_delta_us = u.last_delta_us, reported_us = u.reported_us, version = u.version "
-            "FROM unnest(%b::text[], %b::text[], %b::int[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
+            "FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
             "AS u(location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version) "
             "WHERE p.location = u.location AND p.sku = u.sku",
             _columns(rows),

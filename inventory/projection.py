@@ -27,7 +27,7 @@ from inventory import records
 # slot when its version is newer, or joins the record when the slot has none. Returns how many
 # entries were written. All keys of one call share a cluster slot.
 _LOCATE = """
-local SIZE = 28
+local SIZE = ENTRY_SIZE
 local function locate(record, slot)
   local from = 1
   while true do
@@ -37,7 +37,7 @@ local function locate(record, slot)
     from = at + 1
   end
 end
-"""
+""".replace("ENTRY_SIZE", str(records.SIZE))
 _PUT = (
     _LOCATE
     + """

@@ -8,9 +8,9 @@ decode and split. Each entry is fixed-width and little-endian, so Lua (`struct`)
     version  int64   the position's version in SQL: the projection only ever moves forward
     slot     int32   the location's slot, a small number the ledger gives it once, for good
     reported uint32  when its source last reported, whole seconds since the epoch
-    on_hand  int32
-    reserved int32
-    safety   int32
+    on_hand  int64   as wide as the ledger's columns: receipts may add up past 2**31
+    reserved int64
+    safety   int64
 """
 
 from __future__ import annotations
@@ -24,28 +24,28 @@ RECORD = np.dtype(
         ("version", "<i8"),
         ("slot", "<i4"),
         ("reported", "<u4"),
-        ("on_hand", "<i4"),
-        ("reserved", "<i4"),
-        ("safety", "<i4"),
+        ("on_hand", "<i8"),
+        ("reserved", "<i8"),
+        ("safety", "<i8"),
     ]
 )
-SIZE = RECORD.itemsize  # 28 bytes
-_ENTRY = struct.Struct("<qiIiii")  # the same layout, for packing one entry at a time
+SIZE = RECORD.itemsize  # 40 bytes
+_ENTRY = struct.Struct("<qiIqqq")  # the same layout, for packing one entry at a time
 assert _ENTRY.size == SIZE
-INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
 
 
 def pack(
     slot: int, version: int, on_hand: int, reserved: int, safety: int, reported_s: int
 ) -> bytes:
-    """One entry. Quantities beyond int32 are refused: a position that large is a feed error."""
+    """One entry. Quantities beyond int64 cannot be: SQL holds 64-bit integers."""
     try:
         return _ENTRY.pack(
             version, slot, min(max(reported_s, 0), 2**32 - 1), on_hand, reserved, safety
         )
     except struct.error:
         for name, value in (("on_hand", on_hand), ("reserved", reserved), ("safety", safety)):
-            if not INT32[0] <= value <= INT32[1]:
+            if not INT64[0] <= value <= INT64[1]:
                 raise OverflowError(f"{name} {value} does not fit a projection record") from None
         raise
 

@@ -41,9 +41,10 @@ class PositionRow(SQLModel, table=True):
 
     location: str = Field(primary_key=True, max_length=64)
     sku: str = Field(primary_key=True, max_length=64)
-    on_hand: int = 0
-    reserved: int = 0
-    safety: int = 0
+    # 64-bit: receipts may add up past 2**31 units; the feed's limit is per event, not per position.
+    on_hand: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    reserved: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    safety: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     count_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     count_id: str | None = Field(default=None, max_length=128)
     last_delta_us: int | None = Field(default=None, sa_column=Column(BigInteger))
@@ -147,8 +148,8 @@ class CorrectionRow(SQLModel, table=True):
     location: str = Field(max_length=64)
     sku: str = Field(max_length=64)
     field: str = Field(max_length=16)  # on_hand | reserved
-    before: int
-    after: int
+    before: int | None = Field(default=None, sa_column=Column(BigInteger))
+    after: int = Field(sa_column=Column(BigInteger, nullable=False))
     reason: str = Field(max_length=256)
     event_id: str | None = Field(
         default=None, max_length=128

@@ -10,11 +10,12 @@ import pytest
 
 from inventory import records
 from inventory.availability import Query, sources_for
+from inventory.feed import MAX_EVENT_QUANTITY
 from inventory.model import Location, LocationType
 from inventory.policy import AvailabilityPolicy
 from inventory.projection import Projected, Projection, UnknownLocation
 from inventory.tally import tally_many
-from tests.inventory.helpers import NETWORK, STORE, VENDOR, WAREHOUSE, sku
+from tests.inventory.helpers import NETWORK, STORE, VENDOR, WAREHOUSE, ev, sku
 
 
 @pytest.fixture
@@ -109,8 +110,9 @@ def test_a_record_entry_round_trips_and_refuses_what_it_cannot_hold():
         5,
         1,
     )
+    assert records.unpack(records.pack(1, 1, 2**40, 2**33, 0, 0))["on_hand"][0] == 2**40
     with pytest.raises(OverflowError, match="on_hand"):
-        records.pack(1, 1, 2**31, 0, 0, 0)
+        records.pack(1, 1, 2**63, 0, 0, 0)
     with pytest.raises(ValueError, match="whole number"):
         records.unpack(entry[:-1])
 
@@ -162,3 +164,17 @@ def test_a_torn_record_is_refused_rather_than_misread():
 
 def test_a_report_time_before_the_epoch_is_held_as_the_epoch_on_both_sides():
     assert Projected.of(1, 7, 0, 0, -86_400_000_000).reported_s == 0
+
+
+def test_receipts_adding_up_past_two_billion_units_are_kept_and_projected(backend):
+    """The feed bounds each event, not a position: SQL and the projection hold 64 bits."""
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    receipts = [ev(WAREHOUSE.id, s, "receive", MAX_EVENT_QUANTITY, i) for i in range(2_200)]
+    result = backend.ledger.ingest(receipts)
+    assert [v.outcome.value for _, v in result.verdicts] == ["applied"] * 2_200
+    units = 2_200 * MAX_EVENT_QUANTITY
+    assert units > 2**31
+    assert backend.ledger.position(WAREHOUSE.id, s).on_hand == units
+    assert backend.projection.read([s])[s][WAREHOUSE.id].on_hand == units
+    assert backend.reader.check([s])[0].available == units
