@@ -178,3 +178,14 @@ def test_receipts_adding_up_past_two_billion_units_are_kept_and_projected(backen
     assert backend.ledger.position(WAREHOUSE.id, s).on_hand == units
     assert backend.projection.read([s])[s][WAREHOUSE.id].on_hand == units
     assert backend.reader.check([s])[0].available == units
+
+
+def test_reading_named_locations_gives_exactly_those_held_few_or_many(backend):
+    stores = [Location(f"ST-X{i:02d}", LocationType.store, 45.0, 5.0) for i in range(12)]
+    backend.ledger.upsert_locations(stores)
+    projection, s = backend.projection, sku()
+    held = {(loc.id, s): Projected(1, i + 1, 0, 0, 0) for i, loc in enumerate(stores[::2])}
+    projection.put(held)
+    for named in ([stores[0].id], [loc.id for loc in stores[:3]], [loc.id for loc in stores]):
+        _, found = projection.read_with_version({s: [*named, "NOT-A-LOCATION"]})
+        assert found[s] == {loc: v for (loc, _), v in held.items() if loc in named}
