@@ -272,9 +272,13 @@ def _write(
     return True
 
 
-def recorded(conn: Any, dialect: Dialect, request: HoldRequest) -> HoldOutcome:
-    """The first result of a request already recorded; other content under its id is refused."""
-    status, digest, expires_us = conn.execute(dialect.recorded, (request.id,)).fetchone()
+def recorded(conn: Any, dialect: Dialect, request: HoldRequest) -> HoldOutcome | None:
+    """The first result of a request already recorded, or None; other content under its id is
+    refused."""
+    row = conn.execute(dialect.recorded, (request.id,)).fetchone()
+    if row is None:
+        return None
+    status, digest, expires_us = row
     if digest != request.digest():
         raise ReservationConflict(f"reservation {request.id!r} exists with other content")
     rows = conn.execute(dialect.recorded_lines, (request.id,)).fetchall()

@@ -127,21 +127,19 @@ class UnknownLocation(LookupError):
 class Projection:
     """Reads and writes of the projection. Never decides stock: SQL does.
 
-    Entries name locations by slot. The writer side learns slots from `slots` (the ledger binds
-    its SQL table there); readers of availability take them from the published network instead.
+    Entries name locations by slot. The writer side learns slots from `bind_slots` (the ledger
+    binds its SQL table there); readers of availability take them from the published network instead.
     A slot no location holds reads back as "#<slot>", which no location id can be.
     """
 
     PIPELINE_KEYS = 500
 
-    def __init__(
-        self, client: redis.Redis, prefix: str = "dom", slots: SlotSource | None = None
-    ) -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "dom") -> None:
         self.redis = client
         self.raw = _binary_twin(client)  # packed records are bytes, whatever `client` decodes
         self.prefix = prefix
         self.clustered = isinstance(client, RedisCluster)
-        self._slot_source = slots
+        self._slot_source: SlotSource | None = None
         self._slot_of: dict[str, int] = {}
         self._location_of: dict[int, str] = {}
         self._refreshed_at = -SLOT_REFRESH_S
@@ -149,6 +147,7 @@ class Projection:
         self._remove_sha = self.raw.script_load(_REMOVE)
 
     def bind_slots(self, source: SlotSource) -> None:
+        """Where writers learn locations' slots: the ledger binds its SQL table here."""
         self._slot_source = source
         self._slot_of, self._location_of = {}, {}
         self._refreshed_at = -SLOT_REFRESH_S

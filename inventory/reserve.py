@@ -84,16 +84,16 @@ class Reservations:
         Returns the outcomes and the positions it changed, for the projection."""
         plans, shortfalls, proposed = self._plan(requests)
         outcomes: dict[str, sql.HoldOutcome] = {}
-        if shortfalls:
-            with (
-                self.ledger.engine.connect() as conn
-            ):  # a refused retry of a granted hold gets its grant
-                for request in requests:
-                    if request.id in shortfalls:
-                        replay = sql.recorded(conn, request)
-                        outcomes[request.id] = replay or sql.HoldOutcome(
-                            request.id, "refused", (), shortfalls[request.id]
-                        )
+        if shortfalls:  # a refused retry of a granted hold gets its grant
+            short = [request for request in requests if request.id in shortfalls]
+            replays = hold_sql.transaction(
+                self.ledger.engine,
+                lambda conn: [hold_sql.recorded(conn, self._dialect, r) for r in short],
+            )
+            for request, replay in zip(short, replays, strict=True):
+                outcomes[request.id] = replay or sql.HoldOutcome(
+                    request.id, "refused", (), shortfalls[request.id]
+                )
         changes = sql.Changes()
         viable = [(request, plans[request.id]) for request in requests if request.id in plans]
         if viable:

@@ -17,28 +17,22 @@ def _network() -> list[dict]:
     ]
 
 
-def _returns(data: dict, lines: list[dict], values: list[dict]) -> list[dict]:
-    data = {**data, "returns": lines, "resale_values": values}
-    return allocate(data)["returns"]
-
-
-def _base() -> dict:
-    return instance(_network(), [("DC-LYON", "A", 1)], [])
+def _route(condition: str, drop_off: dict, values: list[dict], quantity: int = 1) -> list[dict]:
+    """Where one returned line of SKU A goes, with one unit of A at the Lyon DC."""
+    line = {
+        "id": "R1",
+        "sku": "A",
+        "quantity": quantity,
+        "condition": condition,
+        "drop_off": drop_off,
+    }
+    data = instance(_network(), [("DC-LYON", "A", 1)], [])
+    return allocate({**data, "returns": [line], "resale_values": values})["returns"]
 
 
 def test_a_new_item_that_sells_at_the_drop_off_store_is_restocked_there() -> None:
-    routed = _returns(
-        _base(),
-        [
-            {
-                "id": "R1",
-                "sku": "A",
-                "quantity": 1,
-                "condition": "new",
-                "drop_off": {"store": "ST-PARIS"},
-            }
-        ],
-        [{"location": "ST-PARIS", "sku": "A", "value": 30.0}],
+    routed = _route(
+        "new", {"store": "ST-PARIS"}, [{"location": "ST-PARIS", "sku": "A", "value": 30.0}]
     )
 
     assert routed[0]["destination"] == "ST-PARIS"
@@ -47,18 +41,8 @@ def test_a_new_item_that_sells_at_the_drop_off_store_is_restocked_there() -> Non
 
 
 def test_an_item_that_does_not_sell_at_the_drop_off_store_goes_where_it_does() -> None:
-    routed = _returns(
-        _base(),
-        [
-            {
-                "id": "R1",
-                "sku": "A",
-                "quantity": 1,
-                "condition": "new",
-                "drop_off": {"store": "ST-PARIS"},
-            }
-        ],
-        [{"location": "DC-LYON", "sku": "A", "value": 30.0}],
+    routed = _route(
+        "new", {"store": "ST-PARIS"}, [{"location": "DC-LYON", "sku": "A", "value": 30.0}]
     )
 
     assert routed[0]["destination"] == "DC-LYON"
@@ -66,18 +50,11 @@ def test_an_item_that_does_not_sell_at_the_drop_off_store_goes_where_it_does() -
 
 
 def test_a_damaged_item_goes_to_the_returns_centre_even_where_it_would_sell() -> None:
-    routed = _returns(
-        _base(),
-        [
-            {
-                "id": "R1",
-                "sku": "A",
-                "quantity": 2,
-                "condition": "damaged",
-                "drop_off": {"store": "ST-PARIS"},
-            }
-        ],
+    routed = _route(
+        "damaged",
+        {"store": "ST-PARIS"},
         [{"location": "ST-PARIS", "sku": "A", "value": 30.0}],
+        quantity=2,
     )
 
     assert routed[0]["destination"] == "RC"
@@ -86,18 +63,8 @@ def test_a_damaged_item_goes_to_the_returns_centre_even_where_it_would_sell() ->
 
 
 def test_a_parcel_returned_from_an_address_never_goes_to_a_store() -> None:
-    routed = _returns(
-        _base(),
-        [
-            {
-                "id": "R1",
-                "sku": "A",
-                "quantity": 1,
-                "condition": "opened",
-                "drop_off": {"lat": 48.85, "lon": 2.35},
-            }
-        ],
-        [{"location": "ST-PARIS", "sku": "A", "value": 99.0}],
+    routed = _route(
+        "opened", {"lat": 48.85, "lon": 2.35}, [{"location": "ST-PARIS", "sku": "A", "value": 99.0}]
     )
 
     assert routed[0]["destination"] in {"DC-LYON", "RC"}

@@ -135,6 +135,19 @@ def test_replaying_a_hold_returns_the_first_result_and_changes_nothing(desk, bac
         desk.hold(hold((s, 1), rid=request.id))
 
 
+def test_replaying_a_hold_that_took_the_last_units_returns_its_grant_not_a_refusal(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 2)])
+    request = hold((s, 2))
+    first = desk.hold(request)
+    assert available(backend, s) == 0  # the projection now says no to the same request
+    again = desk.hold(request)
+    assert (again.status, again.takes, again.replayed) == ("held", first.takes, True)
+    assert desk.hold(hold((s, 1))).status == "refused"
+    with pytest.raises(ReservationConflict):
+        desk.hold(hold((s, 3), rid=request.id))
+
+
 def test_a_hold_is_released_exactly_once(desk, backend):
     s = sku()
     backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
