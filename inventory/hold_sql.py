@@ -290,11 +290,45 @@ def _expiry(request: HoldRequest, now_us: int) -> int | None:
     return now_us + request.ttl_s * 1_000_000 if request.ttl_s else None
 
 
-def transaction(engine: Engine, work: Callable[[Any], T]) -> T:
-    """Run `work` on a pooled driver connection and commit; retried when a concurrent writer or a
+class Connections:
+    """Where a transaction gets its driver connection: from the pool each time, or, for a thread
+    that writes all day (the hold writer), one connection kept between transactions, since a pool
+    checkout and its reset cost as much as a group's statements."""
+
+    def __init__(self, engine: Engine, keep: bool = False) -> None:
+        self.engine = engine
+        self.keep = keep
+        self._kept: Any = None
+
+    def checkout(self) -> Any:
+        if not self.keep:
+            return self.engine.raw_connection()
+        if self._kept is None:
+            self._kept = self.engine.raw_connection()
+        return self._kept
+
+    def checkin(self, pooled: Any, broken: bool = False) -> None:
+        if broken:  # the connection is gone: the pool must not hand it out again
+            pooled.invalidate()
+            if pooled is self._kept:
+                self._kept = None
+        if not self.keep or broken:
+            pooled.close()
+
+    def close(self) -> None:
+        """Give the kept connection back to the pool."""
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
+
+
+def transaction(engine: Engine | Connections, work: Callable[[Any], T]) -> T:
+    """Run `work` on a driver connection and commit; retried when a concurrent writer or a
     dropped connection makes it fail (a commit whose answer was lost comes back as a replay)."""
+    connections = engine if isinstance(engine, Connections) else Connections(engine)
     for attempt in range(TRANSACTION_ATTEMPTS):
-        pooled = engine.raw_connection()
+        pooled = connections.checkout()
+        broken = False
         try:
             conn = pooled.driver_connection
             result = work(conn)
@@ -304,12 +338,12 @@ def transaction(engine: Engine, work: Callable[[Any], T]) -> T:
             retry = attempt < TRANSACTION_ATTEMPTS - 1 and _retryable(error)
             try:
                 pooled.driver_connection.rollback()
-            except Exception:  # the connection is gone: the pool must not hand it out again
-                pooled.invalidate()
+            except Exception:
+                broken = True
             if not retry:
                 raise
         finally:
-            pooled.close()
+            connections.checkin(pooled, broken)
         time.sleep(RETRY_PAUSE_S * (attempt + 1))
     raise AssertionError("unreachable")
 

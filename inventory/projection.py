@@ -234,14 +234,18 @@ class Projection:
             keys.append(key)
             args.append(b"".join(entries))
         flag = b"1" if force else b"0"
-        pipe = self.raw.pipeline(transaction=False)
-        for keys, args in by_slot.values():
-            for start in range(0, len(keys), self.PIPELINE_KEYS):
-                chunk = keys[start : start + self.PIPELINE_KEYS]
-                pipe.evalsha(
-                    self._put_sha, len(chunk), *chunk, flag, *args[start : start + len(chunk)]
-                )
+        calls = [
+            (keys[start : start + self.PIPELINE_KEYS], args[start : start + self.PIPELINE_KEYS])
+            for keys, args in by_slot.values()
+            for start in range(0, len(keys), self.PIPELINE_KEYS)
+        ]
         try:
+            if len(calls) == 1:  # a hold or a small batch: one call costs less than a pipeline
+                [(keys, args)] = calls
+                return int(self.raw.evalsha(self._put_sha, len(keys), *keys, flag, *args))
+            pipe = self.raw.pipeline(transaction=False)
+            for keys, args in calls:
+                pipe.evalsha(self._put_sha, len(keys), *keys, flag, *args)
             return sum(pipe.execute())
         except redis.exceptions.NoScriptError:  # the server restarted or was flushed: load again
             self._put_sha = self.raw.script_load(_PUT)

@@ -1,23 +1,28 @@
 """Holding stock: plan from the projection, decide in SQL, commit concurrent holds together.
 
 Throughput on a hot SKU comes from group commit: callers hand their hold to one writer thread,
-which takes every hold queued meanwhile, pre-checks them on the projection in one Redis read (a
-hold the projection already knows cannot succeed never reaches SQL), and decides the rest in a
-single transaction on the driver's own connection (inventory.hold_sql.decide), as the
-projection proposes when SQL agrees. A second thread projects each committed group, then answers
-its callers, so one group's Redis write overlaps the next group's SQL.
+which takes every hold queued meanwhile (waiting a moment for the callers it just answered),
+pre-checks them on the projection (a hold the projection already knows cannot succeed never
+reaches SQL), and decides the rest in a single transaction on its own driver connection
+(inventory.hold_sql.decide), as the projection proposes when SQL agrees. It then projects the
+group and answers its callers. The pre-check reads Redis, or, for a SKU read within the last few
+milliseconds, the writer's recent view of it (inventory.hold_view).
 """
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 
-from inventory import hold_sql
+from inventory import hold_sql, hold_view
 from inventory import reservations as sql
+from inventory.hold_view import RecentView
 from inventory.holds import HoldRequest, candidates
 from inventory.ledger import Ledger
 from inventory.projection import Projected
@@ -25,6 +30,11 @@ from inventory.reads import AvailabilityReader
 from inventory.rules import to_micros
 
 MAX_GROUP_HOLDS = 256  # holds decided in one transaction
+# How long a group waits for holds still to come, at most; only while it is smaller than a recent
+# group. Callers just answered need a moment to send their next hold: without the wait they miss
+# the group and the writer alternates between half groups, paying a commit for each.
+GROUP_LINGER_S = 0.0005
+RECENT_GROUPS = 16  # a load that drops stops lingering after this many smaller groups
 EXPIRY_BATCH = 1000  # holds expired in one transaction
 
 
@@ -55,16 +65,29 @@ class _Pending:
 Changed = dict[sql.Key, Projected]
 
 
+@dataclass(slots=True)
+class _Writer:
+    """What the writer thread keeps between groups: its recent view of the projection and its
+    own SQL connection."""
+
+    view: RecentView
+    connections: hold_sql.Connections
+
+
 class Reservations:
     def __init__(
-        self, ledger: Ledger, reader: AvailabilityReader, group_commit: bool = True
+        self,
+        ledger: Ledger,
+        reader: AvailabilityReader,
+        group_commit: bool = True,
+        view_ttl_s: float = hold_view.DEFAULT_TTL_S,
     ) -> None:
         self.ledger = ledger
         self.reader = reader
         self.group_commit = group_commit
+        self.view_ttl_s = view_ttl_s
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
-        self._acks: queue.Queue[tuple[list[_Pending], list, Changed] | None] = queue.Queue()
-        self._threads: list[threading.Thread] = []
+        self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
         self._dialect = hold_sql.dialect_of(ledger.engine)
 
@@ -79,15 +102,25 @@ class Reservations:
         self._queue.put(pending)
         return pending.answer()
 
-    def _decide(self, requests: list[HoldRequest]) -> tuple[list[sql.HoldOutcome], Changed]:
-        """Pre-check the group on the projection, then decide the rest in one SQL transaction.
-        Returns the outcomes and the positions it changed, for the projection."""
-        plans, shortfalls, proposed = self._plan(requests)
+    def _decide(
+        self, requests: list[HoldRequest], writer: _Writer | None = None
+    ) -> tuple[list[sql.HoldOutcome], Changed]:
+        """Pre-check the group on the projection (or the writer's recent view of it), then decide
+        the rest in one SQL transaction. Returns the outcomes and the positions it changed, for the
+        projection. Nobody is refused on the recent view: those holds are decided again on a fresh
+        read."""
+        view = writer.view if writer is not None else None
+        connections = writer.connections if writer is not None else self.ledger.engine
+        plans, shortfalls, proposed, remembered = self._plan(requests, view)
+        if remembered and shortfalls:
+            assert view is not None
+            view.forget([line.sku for request in requests for line in request.lines])
+            plans, shortfalls, proposed, remembered = self._plan(requests, view)
         outcomes: dict[str, sql.HoldOutcome] = {}
         if shortfalls:  # a refused retry of a granted hold gets its grant
             short = [request for request in requests if request.id in shortfalls]
             replays = hold_sql.transaction(
-                self.ledger.engine,
+                connections,
                 lambda conn: [hold_sql.recorded(conn, self._dialect, r) for r in short],
             )
             for request, replay in zip(short, replays, strict=True):
@@ -103,30 +136,46 @@ class Reservations:
                 changes.positions.clear()
                 return hold_sql.decide(conn, self._dialect, viable, now_us, changes, proposed)
 
-            decided = hold_sql.transaction(self.ledger.engine, work)
+            decided = hold_sql.transaction(connections, work)
             outcomes.update((outcome.id, outcome) for outcome in decided)
-        return [outcomes[request.id] for request in requests], changes.positions
+        changed = changes.positions
+        if view is not None:
+            view.lay_over(changed)
+            refused = [r for r in requests if outcomes[r.id].status == "refused"]
+            if remembered and refused:
+                view.forget([line.sku for request in refused for line in request.lines])
+                again, later = self._decide(refused, writer)
+                outcomes.update((outcome.id, outcome) for outcome in again)
+                changed.update(later)
+        return [outcomes[request.id] for request in requests], changed
 
     def _plan(
-        self, requests: list[HoldRequest]
-    ) -> tuple[dict[str, list[list[str]]], dict[str, str], dict[sql.Key, int]]:
-        """Candidate locations per line from the projection (one read for the group), or why the
-        projection already says no; and the free units it shows, for SQL to confirm."""
+        self, requests: list[HoldRequest], view: RecentView | None = None
+    ) -> tuple[dict[str, list[list[str]]], dict[str, str], dict[sql.Key, int], bool]:
+        """Candidate locations per line from the projection (one read for the group, or none when
+        `view` remembers every SKU of it), or why the projection already says no; the free units
+        it shows, for SQL to confirm; and whether the view answered."""
         wanted: dict[str, list[str] | None] = {}
         for line in (line for request in requests for line in request.lines):
             known = wanted.get(line.sku, [])  # a pinned line needs its own location only
             wanted[line.sku] = (
                 None if line.location is None or known is None else [*known, line.location]
             )
-        version, projected = self.ledger.projection.read_with_version(wanted)
-        view = self.reader.view_for(version)
+        remembered = view.get(wanted) if view is not None else None
+        if remembered is not None:
+            version, projected = remembered
+        else:
+            version, projected = self.ledger.projection.read_with_version(wanted)
+            if view is not None:
+                view.remember(wanted, version, projected)
+        network = self.reader.view_for(version)
         plans: dict[str, list[list[str]]] = {}
         shortfalls: dict[str, str] = {}
         for request in requests:
             plan = []
             for index, line in enumerate(request.lines):
                 here = projected[line.sku]
-                options = candidates(request, line, here, view.locations, view.policy)
+                options = candidates(request, line, here, network.locations, network.policy)
                 if sum(here[loc].available for loc in options if loc in here) < line.quantity:
                     shortfalls[request.id] = (
                         f"line {index}: {line.quantity} x {line.sku} not available"
@@ -140,77 +189,90 @@ class Reservations:
             for sku, here in projected.items()
             for loc, value in here.items()
         }
-        return plans, shortfalls, proposed
+        return plans, shortfalls, proposed, remembered is not None
 
     def _ensure_writer(self) -> None:
-        """Two threads, so one group's projection write overlaps the next group's SQL: the writer
-        decides and commits groups; the acknowledger projects each committed group, then answers
-        its callers (after the commit, so an answer is durable; after the projection, so a caller
-        reads its own hold)."""
+        """One writer thread decides, commits and projects each group, then answers its callers
+        (after the commit, so an answer is durable; after the projection, so a caller reads its
+        own hold)."""
+        if self._writer is not None and self._writer.is_alive():
+            return
         with self._lock:
-            if not all(thread.is_alive() for thread in self._threads) or not self._threads:
-                self._threads = [
-                    threading.Thread(target=self._write_groups, name="hold-writer", daemon=True),
-                    threading.Thread(target=self._acknowledge, name="hold-acks", daemon=True),
-                ]
-                for thread in self._threads:
-                    thread.start()
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(
+                    target=self._write_groups, name="hold-writer", daemon=True
+                )
+                self._writer.start()
 
     def _write_groups(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                self._acks.put(None)
-                return
-            group = [first]
-            while len(group) < MAX_GROUP_HOLDS:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)
-                    break
-                group.append(item)
-            self._decide_group(group)
-
-    def _decide_group(self, group: list[_Pending]) -> None:
+        writer = _Writer(
+            RecentView(self.view_ttl_s), hold_sql.Connections(self.ledger.engine, keep=True)
+        )
+        sizes: collections.deque[int] = collections.deque([1], maxlen=RECENT_GROUPS)
         try:
-            outcomes, changed = self._decide([item.request for item in group])
+            while (group := self._gather(max(sizes))) is not None:
+                sizes.append(len(group))
+                self._decide_group(group, writer)
+        finally:
+            writer.connections.close()
+
+    def _gather(self, expected: int) -> list[_Pending] | None:
+        """The next group: every hold queued, and, while there are fewer than `expected` (the
+        largest recent group: callers just answered are about to come back), the ones that
+        arrive within GROUP_LINGER_S. None when the desk closes."""
+        first = self._queue.get()
+        if first is None:
+            return None
+        group = [first]
+        deadline = time.perf_counter() + GROUP_LINGER_S
+        while len(group) < MAX_GROUP_HOLDS:
+            try:
+                if len(group) < expected:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.perf_counter()))
+                else:
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:  # closing: this group is still decided
+                self._queue.put(None)
+                break
+            group.append(item)
+        return group
+
+    def _decide_group(self, group: list[_Pending], writer: _Writer) -> None:
+        try:
+            outcomes, changed = self._decide([item.request for item in group], writer)
         except sql.ReservationConflict:  # one bad request: decide each alone, so only it fails
             for item in group:
                 try:
-                    alone, changed = self._decide([item.request])
+                    alone, changed = self._decide([item.request], writer)
                 except Exception as error:
                     item.settle(None, error)
                 else:
-                    self._acks.put(([item], alone, changed))
+                    self._project_and_answer([item], alone, changed)
             return
         except Exception as error:  # the whole group failed: every caller hears why
             for item in group:
                 item.settle(None, error)
             return
-        self._acks.put((group, outcomes, changed))
+        self._project_and_answer(group, outcomes, changed)
 
-    def _acknowledge(self) -> None:
-        while (job := self._acks.get()) is not None:
-            group, outcomes, changed = job
-            try:
-                self.ledger.projection.put(changed)
-            except (
-                Exception
-            ) as error:  # committed, but the caller cannot read it yet: a retry replays
-                for item in group:
-                    item.settle(None, error)
-                continue
-            for item, outcome in zip(group, outcomes, strict=True):
-                item.settle(outcome)
+    def _project_and_answer(
+        self, group: list[_Pending], outcomes: list[sql.HoldOutcome], changed: Changed
+    ) -> None:
+        try:
+            self.ledger.projection.put(changed)
+        except Exception as error:  # committed, but the caller cannot read it yet: a retry replays
+            for item in group:
+                item.settle(None, error)
+            return
+        for item, outcome in zip(group, outcomes, strict=True):
+            item.settle(outcome)
 
     def close(self) -> None:
-        if any(thread.is_alive() for thread in self._threads):
+        if self._writer is not None and self._writer.is_alive():
             self._queue.put(None)
-            for thread in self._threads:
-                thread.join(timeout=5)
+            self._writer.join(timeout=5)
 
     # -- closing ------------------------------------------------------------------------------
     def release(self, reservation_id: str) -> str:

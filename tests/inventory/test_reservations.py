@@ -314,3 +314,73 @@ def test_a_hold_committed_while_the_projection_is_down_replays_once_it_is_back(
     assert (again.status, again.replayed) == ("held", True)
     assert backend.ledger.position(WAREHOUSE.id, s).reserved == 2
     assert_never_oversold(backend)
+
+
+@pytest.fixture
+def remembering(backend):
+    """A group-commit desk whose recent view of the projection never goes stale by itself."""
+    backend.ledger.upsert_locations(NETWORK)
+    reservations = Reservations(backend.ledger, backend.reader, view_ttl_s=3600)
+    yield reservations
+    reservations.close()
+
+
+def test_nobody_is_refused_on_the_writers_recent_view(remembering, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 2)])
+    assert remembering.hold(hold((s, 2))).status == "held"  # the view now shows none free
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "receive", 3, minutes=1)])
+    outcome = remembering.hold(hold((s, 3)))
+    assert outcome.status == "held", outcome.reason
+    assert remembering.hold(hold((s, 1))).status == "refused"
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 5
+    assert_never_oversold(backend)
+
+
+def test_units_another_desk_took_are_not_granted_again_from_the_recent_view(remembering, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    assert remembering.hold(hold((s, 1))).status == "held"  # the view shows 4 free
+    other = Reservations(backend.ledger, backend.reader)  # another process, say
+    try:
+        assert other.hold(hold((s, 4))).status == "held"
+    finally:
+        other.close()
+    outcome = remembering.hold(hold((s, 2)))
+    assert outcome.status == "refused"
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 5
+    assert available(backend, s) == 0
+    assert_never_oversold(backend)
+
+
+def test_a_closed_desk_decides_what_was_queued_and_a_new_hold_starts_it_again(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
+    desk = Reservations(backend.ledger, backend.reader)
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: desk.hold(hold((s, 1))).status, range(8)))
+    desk.close()
+    assert statuses == ["held"] * 8
+    assert desk.hold(hold((s, 2))).status == "held"
+    desk.close()
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 10
+    assert_never_oversold(backend)
+
+
+def test_a_hold_sql_refuses_on_the_recent_views_plan_is_planned_again_on_a_fresh_read(
+    remembering, backend
+):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    assert remembering.hold(hold((s, 1))).status == "held"  # the view: 4 free, all at WAREHOUSE
+    other = Reservations(backend.ledger, backend.reader)
+    try:
+        assert other.hold(hold((s, 3))).status == "held"  # 1 left at WAREHOUSE
+    finally:
+        other.close()
+    backend.ledger.ingest([ev(STORE.id, s, "count", 5)])  # where the view does not look
+    outcome = remembering.hold(hold((s, 3)))
+    assert outcome.status == "held", outcome.reason
+    assert sum(t.quantity for t in outcome.takes) == 3
+    assert_never_oversold(backend)
