@@ -41,16 +41,21 @@ EXPIRY_BATCH = 1000  # holds expired in one transaction
 class _Pending:
     """A caller waiting for its hold: the writer settles it once, the caller takes the answer."""
 
-    __slots__ = ("_settled", "error", "outcome", "request")
+    __slots__ = ("_settled", "done", "error", "outcome", "request")
 
     def __init__(self, request: HoldRequest) -> None:
         self.request = request
         self.outcome: sql.HoldOutcome | None = None
         self.error: BaseException | None = None
+        self.done = False
         self._settled = threading.Lock()  # a bare lock wakes one waiter for less than a Future
         self._settled.acquire()
 
     def settle(self, outcome: sql.HoldOutcome | None, error: BaseException | None = None) -> None:
+        """The first answer stands (only the writer thread settles)."""
+        if self.done:
+            return
+        self.done = True
         self.outcome, self.error = outcome, error
         self._settled.release()
 
@@ -212,7 +217,11 @@ class Reservations:
         try:
             while (group := self._gather(max(sizes))) is not None:
                 sizes.append(len(group))
-                self._decide_group(group, writer)
+                try:
+                    self._decide_group(group, writer)
+                except Exception as error:  # a fault of the writer's own: nobody waits forever
+                    for item in group:
+                        item.settle(None, error)
         finally:
             writer.connections.close()
 

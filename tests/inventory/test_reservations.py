@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from inventory import hold_sql
 from inventory.expiry import ExpirySweeper
+from inventory.hold_view import RecentView
 from inventory.holds import HoldLine, HoldRequest
 from inventory.reservations import Changes, ReservationConflict
 from inventory.reserve import Reservations
@@ -383,4 +384,29 @@ def test_a_hold_sql_refuses_on_the_recent_views_plan_is_planned_again_on_a_fresh
     outcome = remembering.hold(hold((s, 3)))
     assert outcome.status == "held", outcome.reason
     assert sum(t.quantity for t in outcome.takes) == 3
+    assert_never_oversold(backend)
+
+
+def test_a_fault_inside_the_writer_fails_its_group_and_the_next_hold_is_decided(
+    backend, monkeypatch
+):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    desk = Reservations(backend.ledger, backend.reader)
+
+    def broken(self, changed) -> None:
+        raise RuntimeError("a bug in the writer")
+
+    try:
+        monkeypatch.setattr(RecentView, "lay_over", broken)
+        with (
+            ThreadPoolExecutor(1) as pool,
+            pytest.raises(RuntimeError, match="a bug in the writer"),
+        ):
+            pool.submit(desk.hold, hold((s, 1))).result(timeout=30)
+        monkeypatch.undo()
+        assert desk.hold(hold((s, 2))).status == "held"
+    finally:
+        desk.close()
     assert_never_oversold(backend)
