@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
+from redis.cluster import RedisCluster
 
 from dom.settings import Settings, get_settings
 from inventory.db import open_engine
@@ -42,6 +43,8 @@ def connect_redis(settings: Settings) -> redis.Redis:
 
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return EmbeddedRedis(str(settings.data_dir / "projection.rdb"), decode_responses=True)
+    if settings.redis_cluster:
+        return RedisCluster.from_url(settings.redis_url, decode_responses=True)
     return redis.Redis.from_url(settings.redis_url, decode_responses=True)
 
 

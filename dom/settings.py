@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     # Empty means the embedded default: a SQLite file and a Redis server started by this process.
     database_url: str = ""
     redis_url: str = ""
+    # The URL names one node of a Redis Cluster; the client finds the others. Per-SKU keys carry a
+    # {sku} hash tag, so every atomic write stays on one shard.
+    redis_cluster: bool = False
     redis_prefix: str = Field(default="dom", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     data_dir: Path = Path("var")
     # NORMAL: a commit survives a crash of the process; FULL: also a power cut, at a disk flush
@@ -23,6 +26,14 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     reservation_ttl_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)
     expiry_sweep_interval_s: float = Field(default=1.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _cluster_needs_a_url(self) -> Settings:
+        if self.redis_cluster and not self.redis_url:
+            raise ValueError(
+                "DOM_REDIS_CLUSTER needs DOM_REDIS_URL: the embedded Redis is one node"
+            )
+        return self
 
     @property
     def sql_url(self) -> str:

@@ -3,8 +3,8 @@
 Key layout (every per-SKU key carries the `{sku}` hash tag, so one SKU lives on one cluster shard):
   <prefix>:stk:{<sku>}   string the SKU's positions, one packed entry per location (inventory.records)
   <prefix>:inb:{<sku>}   hash   "<location>|<expected_s>" -> units expected
-  <prefix>:net           string JSON of the network (locations with their slots) and the policy
-  <prefix>:net:ver       string version of that JSON, read on every request (the JSON only on change)
+  <prefix>:{net}         string JSON of the network (locations with their slots) and the policy
+  <prefix>:{net}:ver     string version of that JSON, read on every request (the JSON only on change)
 An entry is written only when its version is newer than the one held, so concurrent writers and late
 retries can never move the projection backwards.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import redis
@@ -160,11 +161,12 @@ class Projection:
 
     @property
     def network_key(self) -> str:
-        return f"{self.prefix}:net"
+        return f"{self.prefix}:{{net}}"
 
     @property
     def network_version_key(self) -> str:
-        return f"{self.prefix}:net:ver"
+        """Tagged as the network is, so both are written together on one cluster shard."""
+        return f"{self.prefix}:{{net}}:ver"
 
     # -- slots -------------------------------------------------------------------------------
     def slot_of(self, location: str, eager: bool = True) -> int:
@@ -235,21 +237,48 @@ class Projection:
             args.append(b"".join(entries))
         flag = b"1" if force else b"0"
         calls = [
-            (keys[start : start + self.PIPELINE_KEYS], args[start : start + self.PIPELINE_KEYS])
+            [
+                *keys[start : start + self.PIPELINE_KEYS],
+                flag,
+                *args[start : start + self.PIPELINE_KEYS],
+            ]
             for keys, args in by_slot.values()
             for start in range(0, len(keys), self.PIPELINE_KEYS)
         ]
+        if self.clustered:
+            return self._put_on_cluster(calls)
         try:
             if len(calls) == 1:  # a hold or a small batch: one call costs less than a pipeline
-                [(keys, args)] = calls
-                return int(self.raw.evalsha(self._put_sha, len(keys), *keys, flag, *args))
+                [call] = calls
+                return int(self.raw.evalsha(self._put_sha, len(call) // 2, *call))
             pipe = self.raw.pipeline(transaction=False)
-            for keys, args in calls:
-                pipe.evalsha(self._put_sha, len(keys), *keys, flag, *args)
+            for call in calls:
+                pipe.evalsha(self._put_sha, len(call) // 2, *call)
             return sum(pipe.execute())
         except redis.exceptions.NoScriptError:  # the server restarted or was flushed: load again
             self._put_sha = self.raw.script_load(_PUT)
             return self._write(positions, force)
+
+    def _put_on_cluster(self, calls: list[list]) -> int:
+        """One pipeline per node of the script calls of its slots (a cluster pipeline refuses
+        scripts). A call the node turns away (resharding moved the slot, the script is not
+        loaded there) goes again through the cluster client, which follows redirects."""
+        by_node: dict[str, tuple[Any, list[list]]] = {}
+        for call in calls:
+            node = self.raw.get_node_from_key(call[0])
+            by_node.setdefault(node.name, (node, []))[1].append(call)
+        written = 0
+        for node, its_calls in by_node.values():
+            pipe = node.redis_connection.pipeline(transaction=False)
+            for call in its_calls:
+                pipe.evalsha(self._put_sha, len(call) // 2, *call)
+            for call, reply in zip(its_calls, pipe.execute(raise_on_error=False), strict=True):
+                if isinstance(reply, Exception):
+                    reply = self._evalsha(
+                        self._put_sha, _PUT, call[: len(call) // 2], call[len(call) // 2 :]
+                    )
+                written += int(reply)
+        return written
 
     def _evalsha(self, sha: str, script: str, keys: list[str], args: list[bytes]):
         try:
@@ -337,8 +366,9 @@ class Projection:
     def close(self) -> None:
         """Close the binary twin's connections (the caller owns and closes its own client)."""
         if self.raw is not self.redis:
-            self.raw.close()
-            self.raw.connection_pool.disconnect()  # a pool passed in is not closed with its client
+            self.raw.close()  # a cluster client closes its nodes' connections with it
+            if not isinstance(self.raw, RedisCluster):
+                self.raw.connection_pool.disconnect()  # a pool passed in is not closed with it
 
     def keys(self) -> Iterator[str]:
         yield from self.redis.scan_iter(match=f"{self.prefix}:*", count=1000)
@@ -374,9 +404,12 @@ def _one_of(slots: np.ndarray, wanted: list[int]) -> np.ndarray:
 
 def _binary_twin(client: redis.Redis) -> redis.Redis:
     """A client of the same server that returns bytes, for the packed records."""
-    if isinstance(client, RedisCluster):
+    if isinstance(client, RedisCluster):  # same nodes, credentials and TLS; bytes back
         nodes = [ClusterNode(node.host, node.port) for node in client.get_nodes()]
-        return RedisCluster(startup_nodes=nodes, decode_responses=False)
+        kwargs = {**client.nodes_manager.connection_kwargs, "decode_responses": False}
+        for where in ("host", "port", "startup_nodes"):
+            kwargs.pop(where, None)
+        return RedisCluster(startup_nodes=nodes, **kwargs)
     pool = client.connection_pool
     if not pool.connection_kwargs.get("decode_responses"):
         return client  # it already returns bytes

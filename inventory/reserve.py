@@ -124,10 +124,7 @@ class Reservations:
         outcomes: dict[str, sql.HoldOutcome] = {}
         if shortfalls:  # a refused retry of a granted hold gets its grant
             short = [request for request in requests if request.id in shortfalls]
-            replays = hold_sql.transaction(
-                connections,
-                lambda conn: [hold_sql.recorded(conn, self._dialect, r) for r in short],
-            )
+            replays = hold_sql.transaction(connections, lambda conn: self._replays(conn, short))
             for request, replay in zip(short, replays, strict=True):
                 outcomes[request.id] = replay or sql.HoldOutcome(
                     request.id, "refused", (), shortfalls[request.id]
@@ -153,6 +150,15 @@ class Reservations:
                 outcomes.update((outcome.id, outcome) for outcome in again)
                 changed.update(later)
         return [outcomes[request.id] for request in requests], changed
+
+    def _replays(self, conn: Any, requests: list[HoldRequest]) -> list[sql.HoldOutcome | None]:
+        """The first result of each request already recorded (None for the others): one query
+        finds which are, so a sold-out SKU's refusals cost one round trip, not one each."""
+        known, _ = self._dialect.lookup(conn, [request.id for request in requests], [])
+        return [
+            hold_sql.recorded(conn, self._dialect, request) if request.id in known else None
+            for request in requests
+        ]
 
     def _plan(
         self, requests: list[HoldRequest], view: RecentView | None = None

@@ -109,3 +109,18 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     ledger.engine.dispose()
     with admin.connect() as conn:
         conn.execute(text(f"DROP SCHEMA {prefix} CASCADE"))
+
+
+CLUSTER_PASSWORD = "cluster-secret"  # the binary twin must carry credentials over
+
+
+@pytest.fixture(scope="session")
+def cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list]:
+    """A three-node Redis Cluster with a password, started for this session."""
+    from tests.cluster import ClusterUnavailable, redis_cluster
+
+    try:
+        with redis_cluster(tmp_path_factory.mktemp("cluster"), CLUSTER_PASSWORD) as nodes:
+            yield nodes
+    except ClusterUnavailable as error:
+        _unreachable(f"Redis Cluster: {error}")

@@ -57,3 +57,31 @@ def test_an_unknown_durability_setting_is_refused_at_start_up(monkeypatch):
     monkeypatch.setenv("DOM_SQLITE_SYNCHRONOUS", "OFF")
     with pytest.raises(ValidationError, match="sqlite_synchronous"):
         Settings()
+
+
+def test_a_cluster_is_named_by_one_node_and_needs_a_url(tmp_path):
+    with pytest.raises(ValidationError, match="DOM_REDIS_CLUSTER needs DOM_REDIS_URL"):
+        Settings(data_dir=tmp_path, redis_cluster=True)
+
+
+@pytest.mark.server
+def test_the_engine_runs_on_a_redis_cluster_named_by_one_node(tmp_path, cluster_nodes):
+    from tests.conftest import CLUSTER_PASSWORD
+
+    node = cluster_nodes[1]
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        redis_url=f"redis://:{CLUSTER_PASSWORD}@{node.host}:{node.port}",
+        redis_cluster=True,
+        redis_prefix=f"b{uuid.uuid4().hex[:8]}",
+    )
+    engine = build(settings)
+    try:
+        engine.ledger.upsert_locations(NETWORK)
+        skus = [sku() for _ in range(20)]
+        engine.ledger.ingest([ev(WAREHOUSE.id, s, "count", 3) for s in skus])
+        assert [a.available for a in engine.reader.check(skus)] == [3] * 20
+        assert len(engine.redis.get_primaries()) == 3
+    finally:
+        engine.ledger.projection.wipe()
+        engine.close()

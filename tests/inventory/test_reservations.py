@@ -410,3 +410,22 @@ def test_a_fault_inside_the_writer_fails_its_group_and_the_next_hold_is_decided(
     finally:
         desk.close()
     assert_never_oversold(backend)
+
+
+def test_on_a_sold_out_sku_a_replay_among_refusals_gets_its_grant(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 2)])
+    granted = desk.hold(hold((s, 2)))
+    requests = [hold((s, 2), rid=granted.id)] + [hold((s, 1)) for _ in range(7)]
+    start = threading.Barrier(len(requests))
+
+    def attempt(request: HoldRequest) -> tuple[str, bool]:
+        start.wait()
+        outcome = desk.hold(request)
+        return outcome.status, outcome.replayed
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        answers = list(pool.map(attempt, requests))
+    assert answers == [("held", True)] + [("refused", False)] * 7
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 2
+    assert_never_oversold(backend)
