@@ -23,9 +23,9 @@ from inventory.rules import (
     Ledgered,
     Outcome,
     Verdict,
-    delta_after_count,
     earliest_new_count_us,
     fold,
+    lone_event,
     micros,
 )
 from inventory.safety import SAFETY, SafetyBook, SafetyRule
@@ -99,14 +99,13 @@ def _apply(
     updates = []
     for key, at in members.items():
         row = rows[key]
-        quick = None
-        if len(at) == 1:  # most positions get one event a batch, most events are deltas
+        new = None
+        if len(at) == 1:  # most positions get one event a batch
             event = events[at[0]]
-            quick = delta_after_count((row[2], row[5], row[7], row[8]), event, times[at[0]])
-        if quick is not None:
-            verdicts[at[0]] = Verdict(event.event_id, Outcome.applied)
-            new = (quick[0], row[5], row[6], quick[1], quick[2])
-        else:
+            new = lone_event((row[2], *row[5:9]), event, times[at[0]])
+            if new is not None:
+                verdicts[at[0]] = Verdict(event.event_id, Outcome.applied)
+        if new is None:
             new = _fold_position(conn, key, row, at, events, times, verdicts)
         if new != (row[2], *row[5:9]):
             version = row[9] + 1

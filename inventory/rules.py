@@ -80,22 +80,27 @@ def earliest_new_count_us(
     return min(counts) if counts else None
 
 
-def delta_after_count(
-    state: tuple[int, int | None, int | None, int | None], event: StockEvent, occurred_us: int
-) -> tuple[int, int, int] | None:
-    """The common case of a feed without the fold: one delta, later than the latest count.
+State = tuple[int, int | None, str | None, int | None, int | None]
+"""(on_hand, count_us, count_id, last_delta_us, reported_us): what the fold reads and writes."""
 
-    `state` is (on_hand, count_us, last_delta_us, reported_us); returns those of them the event
-    moves, (on_hand, last_delta_us, reported_us), or None when the fold must decide.
-    """
-    on_hand, count_us, last_delta_us, reported_us = state
-    if event.type is EventType.count or (count_us is not None and occurred_us <= count_us):
+
+def lone_event(state: State, event: StockEvent, occurred_us: int) -> State | None:
+    """The common cases of a feed, without the fold: one event for a position in a batch, either
+    a delta later than the latest count, or a count later than the latest count and every delta
+    (so no stored delta rides on top of it). Returns the new state, or None when the fold must
+    decide (stale events, a count with later deltas)."""
+    on_hand, count_us, count_id, last_delta_us, reported_us = state
+    reported = occurred_us if reported_us is None or occurred_us > reported_us else reported_us
+    if event.type is EventType.count:
+        if count_us is not None and (count_us, count_id or "") >= (occurred_us, event.event_id):
+            return None
+        if last_delta_us is not None and last_delta_us > occurred_us:
+            return None
+        return event.quantity, occurred_us, event.event_id, last_delta_us, reported
+    if count_us is not None and occurred_us <= count_us:
         return None
-    return (
-        on_hand + DELTA_SIGN[event.type] * event.quantity,
-        occurred_us if last_delta_us is None or occurred_us > last_delta_us else last_delta_us,
-        occurred_us if reported_us is None or occurred_us > reported_us else reported_us,
-    )
+    last = occurred_us if last_delta_us is None or occurred_us > last_delta_us else last_delta_us
+    return on_hand + DELTA_SIGN[event.type] * event.quantity, count_us, count_id, last, reported
 
 
 def fold(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from inventory.model import EventType, StockEvent
-from inventory.rules import Ledgered, Outcome, delta_after_count, fold, micros, to_micros
+from inventory.rules import Ledgered, Outcome, fold, lone_event, micros, to_micros
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -120,20 +121,42 @@ def test_the_position_does_not_depend_on_arrival_order_or_batching(events, rnd: 
     assert out_of_order.count_us == in_order.count_us
 
 
-maybe_us = st.one_of(st.none(), st.integers(0, 40 * 60_000_000).map(lambda us: to_micros(T0) + us))
+maybe_us = st.one_of(
+    st.none(),
+    st.integers(0, 40 * 60_000_000).map(lambda us: to_micros(T0) + us),
+    st.integers(0, 40).map(lambda m: to_micros(T0) + m * 60_000_000),  # on an event's minute
+)
 
 
 @seed(20261123)
-@settings(max_examples=300, deadline=None)
-@given(histories(), maybe_us, maybe_us, maybe_us, st.integers(-50, 50))
-def test_the_shortcut_for_a_lone_delta_agrees_with_the_fold(events, count, last, reported, stock):
-    state = Ledgered(stock, count, "c" if count is not None else None, last, reported)
+@settings(max_examples=500, deadline=None)
+@given(histories(), maybe_us, maybe_us, maybe_us, st.integers(-50, 50), st.sampled_from("az"))
+def test_the_shortcut_for_a_lone_event_agrees_with_the_fold(
+    events, count, last, reported, stock, count_id
+):
+    # the applied count's id sorts before or after the event's ("e<i>"): ties on time go both ways
+    state = Ledgered(stock, count, count_id if count is not None else None, last, reported)
     event = events[0]
-    quick = delta_after_count((stock, count, last, reported), event, micros(event))
-    folded, verdicts = fold(state, [event])
+    stored = [(last, 3)] if last is not None else []  # the delta that set last_delta_us
+    quick = lone_event((stock, count, state.count_id, last, reported), event, micros(event))
+    folded, verdicts = fold(state, [event], [(t, d) for t, d in stored if t > micros(event)])
     if quick is None:
-        assert event.is_count or verdicts[0].outcome is Outcome.stale
+        stale = verdicts[0].outcome is Outcome.stale
+        assert stale or (event.is_count and last is not None and last > micros(event))
     else:
         assert verdicts[0].outcome is Outcome.applied
-        assert quick == (folded.on_hand, folded.last_delta_us, folded.reported_us)
-        assert (folded.count_us, folded.count_id) == (state.count_us, state.count_id)
+        assert quick == (
+            folded.on_hand, folded.count_us, folded.count_id, folded.last_delta_us,
+            folded.reported_us,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(("held_id", "wins"), [("a", True), ("z", False)])
+def test_two_counts_at_the_same_time_are_ordered_by_id_in_the_shortcut_too(held_id, wins):
+    count = event("e0", EventType.count, 4, 5)
+    at = micros(count)
+    quick = lone_event((9, at, held_id, None, at), count, at)
+    folded, verdicts = fold(Ledgered(9, at, held_id, None, at), [count])
+    assert (verdicts[0].outcome is Outcome.applied) is wins
+    assert quick == ((4, at, "e0", None, at) if wins else None)
+    assert folded.on_hand == (4 if wins else 9)
