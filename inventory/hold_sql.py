@@ -27,6 +27,7 @@ from inventory.projection import Projected
 from inventory.reservations import Changes, HoldOutcome, Key, ReservationConflict
 
 TRANSACTION_ATTEMPTS = 5
+WRITER_APPLICATION_NAME = "dom-hold-writer"
 RETRY_PAUSE_S = 0.005
 T = TypeVar("T")
 
@@ -45,6 +46,10 @@ _INSERT_LINE = (
     " VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING"
 )
 _RECORDED = "SELECT status, request_hash, expires_us FROM reservation WHERE id = {p}"
+_POSITION = (
+    "SELECT version, on_hand, reserved, safety, reported_us FROM position"
+    " WHERE location = {p} AND sku = {p}"
+)
 _RECORDED_LINES = (
     "SELECT line, location, sku, quantity FROM reservation_line"
     " WHERE reservation_id = {p} ORDER BY line, location"
@@ -60,6 +65,7 @@ class Dialect:
         self.insert_reservation = _INSERT_RESERVATION.format(p=p)
         self.insert_line = _INSERT_LINE.format(p=p)
         self.recorded = _RECORDED.format(p=p)
+        self.position = _POSITION.format(p=p)
         self.recorded_lines = _RECORDED_LINES.format(p=p)
 
     def begin(self, conn: Any) -> None:
@@ -216,7 +222,9 @@ def _decide_locked(
     dialect.begin(conn)
     known, free = dialect.lookup(conn, [request.id for request, _ in items], keys)
     replays = {
-        request.id: recorded(conn, dialect, request) for request, _ in items if request.id in known
+        request.id: recorded(conn, dialect, request, changes)
+        for request, _ in items
+        if request.id in known
     }
     fresh = [(request, plan) for request, plan in items if request.id not in known]
     decisions = dict(
@@ -272,9 +280,12 @@ def _write(
     return True
 
 
-def recorded(conn: Any, dialect: Dialect, request: HoldRequest) -> HoldOutcome | None:
+def recorded(
+    conn: Any, dialect: Dialect, request: HoldRequest, changes: Changes | None = None
+) -> HoldOutcome | None:
     """The first result of a request already recorded, or None; other content under its id is
-    refused."""
+    refused. The positions it took go into `changes` as they stand, so a replay projects them
+    again: the first attempt may have committed and then failed to reach the projection."""
     row = conn.execute(dialect.recorded, (request.id,)).fetchone()
     if row is None:
         return None
@@ -283,6 +294,11 @@ def recorded(conn: Any, dialect: Dialect, request: HoldRequest) -> HoldOutcome |
         raise ReservationConflict(f"reservation {request.id!r} exists with other content")
     rows = conn.execute(dialect.recorded_lines, (request.id,)).fetchall()
     takes = tuple(Take(line, loc, sku, quantity) for line, loc, sku, quantity in rows)
+    if changes is not None:
+        for key in sorted({(take.location, take.sku) for take in takes}):
+            row = conn.execute(dialect.position, key).fetchone()
+            if row is not None and key not in changes.positions:
+                changes.positions[key] = Projected.of(*row)
     return HoldOutcome(request.id, status, takes, "", expires_us, replayed=True)
 
 
@@ -305,6 +321,10 @@ class Connections:
             return self.engine.raw_connection()
         if self._kept is None:
             self._kept = self.engine.raw_connection()
+            if self.engine.dialect.name == "postgresql":  # so pg_stat_activity tells it apart
+                conn = self._kept.driver_connection
+                conn.execute(f"SET application_name = '{WRITER_APPLICATION_NAME}'")
+                conn.commit()
         return self._kept
 
     def checkin(self, pooled: Any, broken: bool = False) -> None:
@@ -318,6 +338,12 @@ class Connections:
     def close(self) -> None:
         """Give the kept connection back to the pool."""
         if self._kept is not None:
+            if self.engine.dialect.name == "postgresql":
+                try:  # back to the pool as any other connection
+                    self._kept.driver_connection.execute("RESET application_name")
+                    self._kept.driver_connection.commit()
+                except Exception:
+                    self._kept.invalidate()
             self._kept.close()
             self._kept = None
 
@@ -352,7 +378,10 @@ def _retryable(error: Exception) -> bool:
     """Deadlocks, serialization failures, a busy SQLite file, a connection the server dropped."""
     if getattr(error, "sqlstate", None) in {"40001", "40P01"}:
         return True
-    if type(error).__name__ == "OperationalError":
-        lost = getattr(error, "sqlstate", "") in {None, "08000", "08003", "08006"}
+    if any(cls.__name__ == "OperationalError" for cls in type(error).__mro__):
+        # sqlite3's, or psycopg's and its subclasses (AdminShutdown, ...): a connection lost,
+        # the server shutting down or restarting, or a busy SQLite file
+        state = getattr(error, "sqlstate", "")
+        lost = state is None or state.startswith(("08", "57P"))
         return lost or "locked" in str(error)
     return False

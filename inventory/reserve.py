@@ -34,7 +34,8 @@ MAX_GROUP_HOLDS = 256  # holds decided in one transaction
 # group. Callers just answered need a moment to send their next hold: without the wait they miss
 # the group and the writer alternates between half groups, paying a commit for each.
 GROUP_LINGER_S = 0.0005
-RECENT_GROUPS = 16  # a load that drops stops lingering after this many smaller groups
+RECENT_GROUPS = 4  # a load that drops stops lingering after this many smaller groups
+CLOSE_TIMEOUT_S = 5.0
 EXPIRY_BATCH = 1000  # holds expired in one transaction
 
 
@@ -79,6 +80,38 @@ class _Writer:
     connections: hold_sql.Connections
 
 
+def _gather(inbox: queue.Queue[_Pending | None], expected: int) -> list[_Pending] | None:
+    """The next group: every hold queued, and, while there are fewer than `expected` (the
+    largest recent group: callers just answered are about to come back), the ones that arrive
+    within GROUP_LINGER_S. None once the desk is closed and every hold before that is taken."""
+    first = inbox.get()
+    if first is None:
+        return None
+    group = [first]
+    deadline = time.perf_counter() + GROUP_LINGER_S
+    while len(group) < MAX_GROUP_HOLDS:
+        try:
+            if len(group) < expected:
+                item = inbox.get(timeout=max(0.0, deadline - time.perf_counter()))
+            else:
+                item = inbox.get_nowait()
+        except queue.Empty:
+            break
+        if item is None:  # closing: this group is still decided
+            inbox.put(None)
+            break
+        group.append(item)
+    return group
+
+
+def _merge(into: Changed, more: Changed) -> None:
+    """Positions from several transactions of one group: the later version of each wins."""
+    for key, value in more.items():
+        held = into.get(key)
+        if held is None or held.version < value.version:
+            into[key] = value
+
+
 class Reservations:
     def __init__(
         self,
@@ -99,21 +132,28 @@ class Reservations:
     # -- holding ------------------------------------------------------------------------------
     def hold(self, request: HoldRequest) -> sql.HoldOutcome:
         if not self.group_commit:
-            [outcome], changed = self._decide([request])
-            self.ledger.projection.put(changed)
+            committed: Changed = {}
+            try:
+                [outcome] = self._decide([request], committed)
+            finally:
+                self.ledger.projection.put(committed)
             return outcome
         pending = _Pending(request)
-        self._ensure_writer()
-        self._queue.put(pending)
+        with self._lock:  # never into the queue of a writer that close() has told to stop
+            self._ensure_writer()
+            self._queue.put(pending)
         return pending.answer()
 
     def _decide(
-        self, requests: list[HoldRequest], writer: _Writer | None = None
-    ) -> tuple[list[sql.HoldOutcome], Changed]:
+        self, requests: list[HoldRequest], committed: Changed, writer: _Writer | None = None
+    ) -> list[sql.HoldOutcome]:
         """Pre-check the group on the projection (or the writer's recent view of it), then decide
-        the rest in one SQL transaction. Returns the outcomes and the positions it changed, for the
-        projection. Nobody is refused on the recent view: those holds are decided again on a fresh
-        read."""
+        the rest in one SQL transaction. Nobody is refused on the recent view: those holds are
+        decided again on a fresh read.
+
+        Every committed position goes into `committed` as soon as its transaction commits, for
+        the projection: a fault later on must not leave the projection behind SQL.
+        """
         view = writer.view if writer is not None else None
         connections = writer.connections if writer is not None else self.ledger.engine
         plans, shortfalls, proposed, remembered = self._plan(requests, view)
@@ -124,14 +164,21 @@ class Reservations:
         outcomes: dict[str, sql.HoldOutcome] = {}
         if shortfalls:  # a refused retry of a granted hold gets its grant
             short = [request for request in requests if request.id in shortfalls]
-            replays = hold_sql.transaction(connections, lambda conn: self._replays(conn, short))
-            for request, replay in zip(short, replays, strict=True):
+            replayed = sql.Changes()
+
+            def replays(conn: Any) -> list[sql.HoldOutcome | None]:
+                replayed.positions.clear()
+                return self._replays(conn, short, replayed)
+
+            found = hold_sql.transaction(connections, replays)
+            _merge(committed, replayed.positions)
+            for request, replay in zip(short, found, strict=True):
                 outcomes[request.id] = replay or sql.HoldOutcome(
                     request.id, "refused", (), shortfalls[request.id]
                 )
-        changes = sql.Changes()
         viable = [(request, plans[request.id]) for request in requests if request.id in plans]
         if viable:
+            changes = sql.Changes()
             now_us = to_micros(self.ledger.clock())
 
             def work(conn: Any) -> list[sql.HoldOutcome]:
@@ -139,24 +186,27 @@ class Reservations:
                 return hold_sql.decide(conn, self._dialect, viable, now_us, changes, proposed)
 
             decided = hold_sql.transaction(connections, work)
+            _merge(committed, changes.positions)
             outcomes.update((outcome.id, outcome) for outcome in decided)
-        changed = changes.positions
         if view is not None:
-            view.lay_over(changed)
+            view.lay_over(committed)
             refused = [r for r in requests if outcomes[r.id].status == "refused"]
             if remembered and refused:
                 view.forget([line.sku for request in refused for line in request.lines])
-                again, later = self._decide(refused, writer)
+                again = self._decide(refused, committed, writer)
                 outcomes.update((outcome.id, outcome) for outcome in again)
-                changed.update(later)
-        return [outcomes[request.id] for request in requests], changed
+        return [outcomes[request.id] for request in requests]
 
-    def _replays(self, conn: Any, requests: list[HoldRequest]) -> list[sql.HoldOutcome | None]:
+    def _replays(
+        self, conn: Any, requests: list[HoldRequest], changes: sql.Changes
+    ) -> list[sql.HoldOutcome | None]:
         """The first result of each request already recorded (None for the others): one query
         finds which are, so a sold-out SKU's refusals cost one round trip, not one each."""
         known, _ = self._dialect.lookup(conn, [request.id for request in requests], [])
         return [
-            hold_sql.recorded(conn, self._dialect, request) if request.id in known else None
+            hold_sql.recorded(conn, self._dialect, request, changes)
+            if request.id in known
+            else None
             for request in requests
         ]
 
@@ -203,91 +253,65 @@ class Reservations:
         return plans, shortfalls, proposed, remembered is not None
 
     def _ensure_writer(self) -> None:
-        """One writer thread decides, commits and projects each group, then answers its callers
-        (after the commit, so an answer is durable; after the projection, so a caller reads its
-        own hold)."""
-        if self._writer is not None and self._writer.is_alive():
-            return
-        with self._lock:
-            if self._writer is None or not self._writer.is_alive():
-                self._writer = threading.Thread(
-                    target=self._write_groups, name="hold-writer", daemon=True
-                )
-                self._writer.start()
+        """One writer thread, with its own queue, decides, commits and projects each group, then
+        answers its callers (after the commit, so an answer is durable; after the projection, so
+        a caller reads its own hold). Called under self._lock."""
+        if self._writer is None or not self._writer.is_alive():
+            self._queue = queue.Queue()
+            self._writer = threading.Thread(
+                target=self._write_groups, args=(self._queue,), name="hold-writer", daemon=True
+            )
+            self._writer.start()
 
-    def _write_groups(self) -> None:
+    def _write_groups(self, inbox: queue.Queue[_Pending | None]) -> None:
         writer = _Writer(
             RecentView(self.view_ttl_s), hold_sql.Connections(self.ledger.engine, keep=True)
         )
         sizes: collections.deque[int] = collections.deque([1], maxlen=RECENT_GROUPS)
         try:
-            while (group := self._gather(max(sizes))) is not None:
+            while (group := _gather(inbox, max(sizes))) is not None:
                 sizes.append(len(group))
-                try:
-                    self._decide_group(group, writer)
-                except Exception as error:  # a fault of the writer's own: nobody waits forever
-                    for item in group:
-                        item.settle(None, error)
+                self._decide_group(group, writer)
         finally:
             writer.connections.close()
 
-    def _gather(self, expected: int) -> list[_Pending] | None:
-        """The next group: every hold queued, and, while there are fewer than `expected` (the
-        largest recent group: callers just answered are about to come back), the ones that
-        arrive within GROUP_LINGER_S. None when the desk closes."""
-        first = self._queue.get()
-        if first is None:
-            return None
-        group = [first]
-        deadline = time.perf_counter() + GROUP_LINGER_S
-        while len(group) < MAX_GROUP_HOLDS:
-            try:
-                if len(group) < expected:
-                    item = self._queue.get(timeout=max(0.0, deadline - time.perf_counter()))
-                else:
-                    item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:  # closing: this group is still decided
-                self._queue.put(None)
-                break
-            group.append(item)
-        return group
-
     def _decide_group(self, group: list[_Pending], writer: _Writer) -> None:
+        """Decide, project, answer. Whatever fails, what was committed is projected (so a retry,
+        answered as a replay, reads what the first attempt held) and every caller hears."""
+        committed: Changed = {}
+        answers: list[tuple[_Pending, sql.HoldOutcome | None, BaseException | None]] = []
         try:
-            outcomes, changed = self._decide([item.request for item in group], writer)
-        except sql.ReservationConflict:  # one bad request: decide each alone, so only it fails
-            for item in group:
-                try:
-                    alone, changed = self._decide([item.request], writer)
-                except Exception as error:
-                    item.settle(None, error)
-                else:
-                    self._project_and_answer([item], alone, changed)
-            return
+            try:
+                outcomes = self._decide([item.request for item in group], committed, writer)
+                answers = [
+                    (item, outcome, None) for item, outcome in zip(group, outcomes, strict=True)
+                ]
+            except sql.ReservationConflict:  # one bad request: decide each alone, so only it fails
+                for item in group:
+                    try:
+                        [alone] = self._decide([item.request], committed, writer)
+                    except Exception as error:
+                        answers.append((item, None, error))
+                    else:
+                        answers.append((item, alone, None))
         except Exception as error:  # the whole group failed: every caller hears why
-            for item in group:
-                item.settle(None, error)
-            return
-        self._project_and_answer(group, outcomes, changed)
-
-    def _project_and_answer(
-        self, group: list[_Pending], outcomes: list[sql.HoldOutcome], changed: Changed
-    ) -> None:
+            answers = [(item, None, error) for item in group]
         try:
-            self.ledger.projection.put(changed)
-        except Exception as error:  # committed, but the caller cannot read it yet: a retry replays
-            for item in group:
-                item.settle(None, error)
-            return
-        for item, outcome in zip(group, outcomes, strict=True):
-            item.settle(outcome)
+            self.ledger.projection.put(committed)
+        except Exception as error:  # committed, but not yet readable: a retry replays
+            answers = [(item, None, error) for item, _, _ in answers]
+        for item, outcome, error in answers:
+            item.settle(outcome, error)
 
     def close(self) -> None:
-        if self._writer is not None and self._writer.is_alive():
-            self._queue.put(None)
-            self._writer.join(timeout=5)
+        """Stop the writer once it has decided every hold queued before; a later hold starts a
+        new one."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                self._queue.put(None)
+        if writer is not None:
+            writer.join(timeout=CLOSE_TIMEOUT_S)
 
     # -- closing ------------------------------------------------------------------------------
     def release(self, reservation_id: str) -> str:

@@ -311,9 +311,11 @@ def test_a_hold_committed_while_the_projection_is_down_replays_once_it_is_back(
     with pytest.raises(ConnectionError):
         desk.hold(request)
     monkeypatch.undo()
+    assert available(backend, s) == 5  # committed, but the projection never heard of it
     again = desk.hold(request)
     assert (again.status, again.replayed) == ("held", True)
     assert backend.ledger.position(WAREHOUSE.id, s).reserved == 2
+    assert available(backend, s) == 3  # the replay projected what the first attempt held
     assert_never_oversold(backend)
 
 
@@ -406,6 +408,7 @@ def test_a_fault_inside_the_writer_fails_its_group_and_the_next_hold_is_decided(
         ):
             pool.submit(desk.hold, hold((s, 1))).result(timeout=30)
         monkeypatch.undo()
+        assert available(backend, s) == 4  # what was committed before the fault is projected
         assert desk.hold(hold((s, 2))).status == "held"
     finally:
         desk.close()
@@ -428,4 +431,73 @@ def test_on_a_sold_out_sku_a_replay_among_refusals_gets_its_grant(desk, backend)
         answers = list(pool.map(attempt, requests))
     assert answers == [("held", True)] + [("refused", False)] * 7
     assert backend.ledger.position(WAREHOUSE.id, s).reserved == 2
+    assert_never_oversold(backend)
+
+
+def test_a_hold_racing_close_is_answered(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 1000)])
+    desk = Reservations(backend.ledger, backend.reader)
+    try:
+        for _ in range(30):
+            desk.hold(hold((s, 1)))  # a writer is running
+            start = threading.Barrier(2)
+            answers: list[str] = []
+
+            def holding(start: threading.Barrier = start, answers: list = answers) -> None:
+                start.wait()
+                answers.append(desk.hold(hold((s, 1))).status)
+
+            def closing(start: threading.Barrier = start) -> None:
+                start.wait()
+                desk.close()
+
+            racers = [threading.Thread(target=f, daemon=True) for f in (holding, closing)]
+            for racer in racers:
+                racer.start()
+            for racer in racers:
+                racer.join(timeout=30)
+            assert not any(racer.is_alive() for racer in racers), "a hold was never answered"
+            assert answers == ["held"]
+    finally:
+        desk.close()
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 60
+    assert_never_oversold(backend)
+
+
+def test_the_errors_a_transaction_is_tried_again_for():
+    import sqlite3
+
+    import psycopg
+
+    assert hold_sql._retryable(psycopg.errors.AdminShutdown("terminated by administrator"))
+    assert hold_sql._retryable(psycopg.errors.SerializationFailure("concurrent update"))
+    assert hold_sql._retryable(psycopg.OperationalError("server closed the connection"))
+    assert hold_sql._retryable(sqlite3.OperationalError("database is locked"))
+    assert not hold_sql._retryable(psycopg.errors.UniqueViolation("duplicate key"))
+    assert not hold_sql._retryable(psycopg.errors.UndefinedTable("no such table"))
+    assert not hold_sql._retryable(sqlite3.OperationalError("no such table: position"))
+
+
+@pytest.mark.server
+def test_the_writer_reconnects_when_the_server_ends_its_connection(backend):
+    if backend.name != "server":
+        pytest.skip("PostgreSQL only: a server that ends the writer's kept connection")
+    backend.ledger.upsert_locations(NETWORK)
+    desk = Reservations(backend.ledger, backend.reader)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
+    try:
+        assert desk.hold(hold((s, 1))).status == "held"  # the writer keeps its connection now
+        with backend.ledger.engine.connect() as conn:
+            ended = conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                (hold_sql.WRITER_APPLICATION_NAME,),
+            ).fetchall()
+        assert ended and all(row[0] for row in ended)
+        assert desk.hold(hold((s, 2))).status == "held"
+    finally:
+        desk.close()
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
     assert_never_oversold(backend)
