@@ -272,7 +272,11 @@ class Projection:
             pipe = node.redis_connection.pipeline(transaction=False)
             for call in its_calls:
                 pipe.evalsha(self._put_sha, len(call) // 2, *call)
-            for call, reply in zip(its_calls, pipe.execute(raise_on_error=False), strict=True):
+            try:
+                replies = pipe.execute(raise_on_error=False)
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
+                replies = [error] * len(its_calls)  # a failover: the cluster client finds the node
+            for call, reply in zip(its_calls, replies, strict=True):
                 if isinstance(reply, Exception):
                     reply = self._evalsha(
                         self._put_sha, _PUT, call[: len(call) // 2], call[len(call) // 2 :]

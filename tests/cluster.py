@@ -58,7 +58,7 @@ def redis_cluster(folder: Path, password: str | None = None) -> Iterator[list[Cl
     ]  # fmt: skip
     try:
         for port in ports:
-            _wait(lambda port=port: redis.Redis(port=port, password=password).ping())
+            _wait(lambda port=port: _ask(port, password, "PING"))
         subprocess.run(
             [cli, *(["-a", password, "--no-auth-warning"] if password else []), "--cluster",
              "create", *(f"127.0.0.1:{port}" for port in ports), "--cluster-replicas", "0",
@@ -67,12 +67,7 @@ def redis_cluster(folder: Path, password: str | None = None) -> Iterator[list[Cl
         )  # fmt: skip
         for port in ports:
             _wait(
-                lambda port=port: (
-                    redis.Redis(port=port, password=password)
-                    .execute_command("CLUSTER INFO")
-                    .get("cluster_state")
-                    == "ok"
-                )
+                lambda port=port: _ask(port, password, "CLUSTER INFO").get("cluster_state") == "ok"
             )
         yield [ClusterNode("127.0.0.1", port) for port in ports]
     finally:
@@ -80,6 +75,11 @@ def redis_cluster(folder: Path, password: str | None = None) -> Iterator[list[Cl
             process.terminate()
         for process in processes:
             process.wait(timeout=10)
+
+
+def _ask(port: int, password: str | None, command: str):
+    with redis.Redis(port=port, password=password) as node:
+        return node.execute_command(command)
 
 
 def _wait(ready) -> None:

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 from redis.crc import key_slot
 
 from inventory.db import open_engine
@@ -102,3 +103,18 @@ def test_a_cluster_projection_is_rebuilt_and_reconciled_like_a_single_one(cluste
     rebuild(ledger)
     assert [a.available for a in reader.check(skus)] == before
     assert reconcile(ledger).drifts == []
+
+
+def test_a_node_that_fails_mid_write_is_written_through_the_cluster_client(
+    clustered, monkeypatch
+) -> None:
+    ledger, reader = clustered
+    skus = [sku() for _ in range(30)]
+
+    def dropped(self, raise_on_error: bool = True):
+        raise redis.exceptions.ConnectionError("the node went away")
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", dropped)
+    ledger.ingest([ev(WAREHOUSE.id, s, "count", 4) for s in skus])
+    monkeypatch.undo()
+    assert [a.available for a in reader.check(skus)] == [4] * 30
