@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +21,8 @@ from inventory.reservations import Changes, ReservationConflict
 from inventory.reserve import Reservations
 from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
+
+T = TypeVar("T")
 
 
 @pytest.fixture(params=[True, False], ids=["group-commit", "one-by-one"])
@@ -42,6 +46,18 @@ def hold(
 
 def available(backend, s: str) -> int:
     return backend.reader.check([s])[0].available
+
+
+def all_at_once(attempt: Callable[[HoldRequest], T], requests: list[HoldRequest]) -> list[T]:
+    """Each request from its own thread, all released together; answers in request order."""
+    start = threading.Barrier(len(requests))
+
+    def go(request: HoldRequest) -> T:
+        start.wait()
+        return attempt(request)
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(go, requests))
 
 
 def assert_never_oversold(backend) -> None:
@@ -280,17 +296,14 @@ def test_a_hold_contradicting_its_record_fails_alone_in_its_group(desk, backend)
     backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 20)])
     first = desk.hold(hold((s, 1)))
     requests = [hold((s, 2), rid=first.id)] + [hold((s, 1)) for _ in range(7)]
-    start = threading.Barrier(len(requests))
 
     def attempt(request: HoldRequest) -> str:
-        start.wait()
         try:
             return desk.hold(request).status
         except ReservationConflict:
             return "conflict"
 
-    with ThreadPoolExecutor(len(requests)) as pool:
-        statuses = list(pool.map(attempt, requests))
+    statuses = all_at_once(attempt, requests)
     assert statuses == ["conflict"] + ["held"] * 7
     assert backend.ledger.position(WAREHOUSE.id, s).reserved == 8
     assert_never_oversold(backend)
@@ -356,11 +369,16 @@ def test_units_another_desk_took_are_not_granted_again_from_the_recent_view(reme
     assert_never_oversold(backend)
 
 
-def test_a_closed_desk_decides_what_was_queued_and_a_new_hold_starts_it_again(backend):
+def stocked_desk(backend, units: int) -> tuple[Reservations, str]:
+    """A group-commit desk and a SKU with `units` at the warehouse."""
     backend.ledger.upsert_locations(NETWORK)
     s = sku()
-    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
-    desk = Reservations(backend.ledger, backend.reader)
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", units)])
+    return Reservations(backend.ledger, backend.reader), s
+
+
+def test_a_closed_desk_starts_again_on_the_next_hold(backend):
+    desk, s = stocked_desk(backend, 10)
     with ThreadPoolExecutor(4) as pool:
         statuses = list(pool.map(lambda _: desk.hold(hold((s, 1))).status, range(8)))
     desk.close()
@@ -420,25 +438,19 @@ def test_on_a_sold_out_sku_a_replay_among_refusals_gets_its_grant(desk, backend)
     backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 2)])
     granted = desk.hold(hold((s, 2)))
     requests = [hold((s, 2), rid=granted.id)] + [hold((s, 1)) for _ in range(7)]
-    start = threading.Barrier(len(requests))
 
     def attempt(request: HoldRequest) -> tuple[str, bool]:
-        start.wait()
         outcome = desk.hold(request)
         return outcome.status, outcome.replayed
 
-    with ThreadPoolExecutor(len(requests)) as pool:
-        answers = list(pool.map(attempt, requests))
+    answers = all_at_once(attempt, requests)
     assert answers == [("held", True)] + [("refused", False)] * 7
     assert backend.ledger.position(WAREHOUSE.id, s).reserved == 2
     assert_never_oversold(backend)
 
 
 def test_a_hold_racing_close_is_answered(backend):
-    backend.ledger.upsert_locations(NETWORK)
-    s = sku()
-    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 1000)])
-    desk = Reservations(backend.ledger, backend.reader)
+    desk, s = stocked_desk(backend, 1000)
     try:
         for _ in range(30):
             desk.hold(hold((s, 1)))  # a writer is running
