@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import redis
@@ -49,19 +49,26 @@ def connect_redis(settings: Settings) -> redis.Redis:
 
 
 def build(settings: Settings, long_running: bool = False) -> Engine:
-    """Wire the engine. A long-running process (API, worker) also expires due holds by itself."""
-    client = connect_redis(settings)
-    projection = Projection(client, settings.redis_prefix)
-    engine = open_engine(settings.sql_url, sqlite_synchronous=settings.sqlite_synchronous)
-    ledger = Ledger(engine, projection)
-    reader = AvailabilityReader(projection)
-    reservations = Reservations(ledger, reader)
-    sweeper = (
-        ExpirySweeper(reservations.expire_due, settings.expiry_sweep_interval_s).start()
-        if long_running
-        else None
-    )
-    return Engine(settings, ledger, reader, reservations, client, sweeper)
+    """Wire the engine. A long-running process (API, worker) also expires due holds by itself.
+    If a part fails to start (a wrong database URL, say), the parts already started are closed."""
+    with ExitStack() as undo:
+        client = connect_redis(settings)
+        undo.callback(client.close)
+        projection = Projection(client, settings.redis_prefix)
+        undo.callback(projection.close)
+        engine = open_engine(settings.sql_url, sqlite_synchronous=settings.sqlite_synchronous)
+        undo.callback(engine.dispose)
+        ledger = Ledger(engine, projection)
+        reader = AvailabilityReader(projection)
+        reservations = Reservations(ledger, reader)
+        sweeper = (
+            ExpirySweeper(reservations.expire_due, settings.expiry_sweep_interval_s).start()
+            if long_running
+            else None
+        )
+        undo.pop_all()
+        return Engine(settings, ledger, reader, reservations, client, sweeper)
+    raise AssertionError("unreachable")
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from dom.bootstrap import build
 from dom.settings import Settings
@@ -85,3 +86,18 @@ def test_the_engine_runs_on_a_redis_cluster_named_by_one_node(tmp_path, cluster_
     finally:
         engine.ledger.projection.wipe()
         engine.close()
+
+
+@pytest.mark.server
+def test_an_engine_that_fails_to_start_leaves_no_redis_connection_open(tmp_path, server_redis):
+    from tests.conftest import REDIS_URL
+
+    before = len(server_redis.client_list())
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        redis_url=REDIS_URL,
+        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1",
+    )
+    with pytest.raises(OperationalError, match=r"127\.0\.0\.1"):
+        build(settings)
+    assert len(server_redis.client_list()) <= before
