@@ -12,9 +12,7 @@ milliseconds, the writer's recent view of it (inventory.hold_view).
 from __future__ import annotations
 
 import collections
-import queue
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,28 +78,45 @@ class _Writer:
     connections: hold_sql.Connections
 
 
-def _gather(inbox: queue.Queue[_Pending | None], expected: int) -> list[_Pending] | None:
-    """The next group: every hold queued, and, while there are fewer than `expected` (the
-    largest recent group: callers just answered are about to come back), the ones that arrive
-    within GROUP_LINGER_S. None once the desk is closed and every hold before that is taken."""
-    first = inbox.get()
-    if first is None:
-        return None
-    group = [first]
-    deadline = time.perf_counter() + GROUP_LINGER_S
-    while len(group) < MAX_GROUP_HOLDS:
-        try:
-            if len(group) < expected:
-                item = inbox.get(timeout=max(0.0, deadline - time.perf_counter()))
-            else:
-                item = inbox.get_nowait()
-        except queue.Empty:
-            break
-        if item is None:  # closing: this group is still decided
-            inbox.put(None)
-            break
-        group.append(item)
-    return group
+class Inbox:
+    """One writer's queue of holds. The writer takes every hold queued at once; while there are
+    fewer than it expects it waits, at most GROUP_LINGER_S, and is woken once when enough have
+    come rather than by each of them."""
+
+    def __init__(self) -> None:
+        self._items: list[_Pending] = []
+        self._closed = False
+        self._wanted = 1
+        self._ready = threading.Condition(threading.Lock())
+
+    def put(self, item: _Pending) -> None:
+        with self._ready:
+            self._items.append(item)
+            if len(self._items) >= self._wanted:
+                self._ready.notify()
+
+    def close(self) -> None:
+        """The writer decides what is queued, then stops."""
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+
+    def take(self, expected: int) -> list[_Pending] | None:
+        """The next group: what is queued, and, while there are fewer than `expected` (the
+        largest recent group: callers just answered are about to come back), what arrives within
+        GROUP_LINGER_S. None once closed and empty."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._items or self._closed)
+            if not self._items:
+                return None
+            if len(self._items) < expected and not self._closed:
+                self._wanted = expected
+                self._ready.wait_for(
+                    lambda: len(self._items) >= expected or self._closed, GROUP_LINGER_S
+                )
+                self._wanted = 1
+            group, self._items = self._items[:MAX_GROUP_HOLDS], self._items[MAX_GROUP_HOLDS:]
+            return group
 
 
 def _merge(into: Changed, more: Changed) -> None:
@@ -124,7 +139,7 @@ class Reservations:
         self.reader = reader
         self.group_commit = group_commit
         self.view_ttl_s = view_ttl_s
-        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._inbox = Inbox()
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
         self._dialect = hold_sql.dialect_of(ledger.engine)
@@ -141,7 +156,7 @@ class Reservations:
         pending = _Pending(request)
         with self._lock:  # never into the queue of a writer that close() has told to stop
             self._ensure_writer()
-            self._queue.put(pending)
+            self._inbox.put(pending)
         return pending.answer()
 
     def _decide(
@@ -257,19 +272,19 @@ class Reservations:
         answers its callers (after the commit, so an answer is durable; after the projection, so
         a caller reads its own hold). Called under self._lock."""
         if self._writer is None or not self._writer.is_alive():
-            self._queue = queue.Queue()
+            self._inbox = Inbox()
             self._writer = threading.Thread(
-                target=self._write_groups, args=(self._queue,), name="hold-writer", daemon=True
+                target=self._write_groups, args=(self._inbox,), name="hold-writer", daemon=True
             )
             self._writer.start()
 
-    def _write_groups(self, inbox: queue.Queue[_Pending | None]) -> None:
+    def _write_groups(self, inbox: Inbox) -> None:
         writer = _Writer(
             RecentView(self.view_ttl_s), hold_sql.Connections(self.ledger.engine, keep=True)
         )
         sizes: collections.deque[int] = collections.deque([1], maxlen=RECENT_GROUPS)
         try:
-            while (group := _gather(inbox, max(sizes))) is not None:
+            while (group := inbox.take(max(sizes))) is not None:
                 sizes.append(len(group))
                 self._decide_group(group, writer)
         finally:
@@ -309,7 +324,7 @@ class Reservations:
         with self._lock:
             writer, self._writer = self._writer, None
             if writer is not None:
-                self._queue.put(None)
+                self._inbox.close()
         if writer is not None:
             writer.join(timeout=CLOSE_TIMEOUT_S)
 

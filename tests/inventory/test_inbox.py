@@ -1,0 +1,84 @@
+"""The hold writer's inbox: a group is what is queued, and a short wait for the callers expected."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from inventory import reserve
+from inventory.holds import HoldLine, HoldRequest
+from inventory.reserve import Inbox
+
+
+def pending(n: int) -> list[reserve._Pending]:
+    line = HoldLine(sku="S", quantity=1)
+    return [reserve._Pending(HoldRequest(id=f"h{i}", lines=[line])) for i in range(n)]
+
+
+def test_a_group_is_every_hold_queued_when_no_more_are_expected() -> None:
+    inbox = Inbox()
+    items = pending(3)
+    for item in items:
+        inbox.put(item)
+    assert inbox.take(expected=1) == items
+    inbox.put(items[0])
+    assert inbox.take(expected=1) == [items[0]]
+
+
+def test_fewer_than_expected_wait_at_most_the_linger(monkeypatch) -> None:
+    monkeypatch.setattr(reserve, "GROUP_LINGER_S", 0.2)
+    inbox = Inbox()
+    items = pending(2)
+    for item in items:
+        inbox.put(item)
+    started = time.perf_counter()
+    assert inbox.take(expected=8) == items
+    assert 0.15 < time.perf_counter() - started < 5
+
+
+def test_the_wait_ends_as_soon_as_the_expected_holds_are_in(monkeypatch) -> None:
+    monkeypatch.setattr(reserve, "GROUP_LINGER_S", 30)
+    inbox = Inbox()
+    items = pending(4)
+    inbox.put(items[0])
+
+    def late() -> None:
+        time.sleep(0.05)
+        for item in items[1:]:
+            inbox.put(item)
+
+    threading.Thread(target=late, daemon=True).start()
+    started = time.perf_counter()
+    assert inbox.take(expected=4) == items
+    assert time.perf_counter() - started < 10  # far below the 30 s linger
+
+
+def test_a_group_holds_at_most_the_limit(monkeypatch) -> None:
+    monkeypatch.setattr(reserve, "MAX_GROUP_HOLDS", 3)
+    inbox = Inbox()
+    items = pending(5)
+    for item in items:
+        inbox.put(item)
+    assert inbox.take(expected=1) == items[:3]
+    assert inbox.take(expected=1) == items[3:]
+
+
+def test_a_closed_inbox_gives_what_was_queued_then_nothing() -> None:
+    inbox = Inbox()
+    items = pending(2)
+    for item in items:
+        inbox.put(item)
+    inbox.close()
+    assert inbox.take(expected=8) == items  # no waiting for more once closed
+    assert inbox.take(expected=1) is None
+
+
+def test_closing_wakes_a_writer_waiting_for_holds() -> None:
+    inbox = Inbox()
+    taken: list = []
+    writer = threading.Thread(target=lambda: taken.append(inbox.take(expected=1)), daemon=True)
+    writer.start()
+    time.sleep(0.05)
+    inbox.close()
+    writer.join(timeout=10)
+    assert not writer.is_alive() and taken == [None]
