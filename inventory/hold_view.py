@@ -55,6 +55,8 @@ class RecentView:
 
     def remember(self, wanted: Wanted, version: str | None, found: Found) -> None:
         """Keep a fresh read of `wanted` (as Projection.read_with_version gave it)."""
+        if len(wanted) > MAX_ENTRIES:  # a group this wide is not a hot SKU: nothing to keep
+            return
         now = self._clock()
         if len(self._entries) + len(wanted) > MAX_ENTRIES:
             self._drop_older_than(now - self.ttl_s)

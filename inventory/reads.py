@@ -79,6 +79,12 @@ class AvailabilityReader:
             self._sources[key] = sources
         return sources
 
+    @property
+    def known_version(self) -> str | None:
+        """The network version of the view held now (None before the first read)."""
+        view = self._view
+        return view.version if view is not None else None
+
     def view_for(self, version: str | None) -> network.NetworkView:
         """The network view of `version` (as just read from the projection), re-read only on change."""
         view = self._view

@@ -6,7 +6,8 @@ pre-checks them on the projection (a hold the projection already knows cannot su
 reaches SQL), and decides the rest in a single transaction on its own driver connection
 (inventory.hold_sql.decide), as the projection proposes when SQL agrees. It then projects the
 group and answers its callers. The pre-check reads Redis, or, for a SKU read within the last few
-milliseconds, the writer's recent view of it (inventory.hold_view).
+milliseconds, the writer's recent view of it (inventory.hold_view). Holds reach the writer
+through its inbox (inventory.hold_inbox).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import Connection
 
 from inventory import hold_sql, hold_view
 from inventory import reservations as sql
+from inventory.hold_inbox import Inbox, Pending
 from inventory.hold_view import RecentView
 from inventory.holds import HoldRequest, candidates
 from inventory.ledger import Ledger
@@ -27,43 +29,9 @@ from inventory.projection import Projected
 from inventory.reads import AvailabilityReader
 from inventory.rules import to_micros
 
-MAX_GROUP_HOLDS = 256  # holds decided in one transaction
-# How long a group waits for holds still to come, at most; only while it is smaller than a recent
-# group. Callers just answered need a moment to send their next hold: without the wait they miss
-# the group and the writer alternates between half groups, paying a commit for each.
-GROUP_LINGER_S = 0.0005
 RECENT_GROUPS = 4  # a load that drops stops lingering after this many smaller groups
 CLOSE_TIMEOUT_S = 5.0
 EXPIRY_BATCH = 1000  # holds expired in one transaction
-
-
-class _Pending:
-    """A caller waiting for its hold: the writer settles it once, the caller takes the answer."""
-
-    __slots__ = ("_settled", "done", "error", "outcome", "request")
-
-    def __init__(self, request: HoldRequest) -> None:
-        self.request = request
-        self.outcome: sql.HoldOutcome | None = None
-        self.error: BaseException | None = None
-        self.done = False
-        self._settled = threading.Lock()  # a bare lock wakes one waiter for less than a Future
-        self._settled.acquire()
-
-    def settle(self, outcome: sql.HoldOutcome | None, error: BaseException | None = None) -> None:
-        """The first answer stands (only the writer thread settles)."""
-        if self.done:
-            return
-        self.done = True
-        self.outcome, self.error = outcome, error
-        self._settled.release()
-
-    def answer(self) -> sql.HoldOutcome:
-        self._settled.acquire()
-        if self.error is not None:
-            raise self.error
-        assert self.outcome is not None
-        return self.outcome
 
 
 Changed = dict[sql.Key, Projected]
@@ -76,47 +44,6 @@ class _Writer:
 
     view: RecentView
     connections: hold_sql.Connections
-
-
-class Inbox:
-    """One writer's queue of holds. The writer takes every hold queued at once; while there are
-    fewer than it expects it waits, at most GROUP_LINGER_S, and is woken once when enough have
-    come rather than by each of them."""
-
-    def __init__(self) -> None:
-        self._items: list[_Pending] = []
-        self._closed = False
-        self._wanted = 1
-        self._ready = threading.Condition(threading.Lock())
-
-    def put(self, item: _Pending) -> None:
-        with self._ready:
-            self._items.append(item)
-            if len(self._items) >= self._wanted:
-                self._ready.notify()
-
-    def close(self) -> None:
-        """The writer decides what is queued, then stops."""
-        with self._ready:
-            self._closed = True
-            self._ready.notify()
-
-    def take(self, expected: int) -> list[_Pending] | None:
-        """The next group: what is queued, and, while there are fewer than `expected` (the
-        largest recent group: callers just answered are about to come back), what arrives within
-        GROUP_LINGER_S. None once closed and empty."""
-        with self._ready:
-            self._ready.wait_for(lambda: self._items or self._closed)
-            if not self._items:
-                return None
-            if len(self._items) < expected and not self._closed:
-                self._wanted = expected
-                self._ready.wait_for(
-                    lambda: len(self._items) >= expected or self._closed, GROUP_LINGER_S
-                )
-                self._wanted = 1
-            group, self._items = self._items[:MAX_GROUP_HOLDS], self._items[MAX_GROUP_HOLDS:]
-            return group
 
 
 def _merge(into: Changed, more: Changed) -> None:
@@ -153,7 +80,7 @@ class Reservations:
             finally:
                 self.ledger.projection.put(committed)
             return outcome
-        pending = _Pending(request)
+        pending = Pending(request)
         with self._lock:  # never into the queue of a writer that close() has told to stop
             self._ensure_writer()
             self._inbox.put(pending)
@@ -238,6 +165,8 @@ class Reservations:
                 None if line.location is None or known is None else [*known, line.location]
             )
         remembered = view.get(wanted) if view is not None else None
+        if remembered is not None and remembered[0] != self.reader.known_version:
+            remembered = None  # the network changed since: read again, under its new version
         if remembered is not None:
             version, projected = remembered
         else:
@@ -290,11 +219,11 @@ class Reservations:
         finally:
             writer.connections.close()
 
-    def _decide_group(self, group: list[_Pending], writer: _Writer) -> None:
+    def _decide_group(self, group: list[Pending], writer: _Writer) -> None:
         """Decide, project, answer. Whatever fails, what was committed is projected (so a retry,
         answered as a replay, reads what the first attempt held) and every caller hears."""
         committed: Changed = {}
-        answers: list[tuple[_Pending, sql.HoldOutcome | None, BaseException | None]] = []
+        answers: list[tuple[Pending, sql.HoldOutcome | None, BaseException | None]] = []
         try:
             try:
                 outcomes = self._decide([item.request for item in group], committed, writer)

@@ -89,3 +89,5 @@ def test_the_view_stays_bounded(monkeypatch) -> None:
     view.remember({f"more{i}": None for i in range(8)}, "v", {})  # none expired: start over
     assert len(view) == 8
     assert view.get({"more0": None}) == ("v", {"more0": {}})
+    view.remember({f"wide{i}": None for i in range(11)}, "v", {})  # wider than the bound
+    assert len(view) == 8 and view.get({"wide0": None}) is None

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
-from inventory import reserve
+from inventory import hold_inbox
+from inventory.hold_inbox import Inbox, Pending
 from inventory.holds import HoldLine, HoldRequest
-from inventory.reserve import Inbox
 
 
-def pending(n: int) -> list[reserve._Pending]:
+def pending(n: int) -> list[Pending]:
     line = HoldLine(sku="S", quantity=1)
-    return [reserve._Pending(HoldRequest(id=f"h{i}", lines=[line])) for i in range(n)]
+    return [Pending(HoldRequest(id=f"h{i}", lines=[line])) for i in range(n)]
 
 
 def test_a_group_is_every_hold_queued_when_no_more_are_expected() -> None:
@@ -26,7 +26,7 @@ def test_a_group_is_every_hold_queued_when_no_more_are_expected() -> None:
 
 
 def test_fewer_than_expected_wait_at_most_the_linger(monkeypatch) -> None:
-    monkeypatch.setattr(reserve, "GROUP_LINGER_S", 0.2)
+    monkeypatch.setattr(hold_inbox, "GROUP_LINGER_S", 0.2)
     inbox = Inbox()
     items = pending(2)
     for item in items:
@@ -37,7 +37,7 @@ def test_fewer_than_expected_wait_at_most_the_linger(monkeypatch) -> None:
 
 
 def test_the_wait_ends_as_soon_as_the_expected_holds_are_in(monkeypatch) -> None:
-    monkeypatch.setattr(reserve, "GROUP_LINGER_S", 30)
+    monkeypatch.setattr(hold_inbox, "GROUP_LINGER_S", 30)
     inbox = Inbox()
     items = pending(4)
     inbox.put(items[0])
@@ -54,7 +54,7 @@ def test_the_wait_ends_as_soon_as_the_expected_holds_are_in(monkeypatch) -> None
 
 
 def test_a_group_holds_at_most_the_limit(monkeypatch) -> None:
-    monkeypatch.setattr(reserve, "MAX_GROUP_HOLDS", 3)
+    monkeypatch.setattr(hold_inbox, "MAX_GROUP_HOLDS", 3)
     inbox = Inbox()
     items = pending(5)
     for item in items:

@@ -17,6 +17,7 @@ from inventory import hold_sql
 from inventory.expiry import ExpirySweeper
 from inventory.hold_view import RecentView
 from inventory.holds import HoldLine, HoldRequest
+from inventory.policy import AvailabilityPolicy
 from inventory.reservations import Changes, ReservationConflict
 from inventory.reserve import Reservations
 from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
@@ -512,4 +513,21 @@ def test_the_writer_reconnects_when_the_server_ends_its_connection(backend):
     finally:
         desk.close()
     assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
+    assert_never_oversold(backend)
+
+
+def test_after_a_network_change_the_writer_reads_again_instead_of_reusing_its_view(
+    remembering, backend, monkeypatch
+):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 50)])
+    assert remembering.hold(hold((s, 1))).status == "held"  # remembered under this network
+    backend.ledger.set_policy(AvailabilityPolicy(ship_from_store=False))  # a new network version
+    assert available(backend, s) == 49  # the shared reader now holds the new version
+    reads: list[int] = []
+    network = backend.projection.network
+    monkeypatch.setattr(backend.projection, "network", lambda: reads.append(1) or network())
+    for _ in range(5):
+        assert remembering.hold(hold((s, 1))).status == "held"
+    assert reads == []  # the old view would have sent the reader back for the network each time
     assert_never_oversold(backend)
