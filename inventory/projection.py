@@ -121,6 +121,9 @@ class Projected:
         return cls(version, on_hand, reserved, safety, max(0, reported_us or 0) // 1_000_000)
 
 
+_Call = tuple[list[str], list[bytes]]  # one script call: its keys (one cluster slot), its arguments
+
+
 class UnknownLocation(LookupError):
     pass
 
@@ -236,12 +239,11 @@ class Projection:
             keys.append(key)
             args.append(b"".join(entries))
         flag = b"1" if force else b"0"
-        calls = [
-            [
-                *keys[start : start + self.PIPELINE_KEYS],
-                flag,
-                *args[start : start + self.PIPELINE_KEYS],
-            ]
+        calls: list[_Call] = [
+            (
+                keys[start : start + self.PIPELINE_KEYS],
+                [flag, *args[start : start + self.PIPELINE_KEYS]],
+            )
             for keys, args in by_slot.values()
             for start in range(0, len(keys), self.PIPELINE_KEYS)
         ]
@@ -249,38 +251,36 @@ class Projection:
             return self._put_on_cluster(calls)
         try:
             if len(calls) == 1:  # a hold or a small batch: one call costs less than a pipeline
-                [call] = calls
-                return int(self.raw.evalsha(self._put_sha, len(call) // 2, *call))
+                [(keys, args)] = calls
+                return int(self.raw.evalsha(self._put_sha, len(keys), *keys, *args))
             pipe = self.raw.pipeline(transaction=False)
-            for call in calls:
-                pipe.evalsha(self._put_sha, len(call) // 2, *call)
+            for keys, args in calls:
+                pipe.evalsha(self._put_sha, len(keys), *keys, *args)
             return sum(pipe.execute())
         except redis.exceptions.NoScriptError:  # the server restarted or was flushed: load again
             self._put_sha = self.raw.script_load(_PUT)
             return self._write(positions, force)
 
-    def _put_on_cluster(self, calls: list[list]) -> int:
+    def _put_on_cluster(self, calls: list[_Call]) -> int:
         """One pipeline per node of the script calls of its slots (a cluster pipeline refuses
         scripts). A call the node turns away (resharding moved the slot, the script is not
         loaded there) goes again through the cluster client, which follows redirects."""
-        by_node: dict[str, tuple[Any, list[list]]] = {}
-        for call in calls:
-            node = self.raw.get_node_from_key(call[0])
-            by_node.setdefault(node.name, (node, []))[1].append(call)
+        by_node: dict[str, tuple[Any, list[_Call]]] = {}
+        for keys, args in calls:
+            node = self.raw.get_node_from_key(keys[0])
+            by_node.setdefault(node.name, (node, []))[1].append((keys, args))
         written = 0
         for node, its_calls in by_node.values():
             pipe = node.redis_connection.pipeline(transaction=False)
-            for call in its_calls:
-                pipe.evalsha(self._put_sha, len(call) // 2, *call)
+            for keys, args in its_calls:
+                pipe.evalsha(self._put_sha, len(keys), *keys, *args)
             try:
                 replies = pipe.execute(raise_on_error=False)
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as error:
                 replies = [error] * len(its_calls)  # a failover: the cluster client finds the node
-            for call, reply in zip(its_calls, replies, strict=True):
+            for (keys, args), reply in zip(its_calls, replies, strict=True):
                 if isinstance(reply, Exception):
-                    reply = self._evalsha(
-                        self._put_sha, _PUT, call[: len(call) // 2], call[len(call) // 2 :]
-                    )
+                    reply = self._evalsha(self._put_sha, _PUT, keys, args)
                 written += int(reply)
         return written
 

@@ -147,6 +147,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--hold-seconds", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--holds-only",
+        action="store_true",
+        help="load the stock, then only the group-commit holds (for side-by-side runs)",
+    )
     args = parser.parse_args(argv)
 
     network = generate_network(args.stores, args.skus, args.seed)
@@ -165,6 +170,11 @@ def main(argv: list[str] | None = None) -> dict:
             "load",
         )
         figures["projection_mib"] = round(ledger.projection.memory_bytes() / 2**20, 1)
+        if args.holds_only:
+            figures |= holds(
+                ledger, reader, network, args.clients, args.hold_seconds, group_commit=True
+            )
+            return _report(figures)
         feed = list(
             feed_events(
                 network,
@@ -182,6 +192,10 @@ def main(argv: list[str] | None = None) -> dict:
         figures |= holds(
             ledger, reader, network, args.clients, args.hold_seconds, group_commit=True
         )
+    return _report(figures)
+
+
+def _report(figures: dict) -> dict:
     sys.stdout.write(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode() + "\n")
     return figures
 

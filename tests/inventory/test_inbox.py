@@ -15,11 +15,16 @@ def pending(n: int) -> list[Pending]:
     return [Pending(HoldRequest(id=f"h{i}", lines=[line])) for i in range(n)]
 
 
-def test_a_group_is_every_hold_queued_when_no_more_are_expected() -> None:
+def filled(items: list[Pending]) -> Inbox:
     inbox = Inbox()
-    items = pending(3)
     for item in items:
         inbox.put(item)
+    return inbox
+
+
+def test_a_group_is_every_hold_queued_when_no_more_are_expected() -> None:
+    items = pending(3)
+    inbox = filled(items)
     assert inbox.take(expected=1) == items
     inbox.put(items[0])
     assert inbox.take(expected=1) == [items[0]]
@@ -27,10 +32,8 @@ def test_a_group_is_every_hold_queued_when_no_more_are_expected() -> None:
 
 def test_fewer_than_expected_wait_at_most_the_linger(monkeypatch) -> None:
     monkeypatch.setattr(hold_inbox, "GROUP_LINGER_S", 0.2)
-    inbox = Inbox()
     items = pending(2)
-    for item in items:
-        inbox.put(item)
+    inbox = filled(items)
     started = time.perf_counter()
     assert inbox.take(expected=8) == items
     assert 0.15 < time.perf_counter() - started < 5
@@ -55,19 +58,15 @@ def test_the_wait_ends_as_soon_as_the_expected_holds_are_in(monkeypatch) -> None
 
 def test_a_group_holds_at_most_the_limit(monkeypatch) -> None:
     monkeypatch.setattr(hold_inbox, "MAX_GROUP_HOLDS", 3)
-    inbox = Inbox()
     items = pending(5)
-    for item in items:
-        inbox.put(item)
+    inbox = filled(items)
     assert inbox.take(expected=1) == items[:3]
     assert inbox.take(expected=1) == items[3:]
 
 
 def test_a_closed_inbox_gives_what_was_queued_then_nothing() -> None:
-    inbox = Inbox()
     items = pending(2)
-    for item in items:
-        inbox.put(item)
+    inbox = filled(items)
     inbox.close()
     assert inbox.take(expected=8) == items  # no waiting for more once closed
     assert inbox.take(expected=1) is None
