@@ -18,10 +18,8 @@ from sqlalchemy.exc import DBAPIError
 Key = tuple[str, str]
 SQLITE_KEYS_PER_SELECT = 400  # two parameters a key, within SQLite's oldest limit of 999
 
-POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version"
-_EVENT_COLUMNS = (
-    "event_id, location, sku, type, quantity, occurred_us, received_us, source, outcome"
-)
+POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version, last_event_id"
+_EVENT_COLUMNS = "event_id, location, sku, type, quantity, occurred_us, received_us, source, outcome, prev_event_id"
 
 
 def _pg(conn: Connection) -> bool:
@@ -102,7 +100,9 @@ def lock_positions(
         "INSERT INTO position (location, sku, on_hand, reserved, safety, version) VALUES (?, ?, 0, 0, ?, 0)",
         rows,
     )
-    return found + [(loc, sku, 0, 0, units, None, None, None, None, 0) for loc, sku, units in rows]
+    return found + [
+        (loc, sku, 0, 0, units, None, None, None, None, 0, None) for loc, sku, units in rows
+    ]
 
 
 def _select_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
@@ -128,7 +128,8 @@ def _select_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
 
 
 def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:
-    """rows: (event_id, location, sku, type, quantity, occurred_us, received_us, source, outcome)."""
+    """rows: (event_id, location, sku, type, quantity, occurred_us, received_us, source, outcome,
+    prev_event_id)."""
     if _pg(conn):
         sql = f"COPY stock_event ({_EVENT_COLUMNS}) FROM STDIN"
         with _cursor(conn, sql) as cursor, cursor.copy(sql) as copy:
@@ -136,25 +137,28 @@ def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:
                 copy.write_row(row)
         return
     conn.exec_driver_sql(
-        f"INSERT INTO stock_event ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", list(rows)
+        f"INSERT INTO stock_event ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        list(rows),
     )
 
 
 def update_positions(conn: Connection, rows: Sequence[tuple]) -> None:
-    """rows: (location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version)."""
+    """rows: (location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version,
+    last_event_id)."""
     if _pg(conn):
         _fetchall(
             conn,
             "UPDATE position p SET on_hand = u.on_hand, count_us = u.count_us, count_id = u.count_id, "
-            "last_delta_us = u.last_delta_us, reported_us = u.reported_us, version = u.version "
-            "FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
-            "AS u(location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version) "
+            "last_delta_us = u.last_delta_us, reported_us = u.reported_us, version = u.version, "
+            "last_event_id = u.last_event_id "
+            "FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[], %b::text[]) "
+            "AS u(location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version, last_event_id) "
             "WHERE p.location = u.location AND p.sku = u.sku",
             _columns(rows),
         )
         return
     conn.exec_driver_sql(
-        "UPDATE position SET on_hand = ?, count_us = ?, count_id = ?, last_delta_us = ?, reported_us = ?, version = ? "
-        "WHERE location = ? AND sku = ?",
-        [(r[2], r[3], r[4], r[5], r[6], r[7], r[0], r[1]) for r in rows],
+        "UPDATE position SET on_hand = ?, count_us = ?, count_id = ?, last_delta_us = ?, reported_us = ?, version = ?, "
+        "last_event_id = ? WHERE location = ? AND sku = ?",
+        [(*r[2:], r[0], r[1]) for r in rows],
     )

@@ -8,7 +8,7 @@ import time
 import weakref
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlmodel import SQLModel
 
 from inventory import schema  # noqa: F401  (registers the tables)
@@ -50,7 +50,28 @@ def open_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
         # transaction, which Ledger.transaction retries on a fresh one.
         engine = create_engine(url, pool_size=16, max_overflow=16, pool_recycle=3600)
     SQLModel.metadata.create_all(engine)
+    _check_schema(engine)
     return engine
+
+
+class SchemaOutdated(RuntimeError):
+    """The database holds the ledger's tables as an earlier version of the engine made them."""
+
+
+def _check_schema(engine: Engine) -> None:
+    """Refuse, with the columns that are missing, a ledger an earlier version created: there are
+    no migrations yet, and a missing column would otherwise fail the first write that needs it."""
+    found = inspect(engine)
+    missing = []
+    for table in SQLModel.metadata.sorted_tables:
+        have = {c["name"] for c in found.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in have]
+    if missing:
+        engine.dispose()
+        raise SchemaOutdated(
+            f"the ledger at {engine.url!r} was made by an earlier version of the engine and lacks "
+            f"{', '.join(missing)}; create it afresh and rebuild the projection (see README)"
+        )
 
 
 def _sqlite_pragmas(dbapi_conn, synchronous: str) -> None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 
-from inventory import bulk
+from inventory import bulk, history
 from inventory.feed import Rejection
-from inventory.model import DELTA_SIGN, EventType, StockEvent
+from inventory.model import StockEvent
 from inventory.projection import Projected
 from inventory.rules import (
     Ledgered,
@@ -29,9 +29,8 @@ from inventory.rules import (
     micros,
 )
 from inventory.safety import SAFETY, SafetyBook, SafetyRule
-from inventory.schema import LocationRow, StockEventRow
+from inventory.schema import LocationRow
 
-EVT = StockEventRow.__table__
 LOC = LocationRow.__table__
 
 Key = tuple[str, str]  # (location, sku)
@@ -71,10 +70,10 @@ def ingest_events(
         return _sorted(result)
 
     times = [micros(e) for _, e in accepted]
-    verdicts = _apply(conn, [e for _, e in accepted], times, known, result)
+    verdicts, previous = _apply(conn, [e for _, e in accepted], times, known, result)
     bulk.insert_events(conn, [
-        (e.event_id, e.location, e.sku, e.type.value, e.quantity, t, now_us, e.source, v.outcome.value)
-        for (_, e), t, v in zip(accepted, times, verdicts, strict=True)
+        (e.event_id, e.location, e.sku, e.type.value, e.quantity, t, now_us, e.source, v.outcome.value, p)
+        for (_, e), t, v, p in zip(accepted, times, verdicts, previous, strict=True)
     ])  # fmt: skip
     result.verdicts.extend(zip((index for index, _ in accepted), verdicts, strict=True))
     return _sorted(result)
@@ -86,39 +85,45 @@ def _apply(
     times: list[int],
     types: dict[str, str],
     result: BatchResult,
-) -> list[Verdict]:
-    """Fold each position's events onto its locked row and write the changed rows.
+) -> tuple[list[Verdict], list[str | None]]:
+    """Fold each position's events onto its locked row and write the rows, each event chained
+    behind the one recorded before it at its position (see inventory.history).
 
-    Returns the verdicts in the order of `events`; `result.changed` gets the new positions.
+    Returns the verdicts and each event's predecessor, in the order of `events`;
+    `result.changed` gets the new positions.
     """
     members: dict[Key, list[int]] = defaultdict(list)
     for i, event in enumerate(events):
         members[(event.location, event.sku)].append(i)
     rows = _lock_positions(conn, sorted(members), types)
     verdicts: list[Verdict] = [None] * len(events)  # type: ignore[list-item]
+    previous: list[str | None] = [None] * len(events)
     updates = []
     for key, at in members.items():
         row = rows[key]
+        old = (row[2], *row[5:9])
         new = None
         if len(at) == 1:  # most positions get one event a batch
             event = events[at[0]]
-            new = lone_event((row[2], *row[5:9]), event, times[at[0]])
+            new = lone_event(old, event, times[at[0]])
             if new is not None:
                 verdicts[at[0]] = Verdict(event.event_id, Outcome.applied)
         if new is None:
-            new = _fold_position(conn, key, row, at, events, times, verdicts)
-        if new != (row[2], *row[5:9]):
-            version = row[9] + 1
-            updates.append((*key, *new, version))
+            new = _fold_position(conn, row, at, events, times, verdicts)
+        head = row[10]
+        for i in at:
+            previous[i], head = head, events[i].event_id
+        # The version moves only with what the projection shows; a stale event moves the head only.
+        version = row[9] + 1 if new != old else row[9]
+        updates.append((*key, *new, version, head))
+        if new != old:
             result.changed[key] = Projected.of(version, new[0], row[3], row[4], new[4])
-    if updates:
-        bulk.update_positions(conn, updates)
-    return verdicts
+    bulk.update_positions(conn, updates)
+    return verdicts, previous
 
 
 def _fold_position(
     conn: Connection,
-    key: Key,
     row: tuple,
     at: list[int],
     events: list[StockEvent],
@@ -129,7 +134,7 @@ def _fold_position(
     (on_hand, count_us, count_id, last_delta_us, reported_us)."""
     state = Ledgered(row[2], *row[5:9])
     group, group_times = [events[i] for i in at], [times[i] for i in at]
-    stored = _stored_deltas(conn, key, state, group, group_times)
+    stored = _stored_deltas(conn, row[10], state, group, group_times)
     new_state, group_verdicts = fold(state, group, stored, group_times)
     for i, verdict in zip(at, group_verdicts, strict=True):
         verdicts[i] = verdict
@@ -182,7 +187,7 @@ def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) ->
 
 
 def _stored_deltas(
-    conn: Connection, key: Key, state: Ledgered, group: list[StockEvent], times: list[int]
+    conn: Connection, head: str | None, state: Ledgered, group: list[StockEvent], times: list[int]
 ) -> list[tuple[int, int]]:
     """Deltas already in the ledger that a new, earlier-than-them count must carry on top of itself."""
     if state.last_delta_us is None:
@@ -190,12 +195,4 @@ def _stored_deltas(
     since = earliest_new_count_us(state, group, times)
     if since is None or state.last_delta_us <= since:
         return []
-    rows = conn.execute(
-        select(EVT.c.occurred_us, EVT.c.type, EVT.c.quantity).where(
-            EVT.c.location == key[0],
-            EVT.c.sku == key[1],
-            EVT.c.occurred_us > since,
-            EVT.c.type != EventType.count.value,
-        )
-    )
-    return [(r.occurred_us, DELTA_SIGN[EventType(r.type)] * r.quantity) for r in rows]
+    return history.deltas_after(conn, head, since)

@@ -54,14 +54,15 @@ def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
     with ledger.engine.connect() as conn:
         kept = _kept_by_holds(conn)
         rows = conn.execution_options(yield_per=CHUNK_POSITIONS).execute(
-            select(POS).order_by(POS.c.sku, POS.c.location)
+            select(POS).order_by(*_in_key_order(conn, POS))
         )
+        histories = _Histories(conn)  # a second cursor, in the same snapshot
         skus: set[str] = set()
         for chunk in rows.partitions():
             report.checked += len(chunk)
             skus.update(r.sku for r in chunk)
             report.drifts += (
-                _history_drift(conn, chunk)
+                _history_drift(histories, chunk)
                 + _reserved_drift(chunk, kept)
                 + _projection_drift(conn, ledger, chunk)
             )
@@ -81,24 +82,44 @@ def _kept_by_holds(conn: Connection) -> dict[tuple[str, str], int]:
     return kept
 
 
-def _history_drift(conn: Connection, chunk) -> list[Drift]:
-    keys = [(r.location, r.sku) for r in chunk]
-    history: dict[tuple[str, str], list[StockEvent]] = defaultdict(list)
-    for e in conn.execute(select(EVT).where(tuple_(EVT.c.location, EVT.c.sku).in_(keys))):
-        history[(e.location, e.sku)].append(
-            StockEvent(
-                e.event_id,
-                e.location,
-                e.sku,
-                EventType(e.type),
-                e.quantity,
-                from_micros(e.occurred_us),
-                e.source,
-            )
+def _in_key_order(conn: Connection, table) -> list:
+    """(sku, location) in code-point order, the order Python compares strings in, so the
+    positions and the event log can be merged as two sorted streams."""
+    columns = [table.c.sku, table.c.location]
+    return [c.collate("C") for c in columns] if conn.dialect.name == "postgresql" else columns
+
+
+class _Histories:
+    """Every recorded stock event, grouped by position, in key order: one sorted pass over the
+    event log (it has no index by position), taken in step with the positions."""
+
+    def __init__(self, conn: Connection) -> None:
+        rows = conn.execution_options(yield_per=CHUNK_POSITIONS * 4).execute(
+            select(EVT).order_by(*_in_key_order(conn, EVT))
         )
+        self._rows = iter(rows)
+        self._next = next(self._rows, None)
+
+    def take(self, sku: str, location: str) -> list[StockEvent]:
+        """The events of (sku, location); keys must be asked for in increasing order. Events
+        of a position not asked for (there is none: every recorded event has its position)
+        are passed over."""
+        key, events = (sku, location), []
+        while self._next is not None and (self._next.sku, self._next.location) <= key:
+            e = self._next
+            if (e.sku, e.location) == key:
+                events.append(
+                    StockEvent(e.event_id, e.location, e.sku, EventType(e.type), e.quantity,
+                               from_micros(e.occurred_us), e.source)
+                )  # fmt: skip
+            self._next = next(self._rows, None)
+        return events
+
+
+def _history_drift(histories: _Histories, chunk) -> list[Drift]:
     drifts = []
     for r in chunk:
-        expected = fold(Ledgered(), history.get((r.location, r.sku), []))[0].on_hand
+        expected = fold(Ledgered(), histories.take(r.sku, r.location))[0].on_hand
         if expected != r.on_hand:
             drifts.append(
                 Drift(

@@ -50,16 +50,21 @@ class PositionRow(SQLModel, table=True):
     last_delta_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     reported_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    # The newest stock event recorded here; each event names the one recorded before it, so a
+    # position's history is found by walking back from here (see inventory.history).
+    last_event_id: str | None = Field(default=None, max_length=128)
 
 
 class StockEventRow(SQLModel, table=True):
-    """Immutable. `outcome` records whether the event moved on_hand or was already inside a count."""
+    """Immutable. `outcome` records whether the event moved on_hand or was already inside a count.
+
+    There is no index by position: a feed touches random positions, and such an index costs a
+    random page write per event. `prev_event_id` chains each position's events instead, newest
+    first from `position.last_event_id`.
+    """
 
     __tablename__ = "stock_event"
-    __table_args__ = (
-        Index("stock_event_position_time", "location", "sku", "occurred_us"),
-        {"sqlite_with_rowid": False},  # the key is the event id: one B-tree fewer to write
-    )
+    __table_args__ = ({"sqlite_with_rowid": False},)  # the key is the event id: one B-tree fewer
 
     event_id: str = Field(primary_key=True, max_length=128)
     location: str = Field(max_length=64)
@@ -70,6 +75,7 @@ class StockEventRow(SQLModel, table=True):
     received_us: int = Field(sa_column=Column(BigInteger, nullable=False))
     source: str = Field(default="", max_length=64)
     outcome: str = Field(max_length=16)
+    prev_event_id: str | None = Field(default=None, max_length=128)
 
 
 class SafetyRuleRow(SQLModel, table=True):

@@ -1,13 +1,16 @@
-"""The embedded ledger keeps its write-ahead log short without making commits wait for it."""
+"""The embedded ledger keeps its write-ahead log short without making commits wait for it, and
+refuses a database file an earlier version of the engine made."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
-from inventory.db import checkpoint, open_engine
+from inventory.db import SchemaOutdated, checkpoint, open_engine
 from inventory.ledger import Ledger
 from inventory.projection import Projection
 from tests.inventory.helpers import NETWORK, STORE, ev
@@ -34,3 +37,12 @@ def test_the_wal_is_copied_back_into_the_database_in_the_background(
     finally:
         ledger.projection.wipe()
         ledger.close()
+
+
+def test_a_ledger_made_by_an_earlier_version_is_refused_with_what_it_lacks(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    open_engine(url).dispose()
+    with sqlite3.connect(tmp_path / "old.sqlite") as old:  # as the previous version made it
+        old.execute("ALTER TABLE stock_event DROP COLUMN prev_event_id")
+    with pytest.raises(SchemaOutdated, match=r"lacks stock_event\.prev_event_id;"):
+        open_engine(url)
