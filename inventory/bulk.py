@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 Key = tuple[str, str]
 SQLITE_KEYS_PER_SELECT = 400  # two parameters a key, within SQLite's oldest limit of 999
 
-POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version, last_event_id"
+POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version, last_event_id, last_received_us"
 _EVENT_COLUMNS = "event_id, location, sku, type, quantity, occurred_us, received_us, source, outcome, prev_event_id"
 
 
@@ -69,16 +69,32 @@ def existing_event_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
     return found
 
 
-def lock_positions(
+def location_types(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    """location id -> type, for the ids that exist."""
+    if _pg(conn):
+        sql = "SELECT id, type FROM location WHERE id = ANY(%b::text[])"
+        return dict(_fetchall(conn, sql, (list(ids),)))
+    found: dict[str, str] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        sql = f"SELECT id, type FROM location WHERE id IN ({','.join('?' * len(chunk))})"
+        found.update(_fetchall(conn, sql, tuple(chunk)))
+    return found
+
+
+def read_positions(
     conn: Connection, keys: Sequence[Key], safety_of: Callable[[list[Key]], list[int]]
 ) -> list[tuple]:
-    """Return the positions of `keys` (sorted), locked; create the missing ones first with the
-    safety stock `safety_of` gives them. Most of a feed's positions exist already, so they are
-    read first and only the rest pay for an insert.
+    """Return the positions of `keys` (sorted), creating the missing ones first with the safety
+    stock `safety_of` gives them. Most of a feed's positions exist already, so they are read first
+    and only the rest pay for an insert.
 
+    SQLite: this transaction holds the only write lock, so the rows stay as read. PostgreSQL: the
+    rows are read without a lock; `update_positions` writes each only if its version is still the
+    one read, and `lock_positions` takes the ones that moved meanwhile.
     Rows are tuples in the order of POSITION_COLUMNS.
     """
-    found = _select_positions(conn, keys)
+    found = _select_positions(conn, keys, lock=False)
     if len(found) == len(keys):
         return found
     have = {(row[0], row[1]) for row in found}
@@ -94,24 +110,30 @@ def lock_positions(
             "ORDER BY l, s ON CONFLICT DO NOTHING",
             _columns(rows),
         )
-        return found + _select_positions(conn, missing)  # a concurrent batch may have made some
-    # SQLite: this transaction holds the only write lock, so what was missing still is.
+        return found + _select_positions(conn, missing, lock=False)  # a concurrent batch may
+        # have made some: the insert waited for it to commit
     conn.exec_driver_sql(
         "INSERT INTO position (location, sku, on_hand, reserved, safety, version) VALUES (?, ?, 0, 0, ?, 0)",
         rows,
     )
     return found + [
-        (loc, sku, 0, 0, units, None, None, None, None, 0, None) for loc, sku, units in rows
+        (loc, sku, 0, 0, units, None, None, None, None, 0, None, None) for loc, sku, units in rows
     ]
 
 
-def _select_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
-    """The existing positions among `keys`, locked on PostgreSQL in key order."""
+def lock_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
+    """The existing positions of `keys`, locked in key order (PostgreSQL)."""
+    return _select_positions(conn, keys, lock=True)
+
+
+def _select_positions(conn: Connection, keys: Sequence[Key], lock: bool) -> list[tuple]:
+    """The existing positions among `keys`; on PostgreSQL locked in key order when asked."""
     if _pg(conn):
         return _fetchall(
             conn,
             f"SELECT {POSITION_COLUMNS} FROM position p JOIN unnest(%b::text[], %b::text[]) AS k(l, s) "
-            "ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku FOR UPDATE OF p",
+            "ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku"
+            + (" FOR UPDATE OF p" if lock else ""),
             _columns(keys),
         )
     found: list[tuple] = []
@@ -142,23 +164,31 @@ def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:
     )
 
 
-def update_positions(conn: Connection, rows: Sequence[tuple]) -> None:
+def update_positions(conn: Connection, rows: Sequence[tuple]) -> set[Key]:
     """rows: (location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version,
-    last_event_id)."""
+    last_event_id, last_received_us, version as read, last_event_id as read). Writes a row only
+    where the position is still as read; returns the keys of the rows that had moved on (another
+    writer's commit moved the version or the chain's head) and were not written."""
     if _pg(conn):
-        _fetchall(
+        written = _fetchall(
             conn,
             "UPDATE position p SET on_hand = u.on_hand, count_us = u.count_us, count_id = u.count_id, "
             "last_delta_us = u.last_delta_us, reported_us = u.reported_us, version = u.version, "
-            "last_event_id = u.last_event_id "
-            "FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::bigint[], %b::text[]) "
-            "AS u(location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version, last_event_id) "
-            "WHERE p.location = u.location AND p.sku = u.sku",
-            _columns(rows),
+            "last_event_id = u.last_event_id, last_received_us = u.last_received_us "
+            "FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], "
+            "%b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::text[]) "
+            "AS u(location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version, "
+            "last_event_id, last_received_us, read_version, read_head) "
+            "WHERE p.location = u.location AND p.sku = u.sku AND p.version = u.read_version "
+            "AND p.last_event_id IS NOT DISTINCT FROM u.read_head "
+            "RETURNING p.location, p.sku",
+            _columns(sorted(rows)),
         )
-        return
+        return {(r[0], r[1]) for r in rows} - {(r[0], r[1]) for r in written}
+    # SQLite: the transaction has held the only write lock since the rows were read.
     conn.exec_driver_sql(
         "UPDATE position SET on_hand = ?, count_us = ?, count_id = ?, last_delta_us = ?, reported_us = ?, version = ?, "
-        "last_event_id = ? WHERE location = ? AND sku = ?",
-        [(*r[2:], r[0], r[1]) for r in rows],
+        "last_event_id = ?, last_received_us = ? WHERE location = ? AND sku = ?",
+        [(*r[2:10], r[0], r[1]) for r in rows],
     )
+    return set()

@@ -5,10 +5,12 @@ Each recorded event names the event recorded before it at the same position (`pr
 and the position names its newest (`last_event_id`), so the ingest writes nothing but the rows
 it writes anyway. Chain order is commit order, not occurrence order.
 
-A late count needs the deltas that occurred after it. Every such delta was received after the
-count's time minus MAX_FUTURE_SKEW (the feed refuses events further ahead of the receiving
-clock), so the walk can stop once it passes events received before that, less CLOCK_MARGIN for
-ingesting processes whose clocks disagree or whose transactions commit out of clock order.
+A late count needs the deltas that occurred after it. Each event's receive stamp is the receiving
+clock, or the stamp of the event before it at its position when that is later, so stamps never
+go down along a chain, whatever the writers' clocks and however their transactions interleave.
+The feed refuses an event more than MAX_FUTURE_SKEW ahead of the clock that receives it, so every
+delta that occurred after a time T carries a stamp after T - MAX_FUTURE_SKEW: the walk stops at
+the first event stamped before that.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from sqlalchemy import Connection, text
 from inventory.feed import MAX_FUTURE_SKEW
 from inventory.model import DELTA_SIGN, EventType
 
-CLOCK_MARGIN = timedelta(minutes=10)
-WALK_MARGIN_US = (MAX_FUTURE_SKEW + CLOCK_MARGIN) // timedelta(microseconds=1)
+WALK_MARGIN_US = MAX_FUTURE_SKEW // timedelta(microseconds=1)
+WALK_LIMIT = 1_000_000  # events; a position does not take this many within the skew
 UNBOUNDED = 2**62
 
-# A chain cannot loop: an event's predecessor was committed before the event was written.
+# A chain cannot loop (an event's predecessor was committed before it was written); the depth
+# bound turns a chain broken by hand into an error instead of a query that never ends.
 _WALK = """
 WITH RECURSIVE back(event_id, prev_event_id, type, quantity, occurred_us, received_us, depth) AS (
     SELECT event_id, prev_event_id, type, quantity, occurred_us, received_us, 1
@@ -36,6 +39,10 @@ WITH RECURSIVE back(event_id, prev_event_id, type, quantity, occurred_us, receiv
     WHERE b.received_us >= :stop_us AND b.depth < :limit
 )
 """
+
+
+class ChainTooLong(RuntimeError):
+    """A walk reached WALK_LIMIT: the chain loops or was joined wrongly by hand."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +61,18 @@ def deltas_after(conn: Connection, head: str | None, since_us: int) -> list[tupl
         return []
     rows = conn.execute(
         text(
-            _WALK + "SELECT occurred_us, type, quantity FROM back "
-            "WHERE occurred_us > :since_us AND type <> 'count'"
+            _WALK + "SELECT occurred_us, type, quantity, depth FROM back "
+            "WHERE (occurred_us > :since_us AND type <> 'count') OR depth = :limit"
         ),
         {
             "head": head,
             "stop_us": since_us - WALK_MARGIN_US,
             "since_us": since_us,
-            "limit": UNBOUNDED,
+            "limit": WALK_LIMIT,
         },
-    )
+    ).all()
+    if rows and max(r.depth for r in rows) >= WALK_LIMIT:
+        raise ChainTooLong(f"the chain ending at event {head!r} runs past {WALK_LIMIT} events")
     return [(r.occurred_us, DELTA_SIGN[EventType(r.type)] * r.quantity) for r in rows]
 
 

@@ -1,10 +1,11 @@
 """Batch ingestion of stock events: one short SQL transaction decides, then the projection follows.
 
-Consistency mechanism: the positions a batch touches are locked in a fixed order (location, sku)
-for the length of the transaction (PostgreSQL `FOR UPDATE`; SQLite has one writer at a time), the
-fold of inventory.rules decides, and every changed position gets version + 1. On PostgreSQL the
-existing positions are locked first and the ones the batch creates after them, each set in key
-order.
+Consistency mechanism: SQLite has one writer at a time, so the positions a batch reads stay as
+read until it commits. PostgreSQL reads them without locks and writes each one only if its version
+is still the one read (every writer of a position moves its version); the positions that moved
+meanwhile are then locked in key order (`FOR UPDATE`), read again and decided again, so a feed
+never starves behind a hot SKU's holds. The fold of inventory.rules decides, and every changed
+position gets version + 1.
 """
 
 from __future__ import annotations
@@ -29,9 +30,6 @@ from inventory.rules import (
     micros,
 )
 from inventory.safety import SAFETY, SafetyBook, SafetyRule
-from inventory.schema import LocationRow
-
-LOC = LocationRow.__table__
 
 Key = tuple[str, str]  # (location, sku)
 
@@ -70,11 +68,12 @@ def ingest_events(
         return _sorted(result)
 
     times = [micros(e) for _, e in accepted]
-    verdicts, previous = _apply(conn, [e for _, e in accepted], times, known, result)
+    batch = _apply(conn, [e for _, e in accepted], times, now_us, known, result)
     bulk.insert_events(conn, [
-        (e.event_id, e.location, e.sku, e.type.value, e.quantity, t, now_us, e.source, v.outcome.value, p)
-        for (_, e), t, v, p in zip(accepted, times, verdicts, previous, strict=True)
+        (e.event_id, e.location, e.sku, e.type.value, e.quantity, t, r, e.source, v.outcome.value, p)
+        for (_, e), t, v, p, r in zip(accepted, times, batch.verdicts, batch.previous, batch.received, strict=True)
     ])  # fmt: skip
+    verdicts = batch.verdicts
     result.verdicts.extend(zip((index for index, _ in accepted), verdicts, strict=True))
     return _sorted(result)
 
@@ -83,43 +82,73 @@ def _apply(
     conn: Connection,
     events: list[StockEvent],
     times: list[int],
+    now_us: int,
     types: dict[str, str],
     result: BatchResult,
-) -> tuple[list[Verdict], list[str | None]]:
-    """Fold each position's events onto its locked row and write the rows, each event chained
-    behind the one recorded before it at its position (see inventory.history).
+) -> _Batch:
+    """Fold each position's events onto its row and write the rows, each event chained behind
+    the one recorded before it at its position (see inventory.history).
 
-    Returns the verdicts and each event's predecessor, in the order of `events`;
-    `result.changed` gets the new positions.
+    On PostgreSQL the rows are read without locks and written only where their version is still
+    the one read; a position that moved meanwhile (a hold, another batch) is locked, read again
+    and decided again. Returns the decisions: verdicts, and each event's predecessor and receive
+    stamp, in the order of `events`; `result.changed` gets the new positions.
     """
     members: dict[Key, list[int]] = defaultdict(list)
     for i, event in enumerate(events):
         members[(event.location, event.sku)].append(i)
-    rows = _lock_positions(conn, sorted(members), types)
-    verdicts: list[Verdict] = [None] * len(events)  # type: ignore[list-item]
-    previous: list[str | None] = [None] * len(events)
-    updates = []
-    for key, at in members.items():
-        row = rows[key]
+    batch = _Batch(conn, events, times, now_us, result)
+    rows = _read_positions(conn, sorted(members), types)
+    moved = bulk.update_positions(conn, [batch.decide(k, rows[k], at) for k, at in members.items()])
+    if moved:
+        rows = {(r[0], r[1]): r for r in bulk.lock_positions(conn, sorted(moved))}
+        bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in moved])
+    return batch
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The decisions of one batch, position by position; deciding a position again (after it
+    moved under an unlocked read) replaces what was decided for it."""
+
+    conn: Connection
+    events: list[StockEvent]
+    times: list[int]
+    now_us: int
+    result: BatchResult
+    verdicts: list[Verdict] = field(init=False)
+    previous: list[str | None] = field(init=False)
+    received: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.verdicts = [None] * len(self.events)  # type: ignore[list-item]
+        self.previous = [None] * len(self.events)
+        self.received = [self.now_us] * len(self.events)
+
+    def decide(self, key: Key, row: tuple, at: list[int]) -> tuple:
+        """The position's new row (see bulk.update_positions) after its events `at`."""
+        events, times = self.events, self.times
         old = (row[2], *row[5:9])
         new = None
         if len(at) == 1:  # most positions get one event a batch
             event = events[at[0]]
             new = lone_event(old, event, times[at[0]])
             if new is not None:
-                verdicts[at[0]] = Verdict(event.event_id, Outcome.applied)
+                self.verdicts[at[0]] = Verdict(event.event_id, Outcome.applied)
         if new is None:
-            new = _fold_position(conn, row, at, events, times, verdicts)
-        head = row[10]
+            new = _fold_position(self.conn, row, at, events, times, self.verdicts)
+        # A chain's receive stamps never go down, whatever the clocks of the writers (see
+        # inventory.history): the stamp is this clock's, or the head's if that is later.
+        head, stamp = row[10], max(self.now_us, row[11] or 0)
         for i in at:
-            previous[i], head = head, events[i].event_id
+            self.previous[i], self.received[i], head = head, stamp, events[i].event_id
         # The version moves only with what the projection shows; a stale event moves the head only.
         version = row[9] + 1 if new != old else row[9]
-        updates.append((*key, *new, version, head))
         if new != old:
-            result.changed[key] = Projected.of(version, new[0], row[3], row[4], new[4])
-    bulk.update_positions(conn, updates)
-    return verdicts, previous
+            self.result.changed[key] = Projected.of(version, new[0], row[3], row[4], new[4])
+        else:
+            self.result.changed.pop(key, None)
+        return (*key, *new, version, head, stamp, row[9], row[10])
 
 
 def _fold_position(
@@ -169,12 +198,11 @@ def _drop_duplicates(
 
 def _known_locations(conn: Connection, ids: set[str]) -> dict[str, str]:
     """location id -> type, for the ids that exist."""
-    rows = conn.execute(select(LOC.c.id, LOC.c.type).where(LOC.c.id.in_(sorted(ids))))
-    return {row.id: row.type for row in rows}
+    return bulk.location_types(conn, sorted(ids))
 
 
-def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) -> dict[Key, tuple]:
-    """Lock the positions in key order, creating the missing ones with their safety stock."""
+def _read_positions(conn: Connection, keys: list[Key], types: dict[str, str]) -> dict[Key, tuple]:
+    """Read the positions, creating the missing ones with their safety stock."""
 
     def safety_of(missing: list[Key]) -> list[int]:
         book = SafetyBook(
@@ -183,7 +211,7 @@ def _lock_positions(conn: Connection, keys: list[Key], types: dict[str, str]) ->
         )
         return [book.units(loc, types[loc], sku) for loc, sku in missing]
 
-    return {(row[0], row[1]): row for row in bulk.lock_positions(conn, keys, safety_of)}
+    return {(row[0], row[1]): row for row in bulk.read_positions(conn, keys, safety_of)}
 
 
 def _stored_deltas(

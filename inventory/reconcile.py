@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select, tuple_, update
 
 from inventory.ledger import Ledger, projected
 from inventory.model import EventType, StockEvent
+from inventory.projection import Projected
 from inventory.rules import Ledgered, fold, from_micros, to_micros
 from inventory.schema import (
     CorrectionRow,
@@ -51,7 +52,9 @@ class ReconcileReport:
 
 def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
     report = ReconcileReport()
-    with ledger.engine.connect() as conn:
+    with ledger.engine.connect() as conn, _Now(ledger, conn) as now:
+        if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE holds one snapshot
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         kept = _kept_by_holds(conn)
         rows = conn.execution_options(yield_per=CHUNK_POSITIONS).execute(
             select(POS).order_by(*_in_key_order(conn, POS))
@@ -64,9 +67,9 @@ def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
             report.drifts += (
                 _history_drift(histories, chunk)
                 + _reserved_drift(chunk, kept)
-                + _projection_drift(conn, ledger, chunk)
+                + _projection_drift(now, ledger, chunk)
             )
-    report.drifts += _stray_projection(ledger, skus)
+        report.drifts += _stray_projection(now, ledger, skus)
     if repair:
         report.repaired = _repair(ledger, report.drifts)
     return report
@@ -149,9 +152,53 @@ def _reserved_drift(chunk, kept: dict[tuple[str, str], int]) -> list[Drift]:
     ]
 
 
-def _projection_drift(conn: Connection, ledger: Ledger, chunk) -> list[Drift]:
+class _Now:
+    """The positions as they are now, for projection entries reconcile's snapshot cannot judge:
+    the projection is live, and what committed while reconcile ran is not a drift. On SQLite
+    nothing commits while reconcile holds the write lock, so its snapshot is now."""
+
+    def __init__(self, ledger: Ledger, snapshot: Connection) -> None:
+        self._ledger, self._snapshot = ledger, snapshot
+        self._fresh: Connection | None = None
+
+    def __enter__(self) -> _Now:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._fresh is not None:
+            self._fresh.close()
+
+    def drifts(self, entries: dict[tuple[str, str], Projected]) -> list[Drift]:
+        """The projection entries (location, sku) -> value that differ from SQL now."""
+        if not entries:
+            return []
+        if self._snapshot.dialect.name == "sqlite":
+            conn = self._snapshot
+        else:
+            self._fresh = self._fresh or self._ledger.engine.connect()
+            conn = self._fresh
+        rows = conn.execute(select(POS).where(tuple_(POS.c.location, POS.c.sku).in_(list(entries))))
+        current = {(r.location, r.sku): projected(r) for r in rows}
+        if conn is self._fresh:
+            conn.rollback()  # the next look sees the commits made since
+        found = []
+        for (location, sku), have in sorted(entries.items()):
+            want = current.get((location, sku))
+            if want is None:
+                found.append(
+                    Drift("projection", location, sku, None, have.available, "not in the ledger")
+                )
+            elif want != have:
+                detail = f"projection {have.encode()} != ledger {want.encode()}"
+                found.append(
+                    Drift("projection", location, sku, want.available, have.available, detail)
+                )
+        return found
+
+
+def _projection_drift(now: _Now, ledger: Ledger, chunk) -> list[Drift]:
     found = ledger.projection.read({r.sku for r in chunk})
-    drifts, seen = [], set()
+    drifts, seen, ahead = [], set(), {}
     for r in chunk:
         seen.add((r.location, r.sku))
         want, have = projected(r), found[r.sku].get(r.location)
@@ -166,67 +213,59 @@ def _projection_drift(conn: Connection, ledger: Ledger, chunk) -> list[Drift]:
                     "missing from the projection",
                 )
             )
+        elif have.version > want.version:  # moved on since the snapshot, or wrong: ask SQL now
+            ahead[(r.location, r.sku)] = have
         elif have != want:
             detail = f"projection {have.encode()} != ledger {want.encode()}"
             drifts.append(
                 Drift("projection", r.location, r.sku, want.available, have.available, detail)
             )
-    # Fields of these SKUs that the chunk did not hold: stray, unless the SKU spills into the next chunk.
-    others = [
-        (loc, sku) for sku, fields in found.items() for loc in fields if (loc, sku) not in seen
-    ]
-    known = (
-        set(
-            conn.execute(
-                select(POS.c.location, POS.c.sku).where(
-                    tuple_(POS.c.location, POS.c.sku).in_(others)
-                )
-            )
-        )
-        if others
-        else set()
-    )
-    drifts += [
-        Drift("projection", loc, sku, None, found[sku][loc].available, "not in the ledger")
-        for loc, sku in others
-        if (loc, sku) not in known
-    ]
-    return drifts
+    # Fields of these SKUs that the chunk did not hold: stray, unless the SKU spills into the
+    # next chunk (or the position was made since the snapshot).
+    others = {
+        (loc, sku): value
+        for sku, fields in found.items()
+        for loc, value in fields.items()
+        if (loc, sku) not in seen
+    }
+    return drifts + now.drifts(ahead | others)
 
 
-def _stray_projection(ledger: Ledger, skus: set[str]) -> list[Drift]:
-    """Whole SKUs the projection holds that the ledger does not know at all."""
+def _stray_projection(now: _Now, ledger: Ledger, skus: set[str]) -> list[Drift]:
+    """Whole SKUs the projection holds that the ledger's snapshot does not know at all."""
     stray = [sku for sku in ledger.projection.stock_skus() if sku not in skus]
     found = ledger.projection.read(stray)
-    return [
-        Drift("projection", loc, sku, None, v.available, "not in the ledger")
-        for sku in stray
-        for loc, v in found[sku].items()
-    ]
+    return now.drifts({(loc, sku): v for sku in stray for loc, v in found[sku].items()})
 
 
 def _repair(ledger: Ledger, drifts: list[Drift]) -> int:
     stamp = to_micros(ledger.clock())
-    fixes = [d for d in drifts if d.kind in ("on_hand", "reserved")]
+    fixes, written = [d for d in drifts if d.kind in ("on_hand", "reserved")], 0
     if fixes:
-        ledger.projection.put(ledger.transaction(lambda conn: _correct(conn, fixes, stamp)))
+        changed, written = ledger.transaction(lambda conn: _correct(conn, fixes, stamp))
+        ledger.projection.put(changed)
     stale = [d for d in drifts if d.kind == "projection"]
     _reproject(ledger, stale)
-    return len(fixes) + len(stale)
+    return written + len(stale)
 
 
-def _correct(conn: Connection, drifts: list[Drift], stamp: int) -> dict:
-    """Bring each position back to what its record says, with a correction entry for each change."""
-    changed = {}
+def _correct(conn: Connection, drifts: list[Drift], stamp: int) -> tuple[dict, int]:
+    """Bring each position back to what its record says, with a correction entry for each change.
+    A position that moved since it was checked is left for the next run: the drift seen may be
+    gone, and the value decided from it would overwrite a live one."""
+    changed, written = {}, 0
     for d in sorted(drifts, key=lambda d: (d.location, d.sku, d.kind)):
         row = conn.execute(
-            update(POS).where(POS.c.location == d.location, POS.c.sku == d.sku)
+            update(POS).where(POS.c.location == d.location, POS.c.sku == d.sku, POS.c[d.kind] == d.found)
             .values({d.kind: d.ledger, "version": POS.c.version + 1}).returning(*POS.c)
         ).first()  # fmt: skip
+        if row is None:
+            continue
         conn.execute(FIX.insert(), {"location": d.location, "sku": d.sku, "field": d.kind, "before": d.found,
                                     "after": d.ledger, "reason": d.detail, "at_us": stamp})  # fmt: skip
         changed[(d.location, d.sku)] = projected(row)
-    return changed
+        written += 1
+    return changed, written
 
 
 def _reproject(ledger: Ledger, drifts: list[Drift]) -> None:

@@ -50,9 +50,11 @@ class PositionRow(SQLModel, table=True):
     last_delta_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     reported_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     version: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
-    # The newest stock event recorded here; each event names the one recorded before it, so a
-    # position's history is found by walking back from here (see inventory.history).
+    # The newest stock event recorded here and its receive stamp; each event names the one
+    # recorded before it, so a position's history is found by walking back from here (see
+    # inventory.history).
     last_event_id: str | None = Field(default=None, max_length=128)
+    last_received_us: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class StockEventRow(SQLModel, table=True):

@@ -3,9 +3,13 @@ backends, however the events arrive and however far apart their batches are rece
 
 from __future__ import annotations
 
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import text
 
@@ -13,6 +17,7 @@ from inventory import history
 from inventory.feed import MAX_FUTURE_SKEW, parse_batch
 from inventory.history import deltas_after, position_history
 from inventory.model import EventType
+from inventory.reconcile import reconcile
 from inventory.rules import Ledgered, fold, to_micros
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
 
@@ -136,3 +141,77 @@ def test_a_stale_event_joins_the_chain_without_moving_the_version(backend):
 def position_history_of(ledger, s: str):
     with ledger.engine.connect() as conn:
         return position_history(conn, STORE.id, s, limit=2)
+
+
+def test_a_clock_that_steps_back_does_not_hide_a_delta_from_a_late_count(backend):
+    """Receive stamps never go down along a chain: an event received by a clock that stepped
+    back (or by a host whose clock lags) takes the stamp of the event before it, so the walk
+    still reaches the deltas behind it."""
+    ledger = backend.ledger
+    ledger.upsert_locations(NETWORK)
+    s = sku()
+    ledger.clock = lambda: T0 + timedelta(hours=10)
+    ledger.ingest([ev(STORE.id, s, "receive", 5, 9 * 60, eid=f"{s}-d")])
+    ledger.clock = lambda: T0  # ten hours back
+    ledger.ingest([ev(STORE.id, s, "adjust", -1, -60, eid=f"{s}-e")])
+    with ledger.engine.connect() as conn:
+        stamps = [e.received_us for e in position_history(conn, STORE.id, s)]
+    assert stamps == [to_micros(T0 + timedelta(hours=10))] * 2
+    ledger.clock = lambda: T0 + timedelta(hours=10)
+    ledger.ingest([ev(STORE.id, s, "count", 40, 8 * 60, eid=f"{s}-c")])
+    assert ledger.position(STORE.id, s).on_hand == 45  # the count, and the receipt after it
+
+
+def test_a_chain_that_loops_is_an_error_not_an_endless_walk(backend, monkeypatch):
+    ledger = backend.ledger
+    ledger.upsert_locations(NETWORK)
+    s = sku()
+    ledger.ingest([ev(STORE.id, s, "receive", 1, 10, eid=f"{s}-a")])
+    ledger.ingest([ev(STORE.id, s, "receive", 1, 20, eid=f"{s}-b")])
+    with ledger.engine.begin() as conn:  # joined wrongly by hand
+        conn.execute(
+            text("UPDATE stock_event SET prev_event_id = :b WHERE event_id = :a"),
+            {"a": f"{s}-a", "b": f"{s}-b"},
+        )
+    monkeypatch.setattr(history, "WALK_LIMIT", 50)
+    with ledger.engine.connect() as conn, pytest.raises(history.ChainTooLong, match=f"{s}-b"):
+        deltas_after(conn, f"{s}-b", to_micros(T0))
+
+
+def test_concurrent_batches_keep_every_chain_whole_and_every_position_true(backend):
+    """Four writers send overlapping batches (shared positions, some shared event ids) at once:
+    every recorded event is in its position's chain exactly once, and every position equals the
+    fold of its events."""
+    ledger = backend.ledger
+    ledger.upsert_locations(NETWORK)
+    skus = [sku() for _ in range(4)]
+    start = threading.Barrier(4)
+
+    def writer(seed: int) -> None:
+        rnd = random.Random(seed)
+        start.wait()
+        for _ in range(15):
+            batch = []
+            for _ in range(rnd.randint(1, 8)):
+                shared = rnd.random() < 0.1  # the same id from several writers: recorded once
+                kind = rnd.choice(KINDS)
+                batch.append(
+                    ev(
+                        STORE.id if shared else rnd.choice([STORE.id, WAREHOUSE.id]),
+                        skus[0] if shared else rnd.choice(skus),
+                        "receive" if shared else kind,
+                        rnd.randint(1, 9),
+                        rnd.randint(0, 600),
+                        eid=f"{skus[0]}-shared-{rnd.randint(0, 20)}" if shared else None,
+                    )
+                )
+            ledger.ingest(batch)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(writer, range(4)))
+    for location in (STORE.id, WAREHOUSE.id):
+        for s in skus:
+            chain = history_ids(ledger, location, s)
+            assert len(chain) == len(set(chain))
+            assert set(chain) == recorded_ids(ledger, location, s)
+    assert reconcile(ledger).drifts == []

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from unittest.mock import patch
 
 import pytest
 
+from inventory import bulk
 from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
+from inventory.history import position_history
+from inventory.reconcile import reconcile
 from inventory.rules import Outcome
 from tests.inventory.helpers import NETWORK, STORE, WAREHOUSE, ev, sku
 
@@ -157,3 +161,34 @@ def test_a_batch_across_a_thousand_positions_moves_each_of_them(ledger):
     assert outcomes(result) == ["applied"] * 1000
     assert [ledger.position(STORE.id, s).on_hand for s in skus[:5]] == [9, 8, 7, 9, 8]
     assert ledger.position(STORE.id, skus[-1]).on_hand == 10 - (1 + 999 % 3)
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite: one writer at a time
+def test_a_position_that_moves_under_an_unlocked_read_is_decided_again(ledger, backend):
+    """PostgreSQL reads a batch's positions without locks. When another writer commits to one of
+    them before the batch writes it, the batch locks it, reads it again and decides again: here
+    a later count lands first, so the batch's sale turns out to be inside it."""
+    s = sku()
+    ledger.ingest([ev(STORE.id, s, "count", 10, 0, eid=f"{s}-c0")])
+    real, fired = bulk.read_positions, []
+
+    def read_then_another_writer_commits(conn, keys, safety_of):
+        rows = real(conn, keys, safety_of)
+        if not fired:
+            fired.append(True)
+            with ThreadPoolExecutor(1) as other:  # its own connection and transaction
+                other.submit(
+                    ledger.ingest, [ev(STORE.id, s, "count", 20, 10, eid=f"{s}-c1")]
+                ).result(timeout=10)
+        return rows
+
+    with patch.object(bulk, "read_positions", read_then_another_writer_commits):
+        result = ledger.ingest([ev(STORE.id, s, "sale", 3, 5, eid=f"{s}-sale")])
+    assert outcomes(result) == ["stale"]
+    assert ledger.position(STORE.id, s).on_hand == 20
+    assert backend.projection.read([s])[s][STORE.id].on_hand == 20
+    with ledger.engine.connect() as conn:
+        chain = [e.event_id for e in position_history(conn, STORE.id, s)]
+    assert chain == [f"{s}-sale", f"{s}-c1", f"{s}-c0"]
+    assert reconcile(ledger).drifts == []

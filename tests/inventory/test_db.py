@@ -1,18 +1,21 @@
-"""The embedded ledger keeps its write-ahead log short without making commits wait for it, and
-refuses a database file an earlier version of the engine made."""
+"""Opening the ledger: the embedded one keeps its write-ahead log short without making commits
+wait for it, and a database an earlier version of the engine made is refused, on both backends."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import redis
+from sqlalchemy import text
 
 from inventory.db import SchemaOutdated, checkpoint, open_engine
 from inventory.ledger import Ledger
 from inventory.projection import Projection
+from tests.conftest import PG_URL
 from tests.inventory.helpers import NETWORK, STORE, ev
 
 
@@ -46,3 +49,18 @@ def test_a_ledger_made_by_an_earlier_version_is_refused_with_what_it_lacks(tmp_p
         old.execute("ALTER TABLE stock_event DROP COLUMN prev_event_id")
     with pytest.raises(SchemaOutdated, match=r"lacks stock_event\.prev_event_id;"):
         open_engine(url)
+
+
+@pytest.mark.server
+def test_a_postgresql_ledger_made_by_an_earlier_version_is_refused(postgres_admin):
+    schema = f"t{uuid.uuid4().hex[:10]}"
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with postgres_admin.connect() as admin:
+        admin.execute(text(f"CREATE SCHEMA {schema}"))
+        try:
+            open_engine(url).dispose()
+            admin.execute(text(f"ALTER TABLE {schema}.position DROP COLUMN last_received_us"))
+            with pytest.raises(SchemaOutdated, match=r"lacks position\.last_received_us;"):
+                open_engine(url)
+        finally:
+            admin.execute(text(f"DROP SCHEMA {schema} CASCADE"))
