@@ -8,7 +8,7 @@ SQLite gets `executemany` and the keys as a VALUES list. Both do the same thing;
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -82,43 +82,42 @@ def location_types(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def read_positions(
-    conn: Connection, keys: Sequence[Key], safety_of: Callable[[list[Key]], list[int]]
-) -> list[tuple]:
-    """Return the positions of `keys` (sorted), creating the missing ones first with the safety
-    stock `safety_of` gives them. Most of a feed's positions exist already, so they are read first
-    and only the rest pay for an insert.
+def read_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
+    """The existing positions among `keys`, as tuples in the order of POSITION_COLUMNS.
 
     SQLite: this transaction holds the only write lock, so the rows stay as read. PostgreSQL: the
-    rows are read without a lock; `update_positions` writes each only if its version is still the
-    one read, and `lock_positions` takes the ones that moved meanwhile.
-    Rows are tuples in the order of POSITION_COLUMNS.
+    rows are read without a lock; `update_positions` writes each only if it is still as read, and
+    `lock_positions` takes the ones that moved meanwhile.
     """
-    found = _select_positions(conn, keys, lock=False)
-    if len(found) == len(keys):
-        return found
-    have = {(row[0], row[1]) for row in found}
-    missing = [key for key in keys if key not in have]
-    rows = [
-        (loc, sku, units) for (loc, sku), units in zip(missing, safety_of(missing), strict=True)
-    ]
+    return _select_positions(conn, keys, lock=False)
+
+
+def new_position(key: Key, safety: int) -> tuple:
+    """The row of a position that does not exist yet, in the order of POSITION_COLUMNS."""
+    return (*key, 0, 0, safety, None, None, None, None, 0, None, None)
+
+
+def insert_positions(conn: Connection, rows: Sequence[tuple]) -> set[Key]:
+    """rows: as for `update_positions`, plus the safety stock last. Creates each position with its
+    first state in one write; returns the keys another batch created first (PostgreSQL: the
+    insert waited for it to commit), which were not written."""
+    columns = "location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version, last_event_id, last_received_us, safety"
+    values = [(*r[:10], r[12]) for r in rows]
     if _pg(conn):
-        _fetchall(
+        written = _fetchall(
             conn,
-            "INSERT INTO position (location, sku, on_hand, reserved, safety, version) "
-            "SELECT l, s, 0, 0, f, 0 FROM unnest(%b::text[], %b::text[], %b::int[]) AS k(l, s, f) "
-            "ORDER BY l, s ON CONFLICT DO NOTHING",
-            _columns(rows),
+            f"INSERT INTO position ({columns}, reserved) SELECT *, 0 FROM unnest(%b::text[], "
+            "%b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], "
+            "%b::bigint[], %b::text[], %b::bigint[], %b::bigint[]) ORDER BY 1, 2 "
+            "ON CONFLICT DO NOTHING RETURNING location, sku",
+            _columns(values),
         )
-        return found + _select_positions(conn, missing, lock=False)  # a concurrent batch may
-        # have made some: the insert waited for it to commit
+        return {(r[0], r[1]) for r in rows} - {(r[0], r[1]) for r in written}
     conn.exec_driver_sql(
-        "INSERT INTO position (location, sku, on_hand, reserved, safety, version) VALUES (?, ?, 0, 0, ?, 0)",
-        rows,
+        f"INSERT INTO position ({columns}, reserved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        values,
     )
-    return found + [
-        (loc, sku, 0, 0, units, None, None, None, None, 0, None, None) for loc, sku, units in rows
-    ]
+    return set()
 
 
 def lock_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
@@ -169,6 +168,8 @@ def update_positions(conn: Connection, rows: Sequence[tuple]) -> set[Key]:
     last_event_id, last_received_us, version as read, last_event_id as read). Writes a row only
     where the position is still as read; returns the keys of the rows that had moved on (another
     writer's commit moved the version or the chain's head) and were not written."""
+    if not rows:
+        return set()
     if _pg(conn):
         written = _fetchall(
             conn,

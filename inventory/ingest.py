@@ -89,17 +89,25 @@ def _apply(
     """Fold each position's events onto its row and write the rows, each event chained behind
     the one recorded before it at its position (see inventory.history).
 
-    On PostgreSQL the rows are read without locks and written only where their version is still
-    the one read; a position that moved meanwhile (a hold, another batch) is locked, read again
-    and decided again. Returns the decisions: verdicts, and each event's predecessor and receive
+    On PostgreSQL the rows are read without locks and written only where they are still as read;
+    a position that moved meanwhile (a hold, another batch, or another batch that created it
+    first) is locked, read again and decided again. Returns the decisions: verdicts, and each event's predecessor and receive
     stamp, in the order of `events`; `result.changed` gets the new positions.
     """
     members: dict[Key, list[int]] = defaultdict(list)
     for i, event in enumerate(events):
         members[(event.location, event.sku)].append(i)
     batch = _Batch(conn, events, times, now_us, result)
-    rows = _read_positions(conn, sorted(members), types)
-    moved = bulk.update_positions(conn, [batch.decide(k, rows[k], at) for k, at in members.items()])
+    keys = sorted(members)
+    rows = {(row[0], row[1]): row for row in bulk.read_positions(conn, keys)}
+    moved = bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in rows])
+    missing = [key for key in keys if key not in rows]
+    if missing:  # created with their first state: one write, no dead row left behind
+        fresh = [
+            (*batch.decide(key, bulk.new_position(key, units), members[key]), units)
+            for key, units in zip(missing, _safety_of(conn, missing, types), strict=True)
+        ]
+        moved |= bulk.insert_positions(conn, fresh)
     if moved:
         rows = {(r[0], r[1]): r for r in bulk.lock_positions(conn, sorted(moved))}
         bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in moved])
@@ -201,17 +209,13 @@ def _known_locations(conn: Connection, ids: set[str]) -> dict[str, str]:
     return bulk.location_types(conn, sorted(ids))
 
 
-def _read_positions(conn: Connection, keys: list[Key], types: dict[str, str]) -> dict[Key, tuple]:
-    """Read the positions, creating the missing ones with their safety stock."""
-
-    def safety_of(missing: list[Key]) -> list[int]:
-        book = SafetyBook(
-            SafetyRule(r.units, r.location_type, r.location, r.sku)
-            for r in conn.execute(select(SAFETY))
-        )
-        return [book.units(loc, types[loc], sku) for loc, sku in missing]
-
-    return {(row[0], row[1]): row for row in bulk.read_positions(conn, keys, safety_of)}
+def _safety_of(conn: Connection, keys: list[Key], types: dict[str, str]) -> list[int]:
+    """The safety stock new positions start with, by the rules in force."""
+    book = SafetyBook(
+        SafetyRule(r.units, r.location_type, r.location, r.sku)
+        for r in conn.execute(select(SAFETY))
+    )
+    return [book.units(loc, types[loc], sku) for loc, sku in keys]
 
 
 def _stored_deltas(

@@ -173,8 +173,8 @@ def test_a_position_that_moves_under_an_unlocked_read_is_decided_again(ledger, b
     ledger.ingest([ev(STORE.id, s, "count", 10, 0, eid=f"{s}-c0")])
     real, fired = bulk.read_positions, []
 
-    def read_then_another_writer_commits(conn, keys, safety_of):
-        rows = real(conn, keys, safety_of)
+    def read_then_another_writer_commits(conn, keys):
+        rows = real(conn, keys)
         if not fired:
             fired.append(True)
             with ThreadPoolExecutor(1) as other:  # its own connection and transaction
@@ -192,3 +192,30 @@ def test_a_position_that_moves_under_an_unlocked_read_is_decided_again(ledger, b
         chain = [e.event_id for e in position_history(conn, STORE.id, s)]
     assert chain == [f"{s}-sale", f"{s}-c1", f"{s}-c0"]
     assert reconcile(ledger).drifts == []
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite: one writer at a time
+def test_a_position_another_batch_creates_first_is_decided_again(ledger, backend):
+    """Two batches both find a position missing; the one that inserts second finds it taken,
+    locks it, and applies its events on top of the first batch's."""
+    s = sku()
+    real, fired = bulk.read_positions, []
+
+    def read_then_another_writer_creates_it(conn, keys):
+        rows = real(conn, keys)
+        if not fired:
+            fired.append(True)
+            with ThreadPoolExecutor(1) as other:
+                other.submit(
+                    ledger.ingest, [ev(STORE.id, s, "count", 20, 10, eid=f"{s}-c")]
+                ).result(timeout=10)
+        return rows
+
+    with patch.object(bulk, "read_positions", read_then_another_writer_creates_it):
+        result = ledger.ingest([ev(STORE.id, s, "receive", 3, 15, eid=f"{s}-r")])
+    assert outcomes(result) == ["applied"]
+    assert ledger.position(STORE.id, s).on_hand == 23
+    assert backend.projection.read([s])[s][STORE.id].on_hand == 23
+    with ledger.engine.connect() as conn:
+        assert [e.event_id for e in position_history(conn, STORE.id, s)] == [f"{s}-r", f"{s}-c"]
