@@ -4,8 +4,9 @@ Two ways to decide, one consistency mechanism: a unit is only ever taken by the 
 `UPDATE position SET reserved = reserved + q WHERE on_hand - reserved - safety >= q`.
 - As proposed: when every hold of the group fits the free units the projection showed
   (inventory.holds.decide_group on them), the group is written at once by conditional updates and
-  `INSERT ... ON CONFLICT DO NOTHING`; if a position gave less or an id was already recorded, the
-  transaction is rolled back and the group decided the locked way. A projection that is behind
+  `INSERT ... ON CONFLICT DO NOTHING`; if a position gave less or an id was already recorded,
+  nothing of it stays written and the group is decided the locked way. On PostgreSQL that write
+  is one statement in its own transaction: one round trip. A projection that is behind
   therefore costs time, never stock. Refusals are never made this way.
 - Locked: the positions are locked in key order (`FOR UPDATE`; SQLite has one writer), replays
   answer from the record, the others are decided in arrival order against the locked free units.
@@ -20,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from psycopg.errors import DivisionByZero
 from sqlalchemy import Engine
 
 from inventory.holds import HoldRequest, Take, decide_group
@@ -82,6 +84,19 @@ class Dialect:
         and how many reservations were inserted."""
         raise NotImplementedError
 
+    def write_at_once(
+        self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list
+    ) -> list[tuple] | None:
+        """`write` a proposed group, all of it or nothing: the updated row per total, or None
+        when a position gave less or a reservation id was recorded already (nothing is left
+        written). The caller commits."""
+        self.begin(conn)
+        rows, inserted = self.write(conn, totals, reservations, lines)
+        if inserted == len(reservations) and all(row is not None for row in rows):
+            return rows  # type: ignore[return-value]
+        conn.rollback()
+        return None
+
 
 class SQLite(Dialect):
     """One writer at a time (BEGIN IMMEDIATE), so the lock is the transaction itself."""
@@ -140,6 +155,18 @@ class Postgres(Dialect):
         " ON CONFLICT DO NOTHING)"
         " SELECT (SELECT count(*) FROM held), taken.* FROM taken"
     )  # no row at all when no position gave: then nothing is decided either way
+    # The same statement as its own transaction (autocommit): one round trip instead of three
+    # (the driver's BEGIN, the statement, COMMIT). It must then write all or nothing, so it fails,
+    # undoing itself, unless every position gave and every reservation was new: the one-row
+    # guard divides by zero otherwise. It is selected, so that the planner computes it, and
+    # joined to `taken`, so that it is computed even when no position gave.
+    _WRITE_AT_ONCE = _WRITE.removesuffix(
+        " SELECT (SELECT count(*) FROM held), taken.* FROM taken"
+    ) + (
+        " SELECT guard.whole, taken.* FROM (SELECT 1 / CASE WHEN (SELECT count(*) FROM taken) = %s"
+        " AND (SELECT count(*) FROM held) = %s THEN 1 ELSE 0 END AS whole) AS guard"
+        " LEFT JOIN taken ON true"
+    )
 
     def __init__(self) -> None:
         super().__init__("%s")
@@ -156,17 +183,35 @@ class Postgres(Dialect):
         return known, free
 
     def write(self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list):
-        columns = (
+        columns = self._columns(totals, reservations, lines)
+        inserted, taken = 0, {}
+        for row in conn.execute(self._WRITE, columns):
+            inserted, taken[(row[1], row[2])] = row[0], row[3:]
+        return [taken.get(key) for key, _ in totals], inserted
+
+    def write_at_once(
+        self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list
+    ) -> list[tuple] | None:
+        columns = (*self._columns(totals, reservations, lines), len(totals), len(reservations))
+        conn.autocommit = True
+        try:
+            rows = conn.execute(self._WRITE_AT_ONCE, columns).fetchall()
+        except DivisionByZero:  # the guard: SQL did not agree with the proposal
+            return None
+        finally:
+            conn.autocommit = False
+        taken = {(row[1], row[2]): row[3:] for row in rows}
+        return [taken[key] for key, _ in totals]
+
+    @staticmethod
+    def _columns(totals: list[tuple[Key, int]], reservations: list, lines: list) -> tuple:
+        return (
             [loc for (loc, _), _ in totals],
             [sku for (_, sku), _ in totals],
             [units for _, units in totals],
             *map(list, zip(*reservations, strict=True)),
             *map(list, zip(*lines, strict=True)),
         )
-        inserted, taken = 0, {}
-        for row in conn.execute(self._WRITE, columns):
-            inserted, taken[(row[1], row[2])] = row[0], row[3:]
-        return [taken.get(key) for key, _ in totals], inserted
 
 
 def dialect_of(engine: Engine) -> Dialect:
@@ -194,11 +239,11 @@ def decide(
         decisions = decide_group(items, dict(proposed))
         if not any(isinstance(decision, str) for decision in decisions):
             held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]
-            dialect.begin(conn)
-            if _write(conn, dialect, held, now_us, changes):
+            ordered, reservations, lines = _statement_rows(held, now_us)
+            rows = dialect.write_at_once(conn, ordered, reservations, lines)
+            if rows is not None:
+                _record(changes, ordered, rows)
                 return [HoldOutcome(r.id, "held", t, "", _expiry(r, now_us)) for r, t in held]
-            conn.rollback()
-            changes.positions.clear()
     return _decide_locked(conn, dialect, items, now_us, changes)
 
 
@@ -258,6 +303,18 @@ def _write(
 ) -> bool:
     """Record the held reservations and take their units; False if a position gave less than its
     total or a reservation id was already recorded (the caller rolls back)."""
+    ordered, reservations, lines = _statement_rows(held, now_us)
+    rows, inserted = dialect.write(conn, ordered, reservations, lines)
+    if inserted != len(reservations) or any(row is None for row in rows):
+        return False
+    _record(changes, ordered, rows)  # type: ignore[arg-type]
+    return True
+
+
+def _statement_rows(
+    held: list[tuple[HoldRequest, tuple[Take, ...]]], now_us: int
+) -> tuple[list[tuple[Key, int]], list[tuple], list[tuple]]:
+    """The units to take per position (in key order), the reservation rows and the line rows."""
     totals: dict[Key, int] = defaultdict(int)
     for _, takes in held:
         for take in takes:
@@ -271,13 +328,12 @@ def _write(
         for request, takes in held
         for t in takes
     ]
-    ordered = sorted(totals.items())
-    rows, inserted = dialect.write(conn, ordered, reservations, lines)
-    if inserted != len(reservations) or any(row is None for row in rows):
-        return False
+    return sorted(totals.items()), reservations, lines
+
+
+def _record(changes: Changes, ordered: list[tuple[Key, int]], rows: list[tuple]) -> None:
     for (key, _), row in zip(ordered, rows, strict=True):
         changes.positions[key] = Projected.of(*row)
-    return True
 
 
 def recorded(
