@@ -2,10 +2,11 @@
 
 Consistency mechanism: SQLite has one writer at a time, so the positions a batch reads stay as
 read until it commits. PostgreSQL reads them without locks and writes each one only if its version
-is still the one read (every writer of a position moves its version); the positions that moved
-meanwhile are then locked in key order (`FOR UPDATE`), read again and decided again, so a feed
-never starves behind a hot SKU's holds. The fold of inventory.rules decides, and every changed
-position gets version + 1.
+and chain head are still as read (every writer of a position moves its version); if any moved
+meanwhile, the writes are rolled back to a savepoint and all the batch's positions locked in key
+order (`FOR UPDATE`), read again and decided again. A batch thus holds row locks only from its
+writes to its commit, and never takes them out of key order. The fold of inventory.rules decides,
+and every changed position gets version + 1.
 """
 
 from __future__ import annotations
@@ -90,8 +91,8 @@ def _apply(
     the one recorded before it at its position (see inventory.history).
 
     On PostgreSQL the rows are read without locks and written only where they are still as read;
-    a position that moved meanwhile (a hold, another batch, or another batch that created it
-    first) is locked, read again and decided again. Returns the decisions: verdicts, and each event's predecessor and receive
+    if one moved meanwhile (a hold, another batch, or another batch that created it first), the
+    writes are undone and the batch's positions locked, read again and decided again. Returns the decisions: verdicts, and each event's predecessor and receive
     stamp, in the order of `events`; `result.changed` gets the new positions.
     """
     members: dict[Key, list[int]] = defaultdict(list)
@@ -100,18 +101,47 @@ def _apply(
     batch = _Batch(conn, events, times, now_us, result)
     keys = sorted(members)
     rows = {(row[0], row[1]): row for row in bulk.read_positions(conn, keys)}
+    if conn.dialect.name != "postgresql":  # one writer: the rows stay as read
+        _write(conn, batch, members, keys, rows, types)
+        return batch
+    # Written by compare-and-set under a savepoint. Should anything have moved, the savepoint's
+    # rollback lets go of the rows the writes locked, and every position is then locked in key
+    # order and decided again: locks taken out of key order would deadlock other writers.
+    savepoint = conn.begin_nested()
+    if not _write(conn, batch, members, keys, rows, types):
+        savepoint.commit()
+        return batch
+    savepoint.rollback()
+    rows = {(row[0], row[1]): row for row in bulk.lock_positions(conn, keys)}
+    made = _write(conn, batch, members, keys, rows, types)
+    if made:  # only another batch creating a position can have come between: it committed
+        # first, so lock that position too and decide on top of it
+        rows = {(row[0], row[1]): row for row in bulk.lock_positions(conn, sorted(made))}
+        if bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in made]):
+            raise AssertionError("a locked position moved")
+    return batch
+
+
+def _write(
+    conn: Connection,
+    batch: _Batch,
+    members: dict[Key, list[int]],
+    keys: list[Key],
+    rows: dict[Key, tuple],
+    types: dict[str, str],
+) -> set[Key]:
+    """Decide every position and write it: the existing ones where they are still as read, the
+    missing ones created with their first state (one write, no dead row left behind). Returns
+    the keys that moved meanwhile or that another batch created first, left unwritten."""
     moved = bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in rows])
     missing = [key for key in keys if key not in rows]
-    if missing:  # created with their first state: one write, no dead row left behind
+    if missing:
         fresh = [
             (*batch.decide(key, bulk.new_position(key, units), members[key]), units)
             for key, units in zip(missing, _safety_of(conn, missing, types), strict=True)
         ]
         moved |= bulk.insert_positions(conn, fresh)
-    if moved:
-        rows = {(r[0], r[1]): r for r in bulk.lock_positions(conn, sorted(moved))}
-        bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in moved])
-    return batch
+    return moved
 
 
 @dataclass(slots=True)

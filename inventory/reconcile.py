@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, select, true, tuple_, update
 
 from inventory.ledger import Ledger, projected
 from inventory.model import EventType, StockEvent
@@ -41,6 +41,7 @@ class Drift:
     ledger: int | None  # what SQL (or the history) says
     found: int | None  # what was found instead
     detail: str = ""
+    version: int | None = None  # the position's version when it was checked
 
 
 @dataclass(slots=True)
@@ -67,7 +68,7 @@ def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
             report.drifts += (
                 _history_drift(histories, chunk)
                 + _reserved_drift(chunk, kept)
-                + _projection_drift(now, ledger, chunk)
+                + _projection_drift(conn, now, ledger, chunk)
             )
         report.drifts += _stray_projection(now, ledger, skus)
     if repair:
@@ -132,6 +133,7 @@ def _history_drift(histories: _Histories, chunk) -> list[Drift]:
                     expected,
                     r.on_hand,
                     "differs from its stock events",
+                    r.version,
                 )
             )
     return drifts
@@ -146,6 +148,7 @@ def _reserved_drift(chunk, kept: dict[tuple[str, str], int]) -> list[Drift]:
             kept.get((r.location, r.sku), 0),
             r.reserved,
             "differs from open holds",
+            r.version,
         )
         for r in chunk
         if r.reserved != kept.get((r.location, r.sku), 0)
@@ -196,7 +199,7 @@ class _Now:
         return found
 
 
-def _projection_drift(now: _Now, ledger: Ledger, chunk) -> list[Drift]:
+def _projection_drift(snapshot: Connection, now: _Now, ledger: Ledger, chunk) -> list[Drift]:
     found = ledger.projection.read({r.sku for r in chunk})
     drifts, seen, ahead = [], set(), {}
     for r in chunk:
@@ -228,6 +231,14 @@ def _projection_drift(now: _Now, ledger: Ledger, chunk) -> list[Drift]:
         for loc, value in fields.items()
         if (loc, sku) not in seen
     }
+    if others:  # the next chunk checks the ones the snapshot holds
+        held = snapshot.execute(
+            select(POS.c.location, POS.c.sku).where(
+                tuple_(POS.c.location, POS.c.sku).in_(list(others))
+            )
+        )
+        for key in held:
+            del others[tuple(key)]
     return drifts + now.drifts(ahead | others)
 
 
@@ -251,16 +262,20 @@ def _repair(ledger: Ledger, drifts: list[Drift]) -> int:
 
 def _correct(conn: Connection, drifts: list[Drift], stamp: int) -> tuple[dict, int]:
     """Bring each position back to what its record says, with a correction entry for each change.
-    A position that moved since it was checked is left for the next run: the drift seen may be
-    gone, and the value decided from it would overwrite a live one."""
+    A position that moved since it was checked (its version) is left for the next run: the drift
+    seen may be gone, and the value decided from it would overwrite a live one."""
     changed, written = {}, 0
+    versions: dict[tuple[str, str], int | None] = {}  # as this repair moves them
     for d in sorted(drifts, key=lambda d: (d.location, d.sku, d.kind)):
+        version = versions.get((d.location, d.sku), d.version)
         row = conn.execute(
-            update(POS).where(POS.c.location == d.location, POS.c.sku == d.sku, POS.c[d.kind] == d.found)
+            update(POS).where(POS.c.location == d.location, POS.c.sku == d.sku, POS.c[d.kind] == d.found,
+                              POS.c.version == version if version is not None else true())
             .values({d.kind: d.ledger, "version": POS.c.version + 1}).returning(*POS.c)
         ).first()  # fmt: skip
         if row is None:
             continue
+        versions[(d.location, d.sku)] = row.version
         conn.execute(FIX.insert(), {"location": d.location, "sku": d.sku, "field": d.kind, "before": d.found,
                                     "after": d.ledger, "reason": d.detail, "at_us": stamp})  # fmt: skip
         changed[(d.location, d.sku)] = projected(row)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from unittest.mock import patch
 
 import pytest
 
-from inventory import bulk
+from inventory import bulk, hold_sql
+from inventory import ledger as ledger_module
 from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
 from inventory.history import position_history
+from inventory.holds import HoldLine, HoldRequest
 from inventory.reconcile import reconcile
+from inventory.reserve import Reservations
 from inventory.rules import Outcome
 from tests.inventory.helpers import NETWORK, STORE, WAREHOUSE, ev, sku
 
@@ -186,6 +190,7 @@ def test_a_position_that_moves_under_an_unlocked_read_is_decided_again(ledger, b
     with patch.object(bulk, "read_positions", read_then_another_writer_commits):
         result = ledger.ingest([ev(STORE.id, s, "sale", 3, 5, eid=f"{s}-sale")])
     assert outcomes(result) == ["stale"]
+    assert (STORE.id, s) not in result.changed  # the first decision's change is withdrawn
     assert ledger.position(STORE.id, s).on_hand == 20
     assert backend.projection.read([s])[s][STORE.id].on_hand == 20
     with ledger.engine.connect() as conn:
@@ -219,3 +224,60 @@ def test_a_position_another_batch_creates_first_is_decided_again(ledger, backend
     assert backend.projection.read([s])[s][STORE.id].on_hand == 23
     with ledger.engine.connect() as conn:
         assert [e.event_id for e in position_history(conn, STORE.id, s)] == [f"{s}-r", f"{s}-c"]
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("backend", ["server"], indirect=True)
+@pytest.mark.parametrize("other", ["batch", "hold"])
+def test_a_batch_that_finds_a_position_moved_never_deadlocks_a_writer_locking_in_order(
+    ledger, backend, other
+):
+    """Batch A reads W < X unlocked; W moves; A writes X, finding W moved. Meanwhile B (a batch,
+    or a two-line hold) takes W and waits for X. A must let go of X before it waits for W, or
+    the two deadlock (PostgreSQL detects it after a second and one of them starts over)."""
+    w, x = sorted([sku(), sku()])
+    ledger.ingest([ev(STORE.id, w, "count", 10, 0), ev(STORE.id, x, "count", 10, 0)])
+    index_plans = "SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off"
+    real_read, real_update, main = bulk.read_positions, bulk.update_positions, threading.get_ident()
+    failures, second = [], []
+    real_retryable = ledger_module._retryable
+
+    def read_then_w_moves(conn, keys):
+        conn.exec_driver_sql(index_plans)  # rows locked in key order, as on a large table
+        rows = real_read(conn, keys)
+        if threading.get_ident() == main and not second:
+            pool.submit(ledger.ingest, [ev(STORE.id, w, "receive", 1, 1)]).result(timeout=10)
+        return rows
+
+    def write_then_b_starts(conn, rows):
+        moved = real_update(conn, rows)
+        if threading.get_ident() == main and not second:
+            if other == "batch":
+                second.append(pool.submit(ledger.ingest, [ev(STORE.id, w, "receive", 1, 2),
+                                                          ev(STORE.id, x, "receive", 1, 2)]))  # fmt: skip
+            else:
+                request = HoldRequest(id=f"H-{w}", lines=[HoldLine(sku=w, quantity=1, location=STORE.id),
+                                                          HoldLine(sku=x, quantity=1, location=STORE.id)])  # fmt: skip
+                hold = Reservations(ledger, backend.reader, group_commit=False).hold
+                second.append(pool.submit(hold, request))
+            time.sleep(0.3)  # B is waiting for X by now
+        return moved
+
+    def retryable(error: Exception) -> bool:
+        failures.append(str(error).splitlines()[0])
+        return real_retryable(error)
+
+    with (
+        ThreadPoolExecutor(2) as pool,
+        patch.object(bulk, "read_positions", read_then_w_moves),
+        patch.object(bulk, "update_positions", write_then_b_starts),
+        patch.object(ledger_module, "_retryable", retryable),
+        patch.object(hold_sql, "_retryable", retryable),
+    ):
+        ledger.ingest([ev(STORE.id, w, "receive", 1, 3), ev(STORE.id, x, "receive", 1, 3)])
+        second[0].result(timeout=30)
+    assert failures == []
+    receipts = 2 if other == "batch" else 1
+    assert ledger.position(STORE.id, w).on_hand == 10 + 1 + receipts
+    assert ledger.position(STORE.id, x).on_hand == 10 + receipts
+    assert reconcile(ledger).drifts == []

@@ -162,9 +162,29 @@ def test_a_batch_committed_while_reconcile_runs_is_no_drift(backend, monkeypatch
 
 def test_a_repair_leaves_a_position_that_moved_since_it_was_checked(backend):
     skus = seeded(backend)
-    seen = reconcile_module.Drift("on_hand", STORE.id, skus[1], 99, 1234, "seen a moment ago")
-    changed, written = backend.ledger.transaction(
-        lambda conn: reconcile_module._correct(conn, [seen], 0)
-    )
-    assert (changed, written) == ({}, 0)  # on_hand is no longer 1234: nothing is overwritten
-    assert backend.ledger.position(STORE.id, skus[1]).on_hand == 5
+    now = backend.ledger.position(STORE.id, skus[1])
+    with backend.ledger.engine.connect() as conn:
+        version = conn.execute(
+            select(POS.c.version).where(POS.c.location == STORE.id, POS.c.sku == skus[1])
+        ).scalar_one()
+    for seen in (
+        reconcile_module.Drift("on_hand", STORE.id, skus[1], 99, 1234, "another value", version),
+        reconcile_module.Drift("on_hand", STORE.id, skus[1], 99, now.on_hand, "older", version - 1),
+    ):
+        changed, written = backend.ledger.transaction(
+            lambda conn, seen=seen: reconcile_module._correct(conn, [seen], 0)
+        )
+        assert (changed, written) == ({}, 0)  # nothing is overwritten
+    assert backend.ledger.position(STORE.id, skus[1]).on_hand == now.on_hand
+
+
+def test_a_sku_split_across_chunks_reports_a_drifted_field_once(backend, monkeypatch):
+    monkeypatch.setattr("inventory.reconcile.CHUNK_POSITIONS", 1)
+    skus = seeded(backend)
+    backend.projection.overwrite({(STORE.id, skus[2]): Projected(999, 50, 0, 0, 0)})
+    report = reconcile(backend.ledger, repair=True)
+    assert [(d.kind, d.location, d.sku) for d in report.drifts] == [
+        ("projection", STORE.id, skus[2])
+    ]
+    assert report.repaired == 1
+    assert reconcile(backend.ledger).drifts == []
