@@ -3,9 +3,9 @@
 Consistency mechanism: SQLite has one writer at a time, so the positions a batch reads stay as
 read until it commits. PostgreSQL reads them without locks and writes each one only if its version
 and chain head are still as read (every writer of a position moves its version); if any moved
-meanwhile, the writes are rolled back to a savepoint and all the batch's positions locked in key
-order (`FOR UPDATE`), read again and decided again. A batch thus holds row locks only from its
-writes to its commit, and never takes them out of key order. The fold of inventory.rules decides,
+meanwhile, the transaction starts over with all the batch's positions locked in key order
+(`FOR UPDATE`). A batch thus usually holds row locks only from its writes to its commit, and never
+waits for a lock while holding others taken out of key order. The fold of inventory.rules decides,
 and every changed position gets version + 1.
 """
 
@@ -51,10 +51,16 @@ class BatchResult:
         return {o.value: self.count(o) for o in Outcome}
 
 
+class PositionsMoved(Exception):
+    """Another writer committed to a position the batch read unlocked (PostgreSQL): the
+    transaction must start over with the positions locked (`ingest_events(..., locked=True)`)."""
+
+
 def ingest_events(
-    conn: Connection, events: Sequence[tuple[int, StockEvent]], now_us: int
+    conn: Connection, events: Sequence[tuple[int, StockEvent]], now_us: int, locked: bool = False
 ) -> BatchResult:
-    """Record and apply valid events inside the caller's transaction."""
+    """Record and apply valid events inside the caller's transaction. Raises PositionsMoved (the
+    caller rolls back) when a position moved under an unlocked read."""
     result = BatchResult()
     fresh = _drop_duplicates(conn, events, result)
     known = _known_locations(conn, {e.location for _, e in fresh})
@@ -69,7 +75,7 @@ def ingest_events(
         return _sorted(result)
 
     times = [micros(e) for _, e in accepted]
-    batch = _apply(conn, [e for _, e in accepted], times, now_us, known, result)
+    batch = _apply(conn, [e for _, e in accepted], times, now_us, known, result, locked)
     bulk.insert_events(conn, [
         (e.event_id, e.location, e.sku, e.type.value, e.quantity, t, r, e.source, v.outcome.value, p)
         for (_, e), t, v, p, r in zip(accepted, times, batch.verdicts, batch.previous, batch.received, strict=True)
@@ -86,38 +92,35 @@ def _apply(
     now_us: int,
     types: dict[str, str],
     result: BatchResult,
+    locked: bool,
 ) -> _Batch:
     """Fold each position's events onto its row and write the rows, each event chained behind
     the one recorded before it at its position (see inventory.history).
 
-    On PostgreSQL the rows are read without locks and written only where they are still as read;
-    if one moved meanwhile (a hold, another batch, or another batch that created it first), the
-    writes are undone and the batch's positions locked, read again and decided again. Returns the decisions: verdicts, and each event's predecessor and receive
-    stamp, in the order of `events`; `result.changed` gets the new positions.
+    On PostgreSQL the rows are read without locks (unless `locked`) and written only where they
+    are still as read; if one moved meanwhile (a hold, another batch, or another batch that
+    created it first), PositionsMoved ends the attempt. Returns the decisions: verdicts, and
+    each event's predecessor and receive stamp, in the order of `events`; `result.changed` gets
+    the new positions.
     """
     members: dict[Key, list[int]] = defaultdict(list)
     for i, event in enumerate(events):
         members[(event.location, event.sku)].append(i)
     batch = _Batch(conn, events, times, now_us, result)
     keys = sorted(members)
-    rows = {(row[0], row[1]): row for row in bulk.read_positions(conn, keys)}
-    if conn.dialect.name != "postgresql":  # one writer: the rows stay as read
-        _write(conn, batch, members, keys, rows, types)
-        return batch
-    # Written by compare-and-set under a savepoint. Should anything have moved, the savepoint's
-    # rollback lets go of the rows the writes locked, and every position is then locked in key
-    # order and decided again: locks taken out of key order would deadlock other writers.
-    savepoint = conn.begin_nested()
-    if not _write(conn, batch, members, keys, rows, types):
-        savepoint.commit()
-        return batch
-    savepoint.rollback()
-    rows = {(row[0], row[1]): row for row in bulk.lock_positions(conn, keys)}
-    made = _write(conn, batch, members, keys, rows, types)
-    if made:  # only another batch creating a position can have come between: it committed
+    if locked and conn.dialect.name == "postgresql":
+        rows = {(row[0], row[1]): row for row in bulk.lock_positions(conn, keys)}
+    else:
+        rows = {(row[0], row[1]): row for row in bulk.read_positions(conn, keys)}
+    moved = _write(conn, batch, members, keys, rows, types)
+    if moved and not locked:
+        # The writes have locked rows out of key order; waiting for more locks now could
+        # deadlock a writer that locks in order, so the whole transaction starts over locked.
+        raise PositionsMoved(sorted(moved))
+    if moved:  # only another batch creating a position can have come between: it committed
         # first, so lock that position too and decide on top of it
-        rows = {(row[0], row[1]): row for row in bulk.lock_positions(conn, sorted(made))}
-        if bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in made]):
+        rows = {(row[0], row[1]): row for row in bulk.lock_positions(conn, sorted(moved))}
+        if bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in moved]):
             raise AssertionError("a locked position moved")
     return batch
 

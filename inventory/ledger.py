@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from inventory import locations as location_rows
 from inventory import network, safety
 from inventory.feed import parse_batch
-from inventory.ingest import BatchResult, ingest_events, rejections_as_verdicts
+from inventory.ingest import BatchResult, PositionsMoved, ingest_events, rejections_as_verdicts
 from inventory.model import Location, Position, StockEvent
 from inventory.policy import AvailabilityPolicy
 from inventory.projection import Projected, Projection
@@ -124,7 +124,12 @@ class Ledger:
         valid, rejected = parse_batch(raw, now)
         result = BatchResult()
         if valid:
-            result = self.transaction(lambda conn: ingest_events(conn, valid, to_micros(now)))
+            try:
+                result = self.transaction(lambda conn: ingest_events(conn, valid, to_micros(now)))
+            except PositionsMoved:  # another writer came between: again, with the rows locked
+                result = self.transaction(
+                    lambda conn: ingest_events(conn, valid, to_micros(now), locked=True)
+                )
         result.committed_s = time.perf_counter()
         if rejected:
             result.verdicts = sorted(

@@ -171,8 +171,8 @@ def test_a_batch_across_a_thousand_positions_moves_each_of_them(ledger):
 @pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite: one writer at a time
 def test_a_position_that_moves_under_an_unlocked_read_is_decided_again(ledger, backend):
     """PostgreSQL reads a batch's positions without locks. When another writer commits to one of
-    them before the batch writes it, the batch locks it, reads it again and decides again: here
-    a later count lands first, so the batch's sale turns out to be inside it."""
+    them before the batch writes it, the batch starts over with its positions locked and decides
+    again: here a later count lands first, so the batch's sale turns out to be inside it."""
     s = sku()
     ledger.ingest([ev(STORE.id, s, "count", 10, 0, eid=f"{s}-c0")])
     real, fired = bulk.read_positions, []
@@ -203,7 +203,7 @@ def test_a_position_that_moves_under_an_unlocked_read_is_decided_again(ledger, b
 @pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite: one writer at a time
 def test_a_position_another_batch_creates_first_is_decided_again(ledger, backend):
     """Two batches both find a position missing; the one that inserts second finds it taken,
-    locks it, and applies its events on top of the first batch's."""
+    starts over with it locked, and applies its events on top of the first batch's."""
     s = sku()
     real, fired = bulk.read_positions, []
 
