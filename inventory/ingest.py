@@ -30,7 +30,7 @@ from inventory.rules import (
     lone_event,
     micros,
 )
-from inventory.safety import SAFETY, SafetyBook, SafetyRule
+from inventory.safety import SAFETY, SafetyBook, SafetyRule, lock_rules
 
 Key = tuple[str, str]  # (location, sku)
 
@@ -243,7 +243,8 @@ def _known_locations(conn: Connection, ids: set[str]) -> dict[str, str]:
 
 
 def _safety_of(conn: Connection, keys: list[Key], types: dict[str, str]) -> list[int]:
-    """The safety stock new positions start with, by the rules in force."""
+    """The safety stock new positions start with, by the rules in force (held until commit)."""
+    lock_rules(conn, exclusive=False)
     book = SafetyBook(
         SafetyRule(r.units, r.location_type, r.location, r.sku)
         for r in conn.execute(select(SAFETY))

@@ -65,6 +65,19 @@ class SafetyBook:
         return 0
 
 
+RULES_LOCK = 0x646F_6D01  # PostgreSQL advisory lock key of the safety rules ("dom" 1)
+
+
+def lock_rules(conn: Connection, exclusive: bool) -> None:
+    """Hold the rules still until the transaction ends: shared while a batch creates positions
+    from them, exclusive while they are replaced. Otherwise a replacement committing between a
+    batch's read of the rules and its insert would leave the new positions the old safety stock,
+    since the replacement re-derives only the positions it can see. SQLite has one writer."""
+    if conn.dialect.name == "postgresql":
+        how = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.exec_driver_sql(f"SELECT {how}({RULES_LOCK})")
+
+
 def replace_rules(
     conn: Connection, rules: Iterable[SafetyRule]
 ) -> dict[tuple[str, str], Projected]:
@@ -72,6 +85,7 @@ def replace_rules(
 
     Rare and planner-driven, so it walks all positions in the caller's transaction.
     """
+    lock_rules(conn, exclusive=True)
     rules = list(rules)
     conn.execute(delete(SAFETY))
     if rules:

@@ -10,6 +10,7 @@ from unittest.mock import patch
 import pytest
 
 from inventory import bulk, hold_sql
+from inventory import ingest as ingest_module
 from inventory import ledger as ledger_module
 from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
 from inventory.history import position_history
@@ -17,6 +18,7 @@ from inventory.holds import HoldLine, HoldRequest
 from inventory.reconcile import reconcile
 from inventory.reserve import Reservations
 from inventory.rules import Outcome
+from inventory.safety import SafetyRule
 from tests.inventory.helpers import NETWORK, STORE, WAREHOUSE, ev, sku
 
 
@@ -281,3 +283,28 @@ def test_a_batch_that_finds_a_position_moved_never_deadlocks_a_writer_locking_in
     assert ledger.position(STORE.id, w).on_hand == 10 + 1 + receipts
     assert ledger.position(STORE.id, x).on_hand == 10 + receipts
     assert reconcile(ledger).drifts == []
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite: one writer at a time
+def test_a_rule_change_racing_a_new_position_leaves_it_the_new_safety_stock(ledger, backend):
+    """A batch reads the safety rules to create a position; the rules are replaced before it
+    commits. The replacement waits for the batch, then gives the new position its buffer."""
+    s = sku()
+    real, pending = ingest_module._safety_of, []
+
+    def read_rules_then_they_change(conn, keys, types):
+        units = real(conn, keys, types)
+        if not pending:
+            pending.append(pool.submit(ledger.set_safety_rules, [SafetyRule(3, sku=s)]))
+            time.sleep(0.3)  # long enough for the replacement to commit, were it not held back
+        return units
+
+    with (
+        ThreadPoolExecutor(1) as pool,
+        patch.object(ingest_module, "_safety_of", read_rules_then_they_change),
+    ):
+        ledger.ingest([ev(STORE.id, s, "count", 10, 0)])
+        pending[0].result(timeout=10)
+    assert ledger.position(STORE.id, s).safety == 3
+    assert backend.projection.read([s])[s][STORE.id].safety == 3
