@@ -21,6 +21,8 @@ SQLITE_BACKSTOP_CHECKPOINT_PAGES = (
     50_000  # SQLite checkpoints by itself past this, should the thread stall
 )
 SQLITE_WAL_RESET_PAGES = 10_000  # about 40 MB of WAL before it is emptied
+TRUNCATE_WAIT_MS = 200
+TRUNCATE_PAUSE_TICKS = 20  # 10 s at the default interval
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +45,7 @@ def open_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
         if sqlite_synchronous not in ("NORMAL", "FULL"):
             raise ValueError(f"sqlite_synchronous is NORMAL or FULL, got {sqlite_synchronous!r}")
         event.listen(engine, "connect", lambda conn, _: _sqlite_pragmas(conn, sqlite_synchronous))
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         Checkpointer(engine).start()
     else:
         # No ping on checkout (a round trip per transaction): a dropped connection fails the
@@ -74,6 +76,16 @@ def _check_schema(engine: Engine) -> None:
         )
 
 
+SNAPSHOT = "dom_snapshot"  # execution option: a long read that must not hold the write lock
+
+
+def _sqlite_begin(conn) -> None:
+    """Writers take the write lock at BEGIN; a connection marked SNAPSHOT only reads, in one
+    snapshot that the WAL keeps while writers go on."""
+    snapshot = conn.get_execution_options().get(SNAPSHOT)
+    conn.exec_driver_sql("BEGIN" if snapshot else "BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_conn, synchronous: str) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -92,17 +104,27 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def checkpoint(engine: Engine, mode: str = "PASSIVE") -> tuple[int, int, int]:
+def checkpoint(
+    engine: Engine, mode: str = "PASSIVE", wait_ms: int | None = None
+) -> tuple[int, int, int]:
     """A checkpoint, outside any transaction (inside one SQLite refuses it).
 
-    PASSIVE never waits; TRUNCATE waits for the writer, finishes, and empties the WAL.
-    Returns SQLite's (busy, frames in the WAL, frames checkpointed).
+    PASSIVE never waits; TRUNCATE waits for the writer and the readers (up to `wait_ms`, else
+    the busy timeout), finishes, and empties the WAL. Returns SQLite's (busy, frames in the WAL,
+    frames checkpointed).
     """
     if mode not in ("PASSIVE", "TRUNCATE"):
         raise ValueError(f"checkpoint mode is PASSIVE or TRUNCATE, got {mode!r}")
     raw = engine.raw_connection()
     try:
-        return tuple(raw.driver_connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone())
+        driver = raw.driver_connection
+        if wait_ms is not None:
+            driver.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+        try:
+            return tuple(driver.execute(f"PRAGMA wal_checkpoint({mode})").fetchone())
+        finally:
+            if wait_ms is not None:
+                driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     finally:
         raw.close()
 
@@ -127,6 +149,7 @@ class Checkpointer:
     def _run(self) -> None:
         ref = weakref.ref(self._engine)
         del self._engine
+        pause = 0  # ticks to let pass before the next TRUNCATE, after one a reader held off
         while True:
             time.sleep(self._interval_s)
             engine = ref()
@@ -134,10 +157,13 @@ class Checkpointer:
                 return
             try:
                 _, in_wal, _ = checkpoint(engine)
-                if (
-                    in_wal > SQLITE_WAL_RESET_PAGES
-                ):  # a busy writer never lets the WAL restart: make it
-                    checkpoint(engine, "TRUNCATE")
+                pause = max(0, pause - 1)
+                if in_wal > SQLITE_WAL_RESET_PAGES and pause == 0:
+                    # A busy writer never lets the WAL restart: make it. Writers wait while it
+                    # does, so give up soon when a long reader (a reconcile) holds it off, and
+                    # leave the writers alone a while before the next try.
+                    busy, _, _ = checkpoint(engine, "TRUNCATE", wait_ms=TRUNCATE_WAIT_MS)
+                    pause = TRUNCATE_PAUSE_TICKS if busy else 0
             except Exception:  # a busy or closed database: the next tick tries again
                 log.warning("checkpoint skipped", exc_info=True)
             del engine

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select, true, tuple_, update
 
+from inventory.db import SNAPSHOT
 from inventory.ledger import Ledger, projected
 from inventory.model import EventType, StockEvent
 from inventory.projection import Projected
@@ -53,9 +54,12 @@ class ReconcileReport:
 
 def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
     report = ReconcileReport()
-    with ledger.engine.connect() as conn, _Now(ledger, conn) as now:
-        if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE holds one snapshot
+    with ledger.engine.connect() as conn, _Now(ledger) as now:
+        # One snapshot for positions, events and holds, without holding writers back.
+        if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            conn = conn.execution_options(**{SNAPSHOT: True})
         kept = _kept_by_holds(conn)
         rows = conn.execution_options(yield_per=CHUNK_POSITIONS).execute(
             select(POS).order_by(*_in_key_order(conn, POS))
@@ -157,11 +161,10 @@ def _reserved_drift(chunk, kept: dict[tuple[str, str], int]) -> list[Drift]:
 
 class _Now:
     """The positions as they are now, for projection entries reconcile's snapshot cannot judge:
-    the projection is live, and what committed while reconcile ran is not a drift. On SQLite
-    nothing commits while reconcile holds the write lock, so its snapshot is now."""
+    the projection is live, and what committed while reconcile ran is not a drift."""
 
-    def __init__(self, ledger: Ledger, snapshot: Connection) -> None:
-        self._ledger, self._snapshot = ledger, snapshot
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
         self._fresh: Connection | None = None
 
     def __enter__(self) -> _Now:
@@ -175,15 +178,13 @@ class _Now:
         """The projection entries (location, sku) -> value that differ from SQL now."""
         if not entries:
             return []
-        if self._snapshot.dialect.name == "sqlite":
-            conn = self._snapshot
-        else:
-            self._fresh = self._fresh or self._ledger.engine.connect()
-            conn = self._fresh
+        self._fresh = self._fresh or self._ledger.engine.connect().execution_options(
+            **{SNAPSHOT: True}
+        )
+        conn = self._fresh
         rows = conn.execute(select(POS).where(tuple_(POS.c.location, POS.c.sku).in_(list(entries))))
         current = {(r.location, r.sku): projected(r) for r in rows}
-        if conn is self._fresh:
-            conn.rollback()  # the next look sees the commits made since
+        conn.rollback()  # the next look sees the commits made since
         found = []
         for (location, sku), have in sorted(entries.items()):
             want = current.get((location, sku))

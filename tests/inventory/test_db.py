@@ -12,7 +12,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from inventory.db import SchemaOutdated, checkpoint, open_engine
+from inventory.db import SNAPSHOT, TRUNCATE_WAIT_MS, SchemaOutdated, checkpoint, open_engine
 from inventory.ledger import Ledger
 from inventory.projection import Projection
 from tests.conftest import PG_URL
@@ -64,3 +64,25 @@ def test_a_postgresql_ledger_made_by_an_earlier_version_is_refused(postgres_admi
                 open_engine(url)
         finally:
             admin.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def test_a_long_reader_holds_off_the_wal_reset_briefly_not_for_the_busy_timeout(tmp_path):
+    """Reconcile reads one snapshot for minutes; the WAL reset, which makes writers wait while it
+    is pending, gives up after TRUNCATE_WAIT_MS instead of the 30 s busy timeout."""
+    engine = open_engine(f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    try:
+        with engine.connect() as writer:
+            writer.exec_driver_sql("INSERT INTO safety_rule (units) VALUES (1)")
+            writer.commit()
+        with engine.connect().execution_options(**{SNAPSHOT: True}) as reader:
+            reader.exec_driver_sql("SELECT count(*) FROM safety_rule").scalar()  # snapshot held
+            with engine.connect() as writer:
+                writer.exec_driver_sql("INSERT INTO safety_rule (units) VALUES (2)")
+                writer.commit()  # a reader never holds a writer back
+            started = time.monotonic()
+            busy, _, _ = checkpoint(engine, "TRUNCATE", wait_ms=TRUNCATE_WAIT_MS)
+            assert busy == 1
+            assert time.monotonic() - started < 5
+            assert reader.exec_driver_sql("SELECT count(*) FROM safety_rule").scalar() == 1
+    finally:
+        engine.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, text, update
 
 import inventory.reconcile as reconcile_module
@@ -143,11 +142,10 @@ def test_each_position_is_checked_against_its_own_events_across_chunks(backend, 
     ]
 
 
-@pytest.mark.server
-@pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite: reconcile holds the lock
 def test_a_batch_committed_while_reconcile_runs_is_no_drift(backend, monkeypatch):
-    """Positions and events are read in one snapshot; the projection, which is live, is judged
-    against SQL as it is now where it is ahead of that snapshot."""
+    """Reconcile holds no writer back: positions and events are read in one snapshot while a
+    batch commits, and the projection, which is live, is judged against SQL as it is now where
+    it is ahead of that snapshot."""
     skus = seeded(backend)
     real_init = reconcile_module._Histories.__init__
 
