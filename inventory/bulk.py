@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 Key = tuple[str, str]
 SQLITE_KEYS_PER_SELECT = 400  # two parameters a key, within SQLite's oldest limit of 999
+SQLITE_IDS_PER_SELECT = 900
 
 POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version, last_event_id, last_received_us"
 _EVENT_COLUMNS = "event_id, location, sku, type, quantity, occurred_us, received_us, source, outcome, prev_event_id"
@@ -50,36 +51,26 @@ def _columns(rows: Sequence[tuple]) -> tuple[list, ...]:
     return tuple(list(c) for c in zip(*rows, strict=True))
 
 
-def existing_event_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+def _where_in(conn: Connection, select_from: str, column: str, ids: Sequence[str]) -> list[tuple]:
+    """The rows of `select_from` whose `column` is one of `ids`: one array on PostgreSQL, lists
+    within SQLite's parameter limit."""
     if _pg(conn):
-        rows = _fetchall(
-            conn, "SELECT event_id FROM stock_event WHERE event_id = ANY(%b::text[])", (list(ids),)
-        )
-        return {r[0] for r in rows}
-    found: set[str] = set()
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
+        return _fetchall(conn, f"{select_from} WHERE {column} = ANY(%b::text[])", (list(ids),))
+    rows: list[tuple] = []
+    for start in range(0, len(ids), SQLITE_IDS_PER_SELECT):
+        chunk = ids[start : start + SQLITE_IDS_PER_SELECT]
         marks = ",".join("?" * len(chunk))
-        found.update(
-            r[0]
-            for r in conn.exec_driver_sql(
-                f"SELECT event_id FROM stock_event WHERE event_id IN ({marks})", tuple(chunk)
-            )
-        )
-    return found
+        rows += _fetchall(conn, f"{select_from} WHERE {column} IN ({marks})", tuple(chunk))
+    return rows
+
+
+def existing_event_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
+    return {r[0] for r in _where_in(conn, "SELECT event_id FROM stock_event", "event_id", ids)}
 
 
 def location_types(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
     """location id -> type, for the ids that exist."""
-    if _pg(conn):
-        sql = "SELECT id, type FROM location WHERE id = ANY(%b::text[])"
-        return dict(_fetchall(conn, sql, (list(ids),)))
-    found: dict[str, str] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        sql = f"SELECT id, type FROM location WHERE id IN ({','.join('?' * len(chunk))})"
-        found.update(_fetchall(conn, sql, tuple(chunk)))
-    return found
+    return dict(_where_in(conn, "SELECT id, type FROM location", "id", ids))
 
 
 def read_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:

@@ -140,7 +140,7 @@ class Postgres(Dialect):
         " SELECT location, sku, free FROM locked"
         " UNION ALL SELECT id, NULL, NULL FROM reservation WHERE id = ANY(%s)"
     )  # a row without a sku is a reservation id already recorded
-    _WRITE = (
+    _TAKE_AND_RECORD = (  # the common table expressions of both writes below
         "WITH taken AS (UPDATE position p"
         " SET reserved = p.reserved + k.q, version = p.version + 1"
         " FROM unnest(%s::text[], %s::text[], %s::int[]) AS k(l, s, q)"
@@ -153,16 +153,15 @@ class Postgres(Dialect):
         " lines AS (INSERT INTO reservation_line (reservation_id, line, location, sku, quantity)"
         " SELECT * FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::int[])"
         " ON CONFLICT DO NOTHING)"
-        " SELECT (SELECT count(*) FROM held), taken.* FROM taken"
-    )  # no row at all when no position gave: then nothing is decided either way
+    )
+    _WRITE = _TAKE_AND_RECORD + " SELECT (SELECT count(*) FROM held), taken.* FROM taken"
+    # no row at all when no position gave: then nothing is decided either way
     # The same statement as its own transaction (autocommit): one round trip instead of three
     # (the driver's BEGIN, the statement, COMMIT). It must then write all or nothing, so it fails,
     # undoing itself, unless every position gave and every reservation was new: the one-row
     # guard divides by zero otherwise. It is selected, so that the planner computes it, and
     # joined to `taken`, so that it is computed even when no position gave.
-    _WRITE_AT_ONCE = _WRITE.removesuffix(
-        " SELECT (SELECT count(*) FROM held), taken.* FROM taken"
-    ) + (
+    _WRITE_AT_ONCE = _TAKE_AND_RECORD + (
         " SELECT guard.whole, taken.* FROM (SELECT 1 / CASE WHEN (SELECT count(*) FROM taken) = %s"
         " AND (SELECT count(*) FROM held) = %s THEN 1 ELSE 0 END AS whole) AS guard"
         " LEFT JOIN taken ON true"

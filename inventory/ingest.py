@@ -63,7 +63,7 @@ def ingest_events(
     caller rolls back) when a position moved under an unlocked read."""
     result = BatchResult()
     fresh = _drop_duplicates(conn, events, result)
-    known = _known_locations(conn, {e.location for _, e in fresh})
+    known = bulk.location_types(conn, sorted({e.location for _, e in fresh}))
     accepted: list[tuple[int, StockEvent]] = []
     for index, event in fresh:
         if event.location in known:
@@ -80,8 +80,7 @@ def ingest_events(
         (e.event_id, e.location, e.sku, e.type.value, e.quantity, t, r, e.source, v.outcome.value, p)
         for (_, e), t, v, p, r in zip(accepted, times, batch.verdicts, batch.previous, batch.received, strict=True)
     ])  # fmt: skip
-    verdicts = batch.verdicts
-    result.verdicts.extend(zip((index for index, _ in accepted), verdicts, strict=True))
+    result.verdicts.extend(zip((index for index, _ in accepted), batch.verdicts, strict=True))
     return _sorted(result)
 
 
@@ -149,8 +148,8 @@ def _write(
 
 @dataclass(slots=True)
 class _Batch:
-    """The decisions of one batch, position by position; deciding a position again (after it
-    moved under an unlocked read) replaces what was decided for it."""
+    """The decisions of one batch, position by position; deciding a position again (after
+    another batch created it first) replaces what was decided for it."""
 
     conn: Connection
     events: list[StockEvent]
@@ -235,11 +234,6 @@ def _drop_duplicates(
             seen.add(event.event_id)
             fresh.append((index, event))
     return fresh
-
-
-def _known_locations(conn: Connection, ids: set[str]) -> dict[str, str]:
-    """location id -> type, for the ids that exist."""
-    return bulk.location_types(conn, sorted(ids))
 
 
 def _safety_of(conn: Connection, keys: list[Key], types: dict[str, str]) -> list[int]:

@@ -159,6 +159,11 @@ def _reserved_drift(chunk, kept: dict[tuple[str, str], int]) -> list[Drift]:
     ]
 
 
+def _mismatch(location: str, sku: str, want: Projected, have: Projected) -> Drift:
+    detail = f"projection {have.encode()} != ledger {want.encode()}"
+    return Drift("projection", location, sku, want.available, have.available, detail)
+
+
 class _Now:
     """The positions as they are now, for projection entries reconcile's snapshot cannot judge:
     the projection is live, and what committed while reconcile ran is not a drift."""
@@ -193,10 +198,7 @@ class _Now:
                     Drift("projection", location, sku, None, have.available, "not in the ledger")
                 )
             elif want != have:
-                detail = f"projection {have.encode()} != ledger {want.encode()}"
-                found.append(
-                    Drift("projection", location, sku, want.available, have.available, detail)
-                )
+                found.append(_mismatch(location, sku, want, have))
         return found
 
 
@@ -220,10 +222,7 @@ def _projection_drift(snapshot: Connection, now: _Now, ledger: Ledger, chunk) ->
         elif have.version > want.version:  # moved on since the snapshot, or wrong: ask SQL now
             ahead[(r.location, r.sku)] = have
         elif have != want:
-            detail = f"projection {have.encode()} != ledger {want.encode()}"
-            drifts.append(
-                Drift("projection", r.location, r.sku, want.available, have.available, detail)
-            )
+            drifts.append(_mismatch(r.location, r.sku, want, have))
     # Fields of these SKUs that the chunk did not hold: stray, unless the SKU spills into the
     # next chunk (or the position was made since the snapshot).
     others = {

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from unittest.mock import patch
 
 import pytest
@@ -169,6 +171,24 @@ def test_a_batch_across_a_thousand_positions_moves_each_of_them(ledger):
     assert ledger.position(STORE.id, skus[-1]).on_hand == 10 - (1 + 999 % 3)
 
 
+@contextmanager
+def another_batch_after_the_first_read(ledger, batch: list[dict]) -> Iterator[None]:
+    """Inside, the first batch to read its positions lets `batch` commit, from another
+    connection and transaction, before it writes them."""
+    real, fired = bulk.read_positions, []
+
+    def read_then_another_batch_commits(conn, keys):
+        rows = real(conn, keys)
+        if not fired:
+            fired.append(True)
+            with ThreadPoolExecutor(1) as other:
+                other.submit(ledger.ingest, batch).result(timeout=10)
+        return rows
+
+    with patch.object(bulk, "read_positions", read_then_another_batch_commits):
+        yield
+
+
 @pytest.mark.server
 @pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite: one writer at a time
 def test_a_position_that_moves_under_an_unlocked_read_is_decided_again(ledger, backend):
@@ -177,19 +197,9 @@ def test_a_position_that_moves_under_an_unlocked_read_is_decided_again(ledger, b
     again: here a later count lands first, so the batch's sale turns out to be inside it."""
     s = sku()
     ledger.ingest([ev(STORE.id, s, "count", 10, 0, eid=f"{s}-c0")])
-    real, fired = bulk.read_positions, []
-
-    def read_then_another_writer_commits(conn, keys):
-        rows = real(conn, keys)
-        if not fired:
-            fired.append(True)
-            with ThreadPoolExecutor(1) as other:  # its own connection and transaction
-                other.submit(
-                    ledger.ingest, [ev(STORE.id, s, "count", 20, 10, eid=f"{s}-c1")]
-                ).result(timeout=10)
-        return rows
-
-    with patch.object(bulk, "read_positions", read_then_another_writer_commits):
+    with another_batch_after_the_first_read(
+        ledger, [ev(STORE.id, s, "count", 20, 10, eid=f"{s}-c1")]
+    ):
         result = ledger.ingest([ev(STORE.id, s, "sale", 3, 5, eid=f"{s}-sale")])
     assert outcomes(result) == ["stale"]
     assert (STORE.id, s) not in result.changed  # the first decision's change is withdrawn
@@ -207,19 +217,9 @@ def test_a_position_another_batch_creates_first_is_decided_again(ledger, backend
     """Two batches both find a position missing; the one that inserts second finds it taken,
     starts over with it locked, and applies its events on top of the first batch's."""
     s = sku()
-    real, fired = bulk.read_positions, []
-
-    def read_then_another_writer_creates_it(conn, keys):
-        rows = real(conn, keys)
-        if not fired:
-            fired.append(True)
-            with ThreadPoolExecutor(1) as other:
-                other.submit(
-                    ledger.ingest, [ev(STORE.id, s, "count", 20, 10, eid=f"{s}-c")]
-                ).result(timeout=10)
-        return rows
-
-    with patch.object(bulk, "read_positions", read_then_another_writer_creates_it):
+    with another_batch_after_the_first_read(
+        ledger, [ev(STORE.id, s, "count", 20, 10, eid=f"{s}-c")]
+    ):
         result = ledger.ingest([ev(STORE.id, s, "receive", 3, 15, eid=f"{s}-r")])
     assert outcomes(result) == ["applied"]
     assert ledger.position(STORE.id, s).on_hand == 23
