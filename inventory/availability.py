@@ -43,6 +43,27 @@ class Source:
     fences: tuple[ChannelFence, ...] = ()  # other channels' fences that apply here
     shelf: bool = False  # pickup: the pickup store itself
 
+    def fenced(self, free: int) -> int:
+        """Units of `free` that other channels' fences keep: their units, and their shares taken
+        together in one rounding, so that more free units never leave fewer to offer."""
+        if free <= 0 or not self.fences:
+            return 0
+        units = sum(f.units for f in self.fences if f.units is not None)
+        share = sum(f.share for f in self.fences if f.share is not None)
+        return min(free, units + int(free * share))
+
+    def offered(self, free: int, vendor_factor: float) -> int:
+        """Units this location offers out of its free units (on_hand - reserved - safety): what
+        other channels' fences leave, at the vendor's confidence for a drop-ship vendor, none
+        when it may not give. Never less for more free units: holds rely on it (inventory.holds).
+        A vendor's feed age is judged apart, on its report time."""
+        if self.why_not or free <= 0:
+            return 0
+        left = free - self.fenced(free)
+        if self.location.type is LocationType.dropship:
+            left = int(left * vendor_factor)
+        return left
+
 
 @dataclass(frozen=True, slots=True)
 class Sources:
@@ -50,6 +71,7 @@ class Sources:
     eligible: frozenset[str]  # locations that may give, for inbound supply too
     table: SourceTable  # the same, as arrays, for the vectorised tally
     fenced: bool  # some location keeps stock for another channel: tally one by one
+    whole: frozenset[str] = frozenset()  # locations that offer all their free units
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +153,12 @@ def sources_for(
         dropship=np.array([s.location.type is LocationType.dropship for s in ordered], dtype=bool),
         shelf=np.array([s.shelf for s in ordered], dtype=bool),
     )
-    return Sources(by_location, eligible, table, any(s.fences for s in ordered))
+    whole = frozenset(
+        loc_id
+        for loc_id, s in by_location.items()
+        if not s.why_not and not s.fences and s.location.type is not LocationType.dropship
+    )
+    return Sources(by_location, eligible, table, any(s.fences for s in ordered), whole)
 
 
 def _cannot_ship(location: Location, policy: AvailabilityPolicy) -> str:
@@ -215,16 +242,12 @@ def _tally_each(
     for loc_id, (_, _, reported, on_hand, reserved, safety) in known:
         source = sources.by_location[loc_id]
         free = on_hand - reserved - safety
-        why, fenced, units = source.why_not, 0, 0
-        if free > 0 and source.fences:
-            fenced = sum(f.fenced(free) for f in source.fences)
-            free = max(0, free - fenced)
-        if not why and source.location.type is LocationType.dropship:
-            if now_s - reported > policy.vendor.max_age_hours * 3600:
-                why = f"vendor feed older than {policy.vendor.max_age_hours:g} h"
-            free = int(max(0, free) * policy.vendor.factor)
-        if not why and free > 0:
-            units = free
+        why, fenced, units = source.why_not, source.fenced(free), 0
+        if not why and vendor_stale(source, reported, now_s, policy):
+            why = f"vendor feed older than {policy.vendor.max_age_hours:g} h"
+        if not why:
+            units = source.offered(free, policy.vendor.factor)
+        if units > 0:
             offers.append((source.lead_hours, units))
             shelf += units if source.shelf else 0
         if parts is not None:
@@ -247,6 +270,14 @@ def _tally_each(
     leads = np.array([lead for lead, _ in offers], dtype=np.float64)
     cumulative = np.cumsum(np.array([units for _, units in offers], dtype=np.int64))
     return Tally(int(cumulative[-1]) if offers else 0, shelf, leads, cumulative)
+
+
+def vendor_stale(source: Source, reported_s: int, now_s: int, policy: AvailabilityPolicy) -> bool:
+    """A drop-ship vendor whose last report is older than the policy trusts offers nothing."""
+    return (
+        source.location.type is LocationType.dropship
+        and now_s - reported_s > policy.vendor.max_age_hours * 3600
+    )
 
 
 def _promise(

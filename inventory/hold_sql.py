@@ -1,7 +1,9 @@
 """Deciding a group of holds on the bare driver (sqlite3 or psycopg): the hot path's few statements.
 
 Two ways to decide, one consistency mechanism: a unit is only ever taken by the conditional write
-`UPDATE position SET reserved = reserved + q WHERE on_hand - reserved - safety >= q`.
+`UPDATE position SET reserved = reserved + q WHERE on_hand - reserved - safety >= need`, where
+`need` (at least q) is the fewest free units on which the holds' terms (channel fences, a vendor's
+confidence) still let them take q there (inventory.holds.needs).
 - As proposed: when every hold of the group fits the free units the projection showed
   (inventory.holds.decide_group on them), the group is written at once by conditional updates and
   `INSERT ... ON CONFLICT DO NOTHING`; if a position gave less or an id was already recorded,
@@ -24,7 +26,7 @@ from typing import Any, TypeVar
 from psycopg.errors import DivisionByZero
 from sqlalchemy import Engine
 
-from inventory.holds import HoldRequest, Take, decide_group
+from inventory.holds import HoldRequest, Plan, Take, decide_group, needs
 from inventory.projection import Projected
 from inventory.reservations import Changes, HoldOutcome, Key, ReservationConflict
 
@@ -32,11 +34,12 @@ TRANSACTION_ATTEMPTS = 5
 WRITER_APPLICATION_NAME = "dom-hold-writer"
 RETRY_PAUSE_S = 0.005
 T = TypeVar("T")
+Total = tuple[Key, int, int]  # a position, the units to take there, the free units it must have
 
 _FREE = "on_hand - reserved - safety"
 _TAKE = (
     "UPDATE position SET reserved = reserved + {q}, version = version + 1"
-    f" WHERE location = {{l}} AND sku = {{s}} AND {_FREE} >= {{q}}"
+    f" WHERE location = {{l}} AND sku = {{s}} AND {_FREE} >= {{need}}"
     " RETURNING version, on_hand, reserved, safety, reported_us"
 )
 _INSERT_RESERVATION = (
@@ -63,7 +66,7 @@ class Dialect:
 
     def __init__(self, p: str) -> None:
         self.p = p
-        self.take = _TAKE.format(q=p, l=p, s=p)
+        self.take = _TAKE.format(q=p, l=p, s=p, need=p)
         self.insert_reservation = _INSERT_RESERVATION.format(p=p)
         self.insert_line = _INSERT_LINE.format(p=p)
         self.recorded = _RECORDED.format(p=p)
@@ -77,15 +80,15 @@ class Dialect:
         raise NotImplementedError
 
     def write(
-        self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list
+        self, conn: Any, totals: list[Total], reservations: list, lines: list
     ) -> tuple[list[tuple | None], int]:
-        """Take `totals` by conditional updates and insert the reservations and their lines, each
-        unless its key exists. Returns the updated row per total (None: the position had less)
+        """Take `totals` by conditional updates (each position's units, where it has at least
+        `need` free) and insert the reservations and their lines, each unless its key exists. Returns the updated row per total (None: the position had less)
         and how many reservations were inserted."""
         raise NotImplementedError
 
     def write_at_once(
-        self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list
+        self, conn: Any, totals: list[Total], reservations: list, lines: list
     ) -> list[tuple] | None:
         """`write` a proposed group, all of it or nothing: the updated row per total, or None
         when a position gave less or a reservation id was recorded already (nothing is left
@@ -121,8 +124,11 @@ class SQLite(Dialect):
         )
         return known, {(loc, sku): max(0, free) for loc, sku, free in rows}
 
-    def write(self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list):
-        rows = [conn.execute(self.take, (q, loc, sku, q)).fetchone() for (loc, sku), q in totals]
+    def write(self, conn: Any, totals: list[Total], reservations: list, lines: list):
+        take = self.take
+        rows = [
+            conn.execute(take, (q, loc, sku, need)).fetchone() for (loc, sku), q, need in totals
+        ]
         inserted = conn.executemany(self.insert_reservation, reservations).rowcount
         conn.executemany(self.insert_line, lines)
         return rows, inserted
@@ -143,8 +149,8 @@ class Postgres(Dialect):
     _TAKE_AND_RECORD = (  # the common table expressions of both writes below
         "WITH taken AS (UPDATE position p"
         " SET reserved = p.reserved + k.q, version = p.version + 1"
-        " FROM unnest(%s::text[], %s::text[], %s::int[]) AS k(l, s, q)"
-        " WHERE p.location = k.l AND p.sku = k.s AND p.on_hand - p.reserved - p.safety >= k.q"
+        " FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[]) AS k(l, s, q, need)"
+        " WHERE p.location = k.l AND p.sku = k.s AND p.on_hand - p.reserved - p.safety >= k.need"
         " RETURNING p.location, p.sku, p.version, p.on_hand, p.reserved, p.safety, p.reported_us),"
         " held AS (INSERT INTO reservation (id, status, channel, request_hash, created_us, expires_us)"
         " SELECT r.id, 'held', r.channel, r.digest, r.created, r.expires"
@@ -181,15 +187,15 @@ class Postgres(Dialect):
                 free[(first, sku)] = max(0, units)
         return known, free
 
-    def write(self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list):
+    def write(self, conn: Any, totals: list[Total], reservations: list, lines: list):
         columns = self._columns(totals, reservations, lines)
         inserted, taken = 0, {}
         for row in conn.execute(self._WRITE, columns):
             inserted, taken[(row[1], row[2])] = row[0], row[3:]
-        return [taken.get(key) for key, _ in totals], inserted
+        return [taken.get(key) for key, _, _ in totals], inserted
 
     def write_at_once(
-        self, conn: Any, totals: list[tuple[Key, int]], reservations: list, lines: list
+        self, conn: Any, totals: list[Total], reservations: list, lines: list
     ) -> list[tuple] | None:
         columns = (*self._columns(totals, reservations, lines), len(totals), len(reservations))
         conn.autocommit = True
@@ -200,14 +206,15 @@ class Postgres(Dialect):
         finally:
             conn.autocommit = False
         taken = {(row[1], row[2]): row[3:] for row in rows}
-        return [taken[key] for key, _ in totals]
+        return [taken[key] for key, _, _ in totals]
 
     @staticmethod
-    def _columns(totals: list[tuple[Key, int]], reservations: list, lines: list) -> tuple:
+    def _columns(totals: list[Total], reservations: list, lines: list) -> tuple:
         return (
-            [loc for (loc, _), _ in totals],
-            [sku for (_, sku), _ in totals],
-            [units for _, units in totals],
+            [loc for (loc, _), _, _ in totals],
+            [sku for (_, sku), _, _ in totals],
+            [units for _, units, _ in totals],
+            [need for _, _, need in totals],
             *map(list, zip(*reservations, strict=True)),
             *map(list, zip(*lines, strict=True)),
         )
@@ -224,7 +231,7 @@ def dialect_of(engine: Engine) -> Dialect:
 def decide(
     conn: Any,
     dialect: Dialect,
-    items: Sequence[tuple[HoldRequest, list[list[str]]]],
+    items: Sequence[tuple[HoldRequest, Plan]],
     now_us: int,
     changes: Changes,
     proposed: Mapping[Key, int] | None = None,
@@ -238,7 +245,8 @@ def decide(
         decisions = decide_group(items, dict(proposed))
         if not any(isinstance(decision, str) for decision in decisions):
             held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]
-            ordered, reservations, lines = _statement_rows(held, now_us)
+            need = needs(items, decisions, proposed)
+            ordered, reservations, lines = _statement_rows(held, now_us, need)
             rows = dialect.write_at_once(conn, ordered, reservations, lines)
             if rows is not None:
                 _record(changes, ordered, rows)
@@ -249,7 +257,7 @@ def decide(
 def _decide_locked(
     conn: Any,
     dialect: Dialect,
-    items: Sequence[tuple[HoldRequest, list[list[str]]]],
+    items: Sequence[tuple[HoldRequest, Plan]],
     now_us: int,
     changes: Changes,
 ) -> list[HoldOutcome]:
@@ -260,7 +268,7 @@ def _decide_locked(
             (loc, line.sku)
             for request, plan in items
             for i, line in enumerate(request.lines)
-            for loc in plan[i]
+            for loc in plan.lines[i]
         }
     )
     dialect.begin(conn)
@@ -311,9 +319,13 @@ def _write(
 
 
 def _statement_rows(
-    held: list[tuple[HoldRequest, tuple[Take, ...]]], now_us: int
-) -> tuple[list[tuple[Key, int]], list[tuple], list[tuple]]:
-    """The units to take per position (in key order), the reservation rows and the line rows."""
+    held: list[tuple[HoldRequest, tuple[Take, ...]]],
+    now_us: int,
+    need: Mapping[Key, int] | None = None,
+) -> tuple[list[Total], list[tuple], list[tuple]]:
+    """The units to take per position (in key order) with the free units it must have (`need`,
+    else the units themselves: the locked way decides on free units as they stand), the
+    reservation rows and the line rows."""
     totals: dict[Key, int] = defaultdict(int)
     for _, takes in held:
         for take in takes:
@@ -327,11 +339,12 @@ def _statement_rows(
         for request, takes in held
         for t in takes
     ]
-    return sorted(totals.items()), reservations, lines
+    ordered = [(key, units, need[key] if need else units) for key, units in sorted(totals.items())]
+    return ordered, reservations, lines
 
 
-def _record(changes: Changes, ordered: list[tuple[Key, int]], rows: list[tuple]) -> None:
-    for (key, _), row in zip(ordered, rows, strict=True):
+def _record(changes: Changes, ordered: list[Total], rows: list[tuple]) -> None:
+    for (key, _, _), row in zip(ordered, rows, strict=True):
         changes.positions[key] = Projected.of(*row)
 
 

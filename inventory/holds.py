@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from inventory.model import Capability, Location, LocationType
+from inventory.availability import Sources, vendor_stale
 from inventory.policy import AvailabilityPolicy
 from inventory.projection import Projected
 
@@ -64,41 +64,80 @@ class Take:
     quantity: int
 
 
-def may_serve(location: Location, request: HoldRequest, policy: AvailabilityPolicy) -> bool:
-    if request.method == "pickup":
-        return location.id == request.store and location.can(Capability.pickup)
-    if location.type is LocationType.store and not policy.ship_from_store:
-        return False
-    return location.can(Capability.ship)
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """The availability rules a hold is held to, so that it never takes what availability would
+    not show its channel: the sources of its method, store and channel (fences, exclusions), the
+    vendor's confidence, and, for pickup, the pickup store's own shelf only."""
+
+    sources: Sources
+    policy: AvailabilityPolicy
+    now_s: int
+    shelf_only: bool = False
+
+    def offered(self, location: str, free: int) -> int:
+        """Units `location` offers out of `free` units (on_hand - reserved - safety)."""
+        if not self.shelf_only and location in self.sources.whole:
+            return max(0, free)  # the common case, without the rules that do not apply
+        source = self.sources.by_location.get(location)
+        if source is None or (self.shelf_only and not source.shelf):
+            return 0
+        return source.offered(free, self.policy.vendor.factor)
+
+    def offered_now(self, location: str, value: Projected) -> int:
+        """As `offered`, on the projection's position, and none from a vendor whose feed is stale."""
+        source = self.sources.by_location.get(location)
+        if source is None or vendor_stale(source, value.reported_s, self.now_s, self.policy):
+            return 0
+        return self.offered(location, value.available)
 
 
-def candidates(
-    request: HoldRequest,
-    line: HoldLine,
-    projected: Mapping[str, Projected],
-    locations: Mapping[str, Location],
-    policy: AvailabilityPolicy,
-) -> list[str]:
-    """Locations to try for a line, most available first. A pinned line has exactly one."""
-    if line.location is not None:
-        return [line.location]
-    eligible = [
-        (value.available, loc_id)
-        for loc_id, value in projected.items()
-        if loc_id in locations
-        and value.available > 0
-        and may_serve(locations[loc_id], request, policy)
-    ]
-    return [loc_id for _, loc_id in sorted(eligible, key=lambda x: (-x[0], x[1]))]
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Where each line of a hold may take from, in the order to try, and on what terms."""
+
+    lines: list[list[str]]
+    held_back: list[int] | None = None  # per line: units of its SKU the network threshold keeps
+    terms: Terms | None = None  # None: every free unit may be taken
+
+    def offered(self, location: str, free: int) -> int:
+        return self.terms.offered(location, free) if self.terms is not None else max(0, free)
+
+
+def plan_hold(
+    request: HoldRequest, projected: Mapping[str, Mapping[str, Projected]], terms: Terms
+) -> Plan | str:
+    """The hold's plan from the projection, or why the projection already says no: each line
+    from the locations that offer its SKU, most first (a pinned line from its location only),
+    and, when the engine picks the locations of a ship line, the network threshold held back."""
+    lines, held_back = [], []
+    for index, line in enumerate(request.lines):
+        here = projected[line.sku]
+        if line.location is not None:
+            value = here.get(line.location)
+            options, keep = [line.location], 0
+            offered = terms.offered_now(line.location, value) if value is not None else 0
+        else:
+            offers = [(-terms.offered_now(loc, value), loc) for loc, value in here.items()]
+            offers.sort()  # most first, then by id
+            options = [loc for units, loc in offers if units < 0]
+            keep = terms.policy.threshold(line.sku) if request.method == "ship" else 0
+            offered = -sum(units for units, _ in offers)
+        if offered - keep < line.quantity:
+            return f"line {index}: {line.quantity} x {line.sku} not available"
+        lines.append(options)
+        held_back.append(keep)
+    return Plan(lines, held_back, terms)
 
 
 def decide_group(
-    items: Sequence[tuple[HoldRequest, list[list[str]]]], free: dict[tuple[str, str], int]
+    items: Sequence[tuple[HoldRequest, Plan]], free: dict[tuple[str, str], int]
 ) -> list[tuple[Take, ...] | str]:
     """Decide holds in arrival order against `free` units per (location, sku), which it consumes.
 
-    Each hold takes every line, from its planned locations in order, or nothing (its partial takes
-    are put back). Returns, per hold, its takes or the reason it was refused.
+    Each hold takes every line, from its planned locations in order, as much as each offers on
+    the hold's terms, or nothing (its partial takes are put back); a line whose SKU the network
+    threshold would dip into is refused. Returns, per hold, its takes or the reason it was refused.
     """
     decisions: list[tuple[Take, ...] | str] = []
     for request, plan in items:
@@ -106,8 +145,19 @@ def decide_group(
         refusal = ""
         for index, line in sorted(enumerate(request.lines), key=lambda item: item[1].sku):
             remaining = line.quantity
-            for location in plan[index]:
-                give = min(remaining, free.get((location, line.sku), 0))
+            keep = plan.held_back[index] if plan.held_back else 0
+            if (
+                keep
+                and sum(
+                    plan.offered(loc, free.get((loc, line.sku), 0)) for loc in plan.lines[index]
+                )
+                - keep
+                < remaining
+            ):
+                refusal = f"line {index}: {line.quantity} x {line.sku} not available"
+                break
+            for location in plan.lines[index]:
+                give = min(remaining, plan.offered(location, free.get((location, line.sku), 0)))
                 if give > 0:
                     free[(location, line.sku)] -= give
                     taken.append(Take(index, location, line.sku, give))
@@ -124,3 +174,44 @@ def decide_group(
         else:
             decisions.append(tuple(sorted(taken, key=lambda t: (t.line, t.location))))
     return decisions
+
+
+def needs(
+    items: Sequence[tuple[HoldRequest, Plan]],
+    decisions: Sequence[tuple[Take, ...] | str],
+    free: Mapping[tuple[str, str], int],
+) -> dict[tuple[str, str], int]:
+    """For each position the decisions take from: the fewest free units under which each of its
+    takes, after the ones before it, still stands on its hold's terms. SQL confirms at least
+    that many before taking (inventory.hold_sql); `free` is what the decisions were made on.
+
+    Offers never shrink as free units grow (inventory.availability.Source.offered), so a take
+    that stood on x free units stands on more.
+    """
+    before: dict[tuple[str, str], int] = {}
+    need: dict[tuple[str, str], int] = {}
+    for (_, plan), decision in zip(items, decisions, strict=True):
+        if isinstance(decision, str):
+            continue
+        for take in decision:
+            key = (take.location, take.sku)
+            taken = before.get(key, 0)
+            least = _least_free(plan, take, free.get(key, 0) - taken)
+            need[key] = max(need.get(key, 0), least + taken)
+            before[key] = taken + take.quantity
+    return need
+
+
+def _least_free(plan: Plan, take: Take, upper: int) -> int:
+    """The fewest free units at which `plan` offers `take.quantity` at its location, knowing
+    that `upper` free units do."""
+    low, high = take.quantity, max(upper, take.quantity)  # an offer is never more than is free
+    if plan.offered(take.location, low) >= take.quantity:
+        return low  # no fence here, nor a vendor's confidence: the units themselves
+    while low < high:
+        middle = (low + high) // 2
+        if plan.offered(take.location, middle) >= take.quantity:
+            high = middle
+        else:
+            low = middle + 1
+    return low

@@ -17,7 +17,9 @@ class VendorConfidence(BaseModel):
 class ChannelFence(BaseModel):
     """Stock kept for one sales channel: other channels do not see it.
 
-    Applies to one location, or to every location of a type; `units` or `share` of what is available.
+    Applies to one location, or to every location of a type; `units` or `share` of what is free
+    (on_hand - reserved - safety). Several fences on one location add up: their units, plus
+    their shares taken together (inventory.availability.Source.fenced).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -38,11 +40,6 @@ class ChannelFence(BaseModel):
         return (self.location is None or self.location == location) and (
             self.location_type is None or self.location_type == location_type
         )
-
-    def fenced(self, available: int) -> int:
-        if self.units is not None:
-            return min(available, self.units)
-        return int(available * (self.share or 0.0))
 
 
 class AvailabilityPolicy(BaseModel):

@@ -43,7 +43,7 @@ class AvailabilityReader:
             raise CartTooLarge(f"at most {MAX_CART_SKUS} SKUs per call, got {len(unique)}")
         version, positions, inbound = self.projection.read_with_inbound(unique)
         view = self.view_for(version)
-        sources = self._sources_for(view, query)
+        sources = self.sources(view, query)
         now = self.clock()
         tallies: list[Tally | None] = [None] * len(unique)
         if not detail and not sources.fenced:  # the whole cart in one vectorised pass
@@ -69,7 +69,8 @@ class AvailabilityReader:
         """The same computation, kept whole: every location's contribution and why it counts."""
         return self.check([sku], query, detail=True)[0]
 
-    def _sources_for(self, view: network.NetworkView, query: Query) -> Sources:
+    def sources(self, view: network.NetworkView, query: Query) -> Sources:
+        """Which location may serve `query`'s kind of request, cached per network version."""
         key = (query.method, query.store if query.method == "pickup" else None, query.channel)
         sources = self._sources.get(key)
         if sources is None:

@@ -21,9 +21,10 @@ from sqlalchemy import Connection
 
 from inventory import hold_sql, hold_view
 from inventory import reservations as sql
+from inventory.availability import Query
 from inventory.hold_inbox import Inbox, Pending
 from inventory.hold_view import RecentView
-from inventory.holds import HoldRequest, candidates
+from inventory.holds import HoldRequest, Plan, Terms, plan_hold
 from inventory.ledger import Ledger
 from inventory.projection import Projected
 from inventory.reads import AvailabilityReader
@@ -154,10 +155,11 @@ class Reservations:
 
     def _plan(
         self, requests: list[HoldRequest], view: RecentView | None = None
-    ) -> tuple[dict[str, list[list[str]]], dict[str, str], dict[sql.Key, int], bool]:
-        """Candidate locations per line from the projection (one read for the group, or none when
-        `view` remembers every SKU of it), or why the projection already says no; the free units
-        it shows, for SQL to confirm; and whether the view answered."""
+    ) -> tuple[dict[str, Plan], dict[str, str], dict[sql.Key, int], bool]:
+        """Each hold's plan from the projection (one read for the group, or none when `view`
+        remembers every SKU of it), on the terms availability shows its method, store and
+        channel, or why the projection already says no; the free units it shows, for SQL to
+        confirm; and whether the view answered."""
         wanted: dict[str, list[str] | None] = {}
         for line in (line for request in requests for line in request.lines):
             known = wanted.get(line.sku, [])  # a pinned line needs its own location only
@@ -174,19 +176,24 @@ class Reservations:
             if view is not None:
                 view.remember(wanted, version, projected)
         network = self.reader.view_for(version)
-        plans: dict[str, list[list[str]]] = {}
+        now_s = int(self.reader.clock().timestamp())
+        plans: dict[str, Plan] = {}
         shortfalls: dict[str, str] = {}
+        terms_of: dict[tuple[str, str | None, str], Terms] = {}
         for request in requests:
-            plan = []
-            for index, line in enumerate(request.lines):
-                here = projected[line.sku]
-                options = candidates(request, line, here, network.locations, network.policy)
-                if sum(here[loc].available for loc in options if loc in here) < line.quantity:
-                    shortfalls[request.id] = (
-                        f"line {index}: {line.quantity} x {line.sku} not available"
-                    )
-                    break
-                plan.append(options)
+            kind = (request.method, request.store, request.channel)
+            terms = terms_of.get(kind)
+            if terms is None:
+                query = Query(method=request.method, store=request.store, channel=request.channel)
+                terms = terms_of[kind] = Terms(
+                    self.reader.sources(network, query),
+                    network.policy,
+                    now_s,
+                    shelf_only=request.method == "pickup",
+                )
+            plan = plan_hold(request, projected, terms)
+            if isinstance(plan, str):
+                shortfalls[request.id] = plan
             else:
                 plans[request.id] = plan
         proposed = {

@@ -5,7 +5,10 @@ from __future__ import annotations
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-from inventory.holds import HoldLine, HoldRequest, decide_group
+from inventory.availability import Query, sources_for
+from inventory.holds import HoldLine, HoldRequest, Plan, Terms, decide_group, needs
+from inventory.model import Capability, Location, LocationType
+from inventory.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
 
 
 def request(rid: str, *lines: tuple[str, int]) -> HoldRequest:
@@ -14,7 +17,7 @@ def request(rid: str, *lines: tuple[str, int]) -> HoldRequest:
 
 def test_holds_are_served_in_arrival_order_until_the_stock_runs_out():
     free = {("DC", "A"): 3}
-    items = [(request(f"h{i}", ("A", 2)), [["DC"]]) for i in range(3)]
+    items = [(request(f"h{i}", ("A", 2)), Plan([["DC"]])) for i in range(3)]
     decisions = decide_group(items, free)
     assert isinstance(decisions[0], tuple)
     assert decisions[1] == decisions[2] == "line 0: 1 of 2 x A not available" or decisions[
@@ -25,14 +28,14 @@ def test_holds_are_served_in_arrival_order_until_the_stock_runs_out():
 
 def test_a_refused_hold_gives_back_what_its_other_lines_had_taken():
     free = {("DC", "A"): 5, ("DC", "B"): 0}
-    [decision] = decide_group([(request("h", ("A", 2), ("B", 1)), [["DC"], ["DC"]])], free)
+    [decision] = decide_group([(request("h", ("A", 2), ("B", 1)), Plan([["DC"], ["DC"]]))], free)
     assert decision.startswith("line 1")
     assert free == {("DC", "A"): 5, ("DC", "B"): 0}
 
 
 def test_a_line_is_split_over_its_planned_locations_in_order():
     free = {("ST", "A"): 1, ("DC", "A"): 5}
-    [takes] = decide_group([(request("h", ("A", 3)), [["ST", "DC"]])], free)
+    [takes] = decide_group([(request("h", ("A", 3)), Plan([["ST", "DC"]]))], free)
     assert [(t.location, t.quantity) for t in takes] == [("DC", 2), ("ST", 1)]
 
 
@@ -52,7 +55,9 @@ def test_a_line_is_split_over_its_planned_locations_in_order():
 )
 def test_a_group_never_takes_more_than_is_free_and_every_hold_is_whole_or_nothing(stock, holds):
     free = {("DC", sku): units for sku, units in stock.items()}
-    items = [(request(f"h{i}", *lines), [["DC"]] * len(lines)) for i, lines in enumerate(holds)]
+    items = [
+        (request(f"h{i}", *lines), Plan([["DC"]] * len(lines))) for i, lines in enumerate(holds)
+    ]
     decisions = decide_group(items, dict(free))
     taken: dict[str, int] = {}
     for (req, _), decision in zip(items, decisions, strict=True):
@@ -64,3 +69,65 @@ def test_a_group_never_takes_more_than_is_free_and_every_hold_is_whole_or_nothin
         for t in decision:
             taken[t.sku] = taken.get(t.sku, 0) + t.quantity
     assert all(taken.get(sku, 0) <= units for sku, units in stock.items())
+
+
+# -- on availability's terms -------------------------------------------------------------------
+
+DC = Location("DC", LocationType.warehouse, 45.0, 4.0, frozenset({Capability.ship}))
+VD = Location("VD", LocationType.dropship, 47.0, -1.0, frozenset({Capability.ship}))
+
+fences = st.lists(
+    st.one_of(
+        st.builds(ChannelFence, channel=st.just("b2b"), location=st.just("DC"),
+                  units=st.integers(0, 8)),
+        st.builds(ChannelFence, channel=st.just("b2b"), location=st.just("DC"),
+                  share=st.floats(0.0, 1.0)),
+    ),
+    max_size=3,
+)  # fmt: skip
+
+
+def terms_of(policy: AvailabilityPolicy) -> Terms:
+    sources = sources_for({"DC": DC, "VD": VD}, {"DC": 0, "VD": 1}, policy, Query())
+    return Terms(sources, policy, now_s=0)
+
+
+@seed(7)
+@settings(max_examples=300, deadline=None)
+@given(fences, st.floats(0.0, 1.0), st.integers(0, 60))
+def test_more_free_units_never_offer_fewer(fenced, factor, free):
+    terms = terms_of(AvailabilityPolicy(fences=fenced, vendor=VendorConfidence(factor=factor)))
+    for location in ("DC", "VD"):
+        assert 0 <= terms.offered(location, free) <= terms.offered(location, free + 1) <= free + 1
+
+
+@seed(7)
+@settings(max_examples=300, deadline=None)
+@given(
+    fences,
+    st.floats(0.0, 1.0),
+    st.integers(0, 40),
+    st.lists(st.tuples(st.sampled_from(["DC", "VD"]), st.integers(1, 9)), min_size=1, max_size=8),
+)
+def test_sql_needs_the_fewest_free_units_on_which_every_take_still_stands(
+    fenced, factor, stock, holds
+):
+    terms = terms_of(AvailabilityPolicy(fences=fenced, vendor=VendorConfidence(factor=factor)))
+    items = [
+        (
+            HoldRequest(id=f"h{i}", lines=[HoldLine(sku="A", quantity=q, location=loc)]),
+            Plan([[loc]], [0], terms),
+        )
+        for i, (loc, q) in enumerate(holds)
+    ]
+    free = {("DC", "A"): stock, ("VD", "A"): stock}
+    decisions = decide_group(items, dict(free))
+    need = needs(items, decisions, free)
+
+    def granted(free: dict) -> list:
+        return [None if isinstance(d, str) else d for d in decide_group(items, dict(free))]
+
+    for key, units in need.items():
+        assert units <= free[key]
+        assert granted({**free, key: units}) == granted(free)  # enough: every take stands
+        assert granted({**free, key: units - 1}) != granted(free)  # the fewest: one less fails

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -14,14 +15,15 @@ import pytest
 from sqlalchemy import select
 
 from inventory import hold_sql
+from inventory.availability import Query
 from inventory.expiry import ExpirySweeper
 from inventory.hold_view import RecentView
-from inventory.holds import HoldLine, HoldRequest
-from inventory.policy import AvailabilityPolicy
+from inventory.holds import HoldLine, HoldRequest, Plan, Terms
+from inventory.policy import AvailabilityPolicy, ChannelFence
 from inventory.reservations import Changes, ReservationConflict
 from inventory.reserve import Reservations
 from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
-from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
+from tests.inventory.helpers import NETWORK, STORE, T0, VENDOR, WAREHOUSE, ev, sku
 
 T = TypeVar("T")
 
@@ -240,7 +242,7 @@ def decide_at_warehouse(
 ) -> tuple[list, Changes]:
     """One group straight to SQL, every line planned at the warehouse."""
     engine, changes = backend.ledger.engine, Changes()
-    plans = [(request, [[WAREHOUSE.id]] * len(request.lines)) for request in requests]
+    plans = [(request, Plan([[WAREHOUSE.id]] * len(request.lines))) for request in requests]
     outcomes = hold_sql.transaction(
         engine,
         lambda conn: hold_sql.decide(
@@ -531,3 +533,114 @@ def test_after_a_network_change_the_writer_reads_again_instead_of_reusing_its_vi
         assert remembering.hold(hold((s, 1))).status == "held"
     assert reads == []  # the old view would have sent the reader back for the network each time
     assert_never_oversold(backend)
+
+
+# -- holds on availability's terms: never more than availability shows the hold's channel --------
+
+
+@pytest.fixture
+def at_t0(backend):
+    """Clocks an hour after the test events, so the vendor's feed is fresh."""
+    backend.ledger.clock = backend.reader.clock = lambda: T0 + timedelta(hours=1)
+
+
+def test_a_hold_never_takes_the_stock_another_channel_keeps(desk, backend, at_t0):
+    s = sku()
+    backend.ledger.set_policy(
+        AvailabilityPolicy(
+            fences=[ChannelFence(channel="marketplace", location=WAREHOUSE.id, units=4)]
+        )
+    )
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
+    assert available(backend, s) == 6
+    assert desk.hold(hold((s, 7))).status == "refused"
+    assert desk.hold(hold((s, 6))).status == "held"
+    assert available(backend, s) == 0
+    assert desk.hold(hold((s, 1))).status == "refused"
+    assert desk.hold(hold((s, 4), channel="marketplace")).status == "held"
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 10
+    assert_never_oversold(backend)
+
+
+def test_a_hold_takes_what_a_share_fence_leaves_and_not_one_unit_more(desk, backend, at_t0):
+    s = sku()
+    backend.ledger.set_policy(
+        AvailabilityPolicy(fences=[ChannelFence(channel="b2b", location=WAREHOUSE.id, share=0.5)])
+    )
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 9)])
+    shown = []
+    while (units := available(backend, s)) > 0:  # b2b keeps half of what is free, rounded down
+        shown.append(units)
+        assert desk.hold(hold((s, units + 1))).status == "refused"
+        assert desk.hold(hold((s, units))).status == "held"
+    assert shown == [5, 2, 1, 1]
+    assert_never_oversold(backend)
+
+
+def test_a_hold_never_dips_into_the_network_threshold(desk, backend, at_t0):
+    s = sku()
+    backend.ledger.set_policy(AvailabilityPolicy(network_threshold_units=2))
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 2), ev(STORE.id, s, "count", 1)])
+    assert available(backend, s) == 1
+    assert desk.hold(hold((s, 2))).status == "refused"
+    granted = desk.hold(hold((s, 1)))
+    assert [(t.location, t.quantity) for t in granted.takes] == [(WAREHOUSE.id, 1)]
+    assert available(backend, s) == 0
+    assert desk.hold(hold((s, 1))).status == "refused"
+
+    def pinned(location: str, units: int) -> HoldRequest:
+        line = HoldLine(sku=s, quantity=units, location=location)
+        return HoldRequest(id=uuid.uuid4().hex, lines=[line])
+
+    # a line pinned to its location (an order's allocation) takes what that location offers:
+    # the threshold is for the engine's own picks
+    assert desk.hold(pinned(WAREHOUSE.id, 2)).status == "refused"
+    assert desk.hold(pinned(STORE.id, 1)).status == "held"
+    assert_never_oversold(backend)
+
+
+def test_a_vendor_gives_what_its_confidence_trusts_and_nothing_once_its_feed_is_stale(
+    desk, backend, at_t0
+):
+    s = sku()
+    backend.ledger.ingest([ev(VENDOR.id, s, "count", 10)])
+    assert available(backend, s) == 8  # 80 % of the vendor's file
+    assert desk.hold(hold((s, 9))).status == "refused"
+    assert desk.hold(hold((s, 4))).status == "held"
+    backend.ledger.clock = backend.reader.clock = lambda: T0 + timedelta(hours=49)
+    assert available(backend, s) == 0
+    assert desk.hold(hold((s, 1))).status == "refused"
+    assert_never_oversold(backend)
+
+
+def test_an_inactive_location_gives_nothing_to_a_hold(desk, backend, at_t0):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    backend.ledger.upsert_locations([dataclasses.replace(WAREHOUSE, active=False)])
+    assert available(backend, s) == 0
+    assert desk.hold(hold((s, 1))).status == "refused"
+
+
+def test_sql_holds_a_proposal_to_the_fence_when_the_projection_shows_more(backend, at_t0):
+    """The projection showed 100 free units, SQL has 10 of which a fence keeps 4: the proposal
+    of 7 must not pass on SQL's free units alone."""
+    backend.ledger.upsert_locations(NETWORK)
+    backend.ledger.set_policy(
+        AvailabilityPolicy(
+            fences=[ChannelFence(channel="marketplace", location=WAREHOUSE.id, units=4)]
+        )
+    )
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
+    view = backend.reader.view_for(backend.reader.known_version)
+    terms = Terms(backend.reader.sources(view, Query()), view.policy, int(T0.timestamp()))
+    plans = [(hold((s, 7)), Plan([[WAREHOUSE.id]], [0], terms))]
+    engine, changes = backend.ledger.engine, Changes()
+    [outcome] = hold_sql.transaction(
+        engine,
+        lambda conn: hold_sql.decide(
+            conn, hold_sql.dialect_of(engine), plans, 1_000_000, changes, {(WAREHOUSE.id, s): 100}
+        ),
+    )
+    assert outcome.status == "refused"
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 0
