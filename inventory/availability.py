@@ -72,6 +72,7 @@ class Sources:
     table: SourceTable  # the same, as arrays, for the vectorised tally
     fenced: bool  # some location keeps stock for another channel: tally one by one
     whole: frozenset[str] = frozenset()  # locations that offer all their free units
+    pickup: bool = False  # the sources of a pickup: the store's shelf and transfers to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,8 @@ def sources_for(
         for loc_id, s in by_location.items()
         if not s.why_not and not s.fences and s.location.type is not LocationType.dropship
     )
-    return Sources(by_location, eligible, table, any(s.fences for s in ordered), whole)
+    fenced = any(s.fences for s in ordered)
+    return Sources(by_location, eligible, table, fenced, whole, query.method == "pickup")
 
 
 def _cannot_ship(location: Location, policy: AvailabilityPolicy) -> str:

@@ -67,22 +67,19 @@ class Take:
 @dataclass(frozen=True, slots=True)
 class Terms:
     """The availability rules a hold is held to, so that it never takes what availability would
-    not show its channel: the sources of its method, store and channel (fences, exclusions), the
-    vendor's confidence, and, for pickup, the pickup store's own shelf only."""
+    not show its channel: the sources of its method, store and channel (exclusions, fences,
+    transfers to the pickup store) and the vendor's confidence."""
 
     sources: Sources
     policy: AvailabilityPolicy
     now_s: int
-    shelf_only: bool = False
 
     def offered(self, location: str, free: int) -> int:
         """Units `location` offers out of `free` units (on_hand - reserved - safety)."""
-        if not self.shelf_only and location in self.sources.whole:
+        if location in self.sources.whole:
             return max(0, free)  # the common case, without the rules that do not apply
         source = self.sources.by_location.get(location)
-        if source is None or (self.shelf_only and not source.shelf):
-            return 0
-        return source.offered(free, self.policy.vendor.factor)
+        return source.offered(free, self.policy.vendor.factor) if source is not None else 0
 
     def offered_now(self, location: str, value: Projected) -> int:
         """As `offered`, on the projection's position, and none from a vendor whose feed is stale."""
@@ -90,6 +87,19 @@ class Terms:
         if source is None or vendor_stale(source, value.reported_s, self.now_s, self.policy):
             return 0
         return self.offered(location, value.available)
+
+    def shelf(self, location: str) -> bool:
+        """The pickup store itself: its shelf is never held back by the network threshold."""
+        source = self.sources.by_location.get(location)
+        return source is not None and source.shelf
+
+    def order(self, location: str, offered: int) -> tuple:
+        """Where a line takes first: for pickup the store's shelf, then the fastest transfer;
+        for shipping the location that offers most. Then by id."""
+        source = self.sources.by_location[location]
+        if self.sources.pickup:
+            return not source.shelf, source.lead_hours, -offered, location
+        return -offered, location
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,30 +113,42 @@ class Plan:
     def offered(self, location: str, free: int) -> int:
         return self.terms.offered(location, free) if self.terms is not None else max(0, free)
 
+    def sellable(self, index: int, offers: Mapping[str, int]) -> int:
+        """What line `index` may take in all, given what each of its locations offers: as
+        availability shows it, the network threshold held back from all but the pickup shelf."""
+        total = sum(offers.values())
+        keep = self.held_back[index] if self.held_back else 0
+        if not keep:
+            return total
+        assert self.terms is not None
+        shelf = sum(units for loc, units in offers.items() if self.terms.shelf(loc))
+        return total - min(total - shelf, keep)
+
 
 def plan_hold(
     request: HoldRequest, projected: Mapping[str, Mapping[str, Projected]], terms: Terms
 ) -> Plan | str:
     """The hold's plan from the projection, or why the projection already says no: each line
-    from the locations that offer its SKU, most first (a pinned line from its location only),
-    and, when the engine picks the locations of a ship line, the network threshold held back."""
+    from the locations that offer its SKU (see Terms.order; a pinned line from its location
+    only) and, when the engine picks a line's locations, the network threshold held back."""
     lines, held_back = [], []
     for index, line in enumerate(request.lines):
         here = projected[line.sku]
         if line.location is not None:
             value = here.get(line.location)
+            offers = {
+                line.location: terms.offered_now(line.location, value) if value is not None else 0
+            }
             options, keep = [line.location], 0
-            offered = terms.offered_now(line.location, value) if value is not None else 0
         else:
-            offers = [(-terms.offered_now(loc, value), loc) for loc, value in here.items()]
-            offers.sort()  # most first, then by id
-            options = [loc for units, loc in offers if units < 0]
-            keep = terms.policy.threshold(line.sku) if request.method == "ship" else 0
-            offered = -sum(units for units, _ in offers)
-        if offered - keep < line.quantity:
-            return f"line {index}: {line.quantity} x {line.sku} not available"
+            offers = {loc: terms.offered_now(loc, value) for loc, value in here.items()}
+            offers = {loc: units for loc, units in offers.items() if units > 0}
+            options = sorted(offers, key=lambda loc: terms.order(loc, offers[loc]))
+            keep = terms.policy.threshold(line.sku)
         lines.append(options)
         held_back.append(keep)
+        if Plan(lines, held_back, terms).sellable(index, offers) < line.quantity:
+            return f"line {index}: {line.quantity} x {line.sku} not available"
     return Plan(lines, held_back, terms)
 
 
@@ -145,17 +167,14 @@ def decide_group(
         refusal = ""
         for index, line in sorted(enumerate(request.lines), key=lambda item: item[1].sku):
             remaining = line.quantity
-            keep = plan.held_back[index] if plan.held_back else 0
-            if (
-                keep
-                and sum(
-                    plan.offered(loc, free.get((loc, line.sku), 0)) for loc in plan.lines[index]
-                )
-                - keep
-                < remaining
-            ):
-                refusal = f"line {index}: {line.quantity} x {line.sku} not available"
-                break
+            if plan.held_back and plan.held_back[index]:
+                offers = {
+                    loc: plan.offered(loc, free.get((loc, line.sku), 0))
+                    for loc in plan.lines[index]
+                }
+                if plan.sellable(index, offers) < remaining:
+                    refusal = f"line {index}: {line.quantity} x {line.sku} not available"
+                    break
             for location in plan.lines[index]:
                 give = min(remaining, plan.offered(location, free.get((location, line.sku), 0)))
                 if give > 0:

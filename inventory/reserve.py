@@ -186,10 +186,7 @@ class Reservations:
             if terms is None:
                 query = Query(method=request.method, store=request.store, channel=request.channel)
                 terms = terms_of[kind] = Terms(
-                    self.reader.sources(network, query),
-                    network.policy,
-                    now_s,
-                    shelf_only=request.method == "pickup",
+                    self.reader.sources(network, query), network.policy, now_s
                 )
             plan = plan_hold(request, projected, terms)
             if isinstance(plan, str):

@@ -188,12 +188,37 @@ def test_a_consumed_hold_keeps_its_units_for_the_order_and_cannot_be_released(de
     assert_never_oversold(backend)
 
 
-def test_a_pickup_hold_takes_from_the_pickup_store_shelf_only(desk, backend):
+def test_a_pickup_hold_takes_the_store_shelf_first_then_stock_transferable_to_it(desk, backend):
     s = sku()
-    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5), ev(STORE.id, s, "count", 1)])
-    assert desk.hold(hold((s, 2), method="pickup", store=STORE.id)).status == "refused"
-    outcome = desk.hold(hold((s, 1), method="pickup", store=STORE.id))
-    assert [(t.location, t.quantity) for t in outcome.takes] == [(STORE.id, 1)]
+    backend.ledger.ingest(
+        [
+            ev(WAREHOUSE.id, s, "count", 5),  # transfers to stores in 2 days
+            ev(STORE.id, s, "count", 1),
+            ev(VENDOR.id, s, "count", 50),  # ships parcels, never transfers to a store
+        ]
+    )
+    pickup = {"method": "pickup", "store": STORE.id}
+    shown = backend.reader.check([s], Query(method="pickup", store=STORE.id))[0]
+    assert (shown.available, shown.shelf, shown.transferable) == (6, 1, 5)
+    assert desk.hold(hold((s, 7), **pickup)).status == "refused"
+    outcome = desk.hold(hold((s, 2), **pickup))
+    assert {(t.location, t.quantity) for t in outcome.takes} == {(STORE.id, 1), (WAREHOUSE.id, 1)}
+    assert desk.hold(hold((s, 4), **pickup)).status == "held"
+    assert desk.hold(hold((s, 1), **pickup)).status == "refused"
+    assert_never_oversold(backend)
+
+
+def test_a_pickup_hold_keeps_the_shelf_out_of_the_network_threshold(desk, backend, at_t0):
+    s = sku()
+    backend.ledger.set_policy(AvailabilityPolicy(network_threshold_units=3))
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 2), ev(STORE.id, s, "count", 2)])
+    pickup = {"method": "pickup", "store": STORE.id}
+    shown = backend.reader.check([s], Query(method="pickup", store=STORE.id))[0]
+    assert (shown.available, shown.held_back) == (2, 2)  # the shelf, none of the transfer
+    assert desk.hold(hold((s, 3), **pickup)).status == "refused"
+    assert desk.hold(hold((s, 2), **pickup)).status == "held"
+    assert desk.hold(hold((s, 1), **pickup)).status == "refused"
+    assert_never_oversold(backend)
 
 
 def test_expired_holds_go_back_to_availability_exactly_once(desk, backend):
