@@ -64,8 +64,9 @@ def _where_in(conn: Connection, select_from: str, column: str, ids: Sequence[str
     return rows
 
 
-def existing_event_ids(conn: Connection, ids: Sequence[str]) -> set[str]:
-    return {r[0] for r in _where_in(conn, "SELECT event_id FROM stock_event", "event_id", ids)}
+def recorded_outcomes(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
+    """event id -> the outcome it was recorded with, for the ids recorded already."""
+    return dict(_where_in(conn, "SELECT event_id, outcome FROM stock_event", "event_id", ids))
 
 
 def location_types(conn: Connection, ids: Sequence[str]) -> dict[str, str]:

@@ -62,7 +62,7 @@ def ingest_events(
     """Record and apply valid events inside the caller's transaction. Raises PositionsMoved (the
     caller rolls back) when a position moved under an unlocked read."""
     result = BatchResult()
-    fresh = _drop_duplicates(conn, events, result)
+    fresh, repeats = _drop_duplicates(conn, events, result)
     known = bulk.location_types(conn, sorted({e.location for _, e in fresh}))
     accepted: list[tuple[int, StockEvent]] = []
     for index, event in fresh:
@@ -72,7 +72,7 @@ def ingest_events(
             reason = f"location: unknown location {event.location!r}"
             result.verdicts.append((index, Verdict(event.event_id, Outcome.rejected, reason)))
     if not accepted:
-        return _sorted(result)
+        return _sorted(result, repeats)
 
     times = [micros(e) for _, e in accepted]
     batch = _apply(conn, [e for _, e in accepted], times, now_us, known, result, locked)
@@ -81,7 +81,7 @@ def ingest_events(
         for (_, e), t, v, p, r in zip(accepted, times, batch.verdicts, batch.previous, batch.received, strict=True)
     ])  # fmt: skip
     result.verdicts.extend(zip((index for index, _ in accepted), batch.verdicts, strict=True))
-    return _sorted(result)
+    return _sorted(result, repeats)
 
 
 def _apply(
@@ -215,25 +215,44 @@ def rejections_as_verdicts(rejections: Iterable[Rejection]) -> list[tuple[int, V
     return [(r.index, Verdict(r.event_id or "", Outcome.rejected, r.reason)) for r in rejections]
 
 
-def _sorted(result: BatchResult) -> BatchResult:
+def _sorted(result: BatchResult, repeats: Sequence[tuple[int, int]] = ()) -> BatchResult:
+    """The verdicts in batch order; each repeat of an event within the batch is a duplicate
+    whose first result is that of the event's first copy."""
+    if repeats:
+        first = dict(result.verdicts)
+        for index, original in repeats:
+            verdict = first[original]
+            result.verdicts.append(
+                (index, Verdict(verdict.event_id, Outcome.duplicate, _REPEATED, verdict.outcome))
+            )
     result.verdicts.sort(key=lambda item: item[0])
     return result
 
 
+_RECORDED = "event_id already recorded"
+_REPEATED = "event_id repeated within the batch"
+
+
 def _drop_duplicates(
     conn: Connection, events: Sequence[tuple[int, StockEvent]], result: BatchResult
-) -> list[tuple[int, StockEvent]]:
-    seen = bulk.existing_event_ids(conn, [e.event_id for _, e in events])
-    fresh = []
+) -> tuple[list[tuple[int, StockEvent]], list[tuple[int, int]]]:
+    """The events not recorded before, first copies only. A replay's verdict carries the result
+    its event was first recorded with; the repeats within the batch (index, index of the first
+    copy) get theirs once the first copies are decided."""
+    recorded = bulk.recorded_outcomes(conn, [e.event_id for _, e in events])
+    first_copy: dict[str, int] = {}
+    fresh, repeats = [], []
     for index, event in events:
-        if event.event_id in seen:
-            result.verdicts.append(
-                (index, Verdict(event.event_id, Outcome.duplicate, "event_id already recorded"))
-            )
+        if event.event_id in recorded:
+            first = Outcome(recorded[event.event_id])
+            verdict = Verdict(event.event_id, Outcome.duplicate, _RECORDED, first)
+            result.verdicts.append((index, verdict))
+        elif event.event_id in first_copy:
+            repeats.append((index, first_copy[event.event_id]))
         else:
-            seen.add(event.event_id)
+            first_copy[event.event_id] = index
             fresh.append((index, event))
-    return fresh
+    return fresh, repeats
 
 
 def _safety_of(conn: Connection, keys: list[Key], types: dict[str, str]) -> list[int]:

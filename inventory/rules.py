@@ -44,6 +44,7 @@ class Verdict:
     event_id: str
     outcome: Outcome
     reason: str = ""
+    first: Outcome | None = None  # a duplicate's: the result its event got the first time
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -25,7 +25,7 @@ from inventory import bulk, history
 from inventory.seed import feed_events, generate_network, stock_events
 
 STEPS = (  # module, function, label
-    (bulk, "existing_event_ids", "duplicate check"),
+    (bulk, "recorded_outcomes", "duplicate check"),
     (bulk, "location_types", "location types"),
     (bulk, "read_positions", "read positions"),
     (bulk, "lock_positions", "lock positions"),

@@ -48,19 +48,27 @@ def test_a_count_then_later_sales_give_the_on_hand(ledger, backend):
     assert backend.projection.read([s])[s][STORE.id].on_hand == 11
 
 
-def test_replaying_an_event_changes_nothing_and_says_duplicate(ledger, backend):
+def test_replaying_an_event_changes_nothing_and_answers_its_first_result(ledger, backend):
     s = sku()
-    sale = ev(STORE.id, s, "receive", 5, 1)
-    ledger.ingest([sale])
-    again = ledger.ingest([sale, sale])
-    assert outcomes(again) == ["duplicate", "duplicate"]
-    assert ledger.position(STORE.id, s).on_hand == 5
+    receipt = ev(STORE.id, s, "receive", 5, 1)
+    ledger.ingest([receipt])
+    late = ev(STORE.id, s, "count", 9, 5)
+    stale = ev(STORE.id, s, "sale", 2, 3)  # before the count: inside it
+    assert outcomes(ledger.ingest([late, stale])) == ["applied", "stale"]
+    again = ledger.ingest([receipt, stale, receipt])
+    assert outcomes(again) == ["duplicate"] * 3
+    assert [v.first.value for _, v in again.verdicts] == ["applied", "stale", "applied"]
+    assert again.changed == {}
+    assert ledger.position(STORE.id, s).on_hand == 9
 
 
 def test_a_duplicate_inside_one_batch_counts_once(ledger):
     s = sku()
-    sale = ev(STORE.id, s, "receive", 5, 1)
-    assert outcomes(ledger.ingest([sale, sale])) == ["applied", "duplicate"]
+    receipt = ev(STORE.id, s, "receive", 5, 1)
+    nowhere = ev("NO-SUCH-PLACE", s, "receive", 5, 1)
+    result = ledger.ingest([receipt, receipt, nowhere, nowhere])
+    assert outcomes(result) == ["applied", "duplicate", "rejected", "duplicate"]
+    assert [v.first for _, v in result.verdicts] == [None, "applied", None, "rejected"]
     assert ledger.position(STORE.id, s).on_hand == 5
 
 
