@@ -141,6 +141,10 @@ def test_a_cart_of_many_skus_is_answered_in_one_call_and_capped(ledger, backend)
     ledger.ingest([ev(WAREHOUSE.id, s, "count", i + 1, 0) for i, s in enumerate(skus)])
     answers = backend.reader.check(skus)
     assert [a.available for a in answers] == list(range(1, 21))
+    full = skus + [f"{skus[0]}-{i}" for i in range(MAX_CART_SKUS - len(skus))]
+    answers = backend.reader.check(full)
+    assert len(answers) == MAX_CART_SKUS
+    assert sum(a.available for a in answers) == sum(range(1, 21))
     with pytest.raises(CartTooLarge):
         backend.reader.check([f"SKU-{i}" for i in range(MAX_CART_SKUS + 1)])
 
@@ -197,3 +201,22 @@ def test_the_quick_answer_and_the_explained_answer_agree(ledger, backend):
             sum(c.counted for c in explained.contributions)
             == explained.available + explained.held_back
         )
+
+
+def test_explain_shows_the_buffer_and_the_fence_each_location_keeps(ledger, backend):
+    s = sku()
+    ledger.set_safety_rules([SafetyRule(units=2, location_type="store")])
+    stock(ledger, s, dc=10, store=9)
+    ledger.set_policy(
+        AvailabilityPolicy(
+            fences=[
+                ChannelFence(channel="marketplace", location=WAREHOUSE.id, units=3),
+                ChannelFence(channel="b2b", location_type="store", share=0.5),
+            ]
+        )
+    )
+    parts = {c.location: c for c in backend.reader.explain(s).contributions}
+    dc, store = parts[WAREHOUSE.id], parts[STORE.id]
+    assert (dc.on_hand, dc.safety, dc.fenced, dc.counted) == (10, 0, 3, 7)
+    assert (store.on_hand, store.safety, store.fenced, store.counted) == (9, 2, 3, 4)  # 7 free
+    assert backend.reader.check([s])[0].available == 7 + 4
