@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from inventory.availability import Sources, vendor_stale
+from inventory.model import Capability
 from inventory.policy import AvailabilityPolicy
 from inventory.projection import Projected
 
@@ -131,9 +132,16 @@ def plan_hold(
     """The hold's plan from the projection, or why the projection already says no: each line
     from the locations that offer its SKU (see Terms.order; a pinned line from its location
     only) and, when the engine picks a line's locations, the network threshold held back."""
+    known = terms.sources.by_location
+    if request.method == "pickup" and request.store not in known:
+        return f"unknown pickup store {request.store!r}"
+    if request.method == "pickup" and not known[request.store].location.can(Capability.pickup):
+        return f"{request.store!r} is not a pickup point"
     lines, held_back = [], []
     for index, line in enumerate(request.lines):
         here = projected[line.sku]
+        if line.location is not None and line.location not in known:
+            return f"line {index}: unknown location {line.location!r}"
         if line.location is not None:
             value = here.get(line.location)
             offers = {

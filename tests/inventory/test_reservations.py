@@ -669,3 +669,13 @@ def test_sql_holds_a_proposal_to_the_fence_when_the_projection_shows_more(backen
     )
     assert outcome.status == "refused"
     assert backend.ledger.position(WAREHOUSE.id, s).reserved == 0
+
+
+def test_a_pickup_hold_names_what_is_wrong_with_its_store(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    outcome = desk.hold(hold((s, 1), method="pickup", store=WAREHOUSE.id))
+    assert (outcome.status, outcome.reason) == (
+        "refused",
+        f"{WAREHOUSE.id!r} is not a pickup point",
+    )
