@@ -65,7 +65,7 @@ class Take:
     quantity: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Terms:
     """The availability rules a hold is held to, so that it never takes what availability would
     not show its channel: the sources of its method, store and channel (exclusions, fences,
@@ -84,10 +84,12 @@ class Terms:
 
     def offered_now(self, location: str, value: Projected) -> int:
         """As `offered`, on the projection's position, and none from a vendor whose feed is stale."""
+        if location in self.sources.whole:  # never a vendor
+            return value.available
         source = self.sources.by_location.get(location)
         if source is None or vendor_stale(source, value.reported_s, self.now_s, self.policy):
             return 0
-        return self.offered(location, value.available)
+        return source.offered(value.available, self.policy.vendor.factor)
 
     def shelf(self, location: str) -> bool:
         """The pickup store itself: its shelf is never held back by the network threshold."""
@@ -103,7 +105,7 @@ class Terms:
         return -offered, location
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Plan:
     """Where each line of a hold may take from, in the order to try, and on what terms."""
 
@@ -117,13 +119,16 @@ class Plan:
     def sellable(self, index: int, offers: Mapping[str, int]) -> int:
         """What line `index` may take in all, given what each of its locations offers: as
         availability shows it, the network threshold held back from all but the pickup shelf."""
-        total = sum(offers.values())
         keep = self.held_back[index] if self.held_back else 0
-        if not keep:
-            return total
-        assert self.terms is not None
-        shelf = sum(units for loc, units in offers.items() if self.terms.shelf(loc))
-        return total - min(total - shelf, keep)
+        return _sellable(offers, keep, self.terms)
+
+
+def _sellable(offers: Mapping[str, int], keep: int, terms: Terms | None) -> int:
+    total = sum(offers.values())
+    if not keep or terms is None:
+        return total
+    shelf = sum(units for loc, units in offers.items() if terms.shelf(loc))
+    return total - min(total - shelf, keep)
 
 
 def plan_hold(
@@ -155,7 +160,7 @@ def plan_hold(
             keep = terms.policy.threshold(line.sku)
         lines.append(options)
         held_back.append(keep)
-        if Plan(lines, held_back, terms).sellable(index, offers) < line.quantity:
+        if _sellable(offers, keep, terms) < line.quantity:
             return f"line {index}: {line.quantity} x {line.sku} not available"
     return Plan(lines, held_back, terms)
 
@@ -220,10 +225,14 @@ def needs(
     for (_, plan), decision in zip(items, decisions, strict=True):
         if isinstance(decision, str):
             continue
+        whole = plan.terms.sources.whole if plan.terms is not None else None
         for take in decision:
             key = (take.location, take.sku)
             taken = before.get(key, 0)
-            least = _least_free(plan, take, free.get(key, 0) - taken)
+            if whole is None or take.location in whole:
+                least = take.quantity  # it offers every free unit
+            else:
+                least = _least_free(plan, take, free.get(key, 0) - taken)
             need[key] = max(need.get(key, 0), least + taken)
             before[key] = taken + take.quantity
     return need
