@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 import numpy as np
 
@@ -42,15 +43,24 @@ class Source:
     lead_hours: float  # until shipped (ship) or ready in the pickup store (pickup)
     fences: tuple[ChannelFence, ...] = ()  # other channels' fences that apply here
     shelf: bool = False  # pickup: the pickup store itself
+    fence_units: int = field(init=False)
+    fence_share: Fraction = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Shares add up exactly as written (0.6 + 0.3 + 0.1 is 1, not 0.999...), in any order.
+        share = sum(
+            (Fraction(str(f.share)) for f in self.fences if f.share is not None), Fraction()
+        )
+        object.__setattr__(self, "fence_units", sum(f.units or 0 for f in self.fences))
+        object.__setattr__(self, "fence_share", min(share, Fraction(1)))
 
     def fenced(self, free: int) -> int:
         """Units of `free` that other channels' fences keep: their units, and their shares taken
-        together in one rounding, so that more free units never leave fewer to offer."""
+        together in one exact rounding down, so that more free units never leave fewer to offer."""
         if free <= 0 or not self.fences:
             return 0
-        units = sum(f.units for f in self.fences if f.units is not None)
-        share = sum(f.share for f in self.fences if f.share is not None)
-        return min(free, units + int(free * share))
+        share = self.fence_share
+        return min(free, self.fence_units + free * share.numerator // share.denominator)
 
     def offered(self, free: int, vendor_factor: float) -> int:
         """Units this location offers out of its free units (on_hand - reserved - safety): what

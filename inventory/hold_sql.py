@@ -83,8 +83,9 @@ class Dialect:
         self, conn: Any, totals: list[Total], reservations: list, lines: list
     ) -> tuple[list[tuple | None], int]:
         """Take `totals` by conditional updates (each position's units, where it has at least
-        `need` free) and insert the reservations and their lines, each unless its key exists. Returns the updated row per total (None: the position had less)
-        and how many reservations were inserted."""
+        `need` free) and insert the reservations and their lines, each unless its key exists.
+        Returns the updated row per total (None: the position had less) and how many
+        reservations were inserted."""
         raise NotImplementedError
 
     def write_at_once(

@@ -83,7 +83,7 @@ class Terms:
         return source.offered(free, self.policy.vendor.factor) if source is not None else 0
 
     def offered_now(self, location: str, value: Projected) -> int:
-        """As `offered`, on the projection's position, and none from a vendor whose feed is stale."""
+        """As `offered`, on the projection's position; none from a vendor whose feed is stale."""
         if location in self.sources.whole:  # never a vendor
             return value.available
         source = self.sources.by_location.get(location)

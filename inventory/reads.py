@@ -32,7 +32,7 @@ class AvailabilityReader:
         self.projection = projection
         self.clock = clock
         self._view: network.NetworkView | None = None
-        self._sources: dict[tuple[str, str | None, str], Sources] = {}
+        self._sources: dict[tuple[str, str, str | None, str], Sources] = {}
         self._lock = threading.Lock()
 
     def check(
@@ -71,7 +71,14 @@ class AvailabilityReader:
 
     def sources(self, view: network.NetworkView, query: Query) -> Sources:
         """Which location may serve `query`'s kind of request, cached per network version."""
-        key = (query.method, query.store if query.method == "pickup" else None, query.channel)
+        # By version too: a reader still on the previous view must not file its sources
+        # under the new one after the cache was cleared for it.
+        key = (
+            view.version,
+            query.method,
+            query.store if query.method == "pickup" else None,
+            query.channel,
+        )
         sources = self._sources.get(key)
         if sources is None:
             sources = sources_for(view.locations, view.slots, view.policy, query)

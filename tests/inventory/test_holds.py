@@ -131,3 +131,14 @@ def test_sql_needs_the_fewest_free_units_on_which_every_take_still_stands(
         assert units <= free[key]
         assert granted({**free, key: units}) == granted(free)  # enough: every take stands
         assert granted({**free, key: units - 1}) != granted(free)  # the fewest: one less fails
+
+
+@given(st.permutations([0.6, 0.3, 0.1]), st.sampled_from([10, 100, 10**6]))
+def test_shares_that_add_up_to_everything_fence_everything_in_any_order(shares, free):
+    fenced = [ChannelFence(channel="b2b", location="DC", share=share) for share in shares]
+    assert terms_of(AvailabilityPolicy(fences=fenced)).offered("DC", free) == 0
+
+
+def test_a_share_fence_rounds_exactly_not_as_floating_point_does():
+    fence = ChannelFence(channel="b2b", location="DC", share=0.29)  # 0.29 * 100 = 28.999...
+    assert terms_of(AvailabilityPolicy(fences=[fence])).offered("DC", 100) == 71

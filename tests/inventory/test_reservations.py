@@ -679,3 +679,31 @@ def test_a_pickup_hold_names_what_is_wrong_with_its_store(desk, backend):
         "refused",
         f"{WAREHOUSE.id!r} is not a pickup point",
     )
+
+
+def test_holds_arriving_together_never_dip_into_the_network_threshold(backend, at_t0):
+    backend.ledger.upsert_locations(NETWORK)
+    backend.ledger.set_policy(AvailabilityPolicy(network_threshold_units=2))
+    desk = Reservations(backend.ledger, backend.reader, group_commit=True)
+    try:
+        for _ in range(3):
+            s = sku()
+            backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+            assert available(backend, s) == 3
+            outcomes = all_at_once(desk.hold, [hold((s, 1)) for _ in range(8)])
+            assert sum(outcome.status == "held" for outcome in outcomes) == 3
+            assert backend.ledger.position(WAREHOUSE.id, s).reserved == 3
+    finally:
+        desk.close()
+
+
+def test_sources_read_for_a_superseded_network_are_not_served_for_the_new_one(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    reader = backend.reader
+    old = reader.view_for(reader.known_version)
+    fence = ChannelFence(channel="marketplace", location=WAREHOUSE.id, units=10)
+    backend.ledger.set_policy(AvailabilityPolicy(fences=[fence]))
+    new = reader.view_for(backend.projection.network()[1])
+    assert new.version != old.version
+    reader.sources(old, Query())  # a caller still on the old view, after the cache was cleared
+    assert reader.sources(new, Query()).by_location[WAREHOUSE.id].fences == (fence,)
