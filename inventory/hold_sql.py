@@ -5,7 +5,9 @@ Two ways to decide, one consistency mechanism: a unit is only ever taken by the 
 `need` (at least q) is the fewest free units on which the holds' terms (channel fences, a vendor's
 confidence) still let them take q there (inventory.holds.needs).
 - As proposed: when every hold of the group fits the free units the projection showed
-  (inventory.holds.decide_group on them), the group is written at once by conditional updates and
+  (inventory.holds.decide_group on them) and no line is bound by the network threshold (which
+  spans more positions than the group writes to), the group is written at once by conditional
+  updates and
   `INSERT ... ON CONFLICT DO NOTHING`; if a position gave less or an id was already recorded,
   nothing of it stays written and the group is decided the locked way. On PostgreSQL that write
   is one statement in its own transaction: one round trip. A projection that is behind
@@ -242,7 +244,11 @@ def decide(
     ids = [request.id for request, _ in items]
     if len(set(ids)) != len(ids):
         raise ReservationConflict("the same reservation id twice in one group")
-    if proposed is not None:
+    # The network threshold spans locations, more than the positions a proposal writes to: a
+    # group bound by it is decided on locked rows.
+    if proposed is not None and not any(
+        plan.held_back and any(plan.held_back) for _, plan in items
+    ):
         decisions = decide_group(items, dict(proposed))
         if not any(isinstance(decision, str) for decision in decisions):
             held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]

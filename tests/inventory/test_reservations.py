@@ -707,3 +707,25 @@ def test_sources_read_for_a_superseded_network_are_not_served_for_the_new_one(ba
     assert new.version != old.version
     reader.sources(old, Query())  # a caller still on the old view, after the cache was cleared
     assert reader.sources(new, Query()).by_location[WAREHOUSE.id].fences == (fence,)
+
+
+def test_sql_judges_the_threshold_on_its_own_figures_when_the_projection_shows_more(backend, at_t0):
+    """Threshold 2; SQL: the warehouse has 5, the store none; the projection still shows the
+    store's 5. Availability on SQL's figures is 3: a hold of 5 must be refused."""
+    backend.ledger.upsert_locations(NETWORK)
+    backend.ledger.set_policy(AvailabilityPolicy(network_threshold_units=2))
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5), ev(STORE.id, s, "count", 0)])
+    view = backend.reader.view_for(backend.reader.known_version)
+    terms = Terms(backend.reader.sources(view, Query()), view.policy, int(T0.timestamp()))
+    plan = Plan([[WAREHOUSE.id, STORE.id]], [2], terms)
+    shown = {(WAREHOUSE.id, s): 5, (STORE.id, s): 5}
+    engine, changes = backend.ledger.engine, Changes()
+    [outcome] = hold_sql.transaction(
+        engine,
+        lambda conn: hold_sql.decide(
+            conn, hold_sql.dialect_of(engine), [(hold((s, 5)), plan)], 1_000_000, changes, shown
+        ),
+    )
+    assert outcome.status == "refused"
+    assert backend.ledger.position(WAREHOUSE.id, s).reserved == 0
