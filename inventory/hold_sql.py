@@ -246,9 +246,8 @@ def decide(
         raise ReservationConflict("the same reservation id twice in one group")
     # The network threshold spans locations, more than the positions a proposal writes to: a
     # group bound by it is decided on locked rows.
-    if proposed is not None and not any(
-        plan.held_back and any(plan.held_back) for _, plan in items
-    ):
+    bound = any(plan.keep(i) for _, plan in items for i in range(len(plan.lines)))
+    if proposed is not None and not bound:
         decisions = decide_group(items, dict(proposed))
         if not any(isinstance(decision, str) for decision in decisions):
             held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]

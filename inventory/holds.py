@@ -84,12 +84,10 @@ class Terms:
 
     def offered_now(self, location: str, value: Projected) -> int:
         """As `offered`, on the projection's position; none from a vendor whose feed is stale."""
-        if location in self.sources.whole:  # never a vendor
-            return value.available
         source = self.sources.by_location.get(location)
-        if source is None or vendor_stale(source, value.reported_s, self.now_s, self.policy):
+        if source is not None and vendor_stale(source, value.reported_s, self.now_s, self.policy):
             return 0
-        return source.offered(value.available, self.policy.vendor.factor)
+        return self.offered(location, value.available)
 
     def shelf(self, location: str) -> bool:
         """The pickup store itself: its shelf is never held back by the network threshold."""
@@ -116,14 +114,14 @@ class Plan:
     def offered(self, location: str, free: int) -> int:
         return self.terms.offered(location, free) if self.terms is not None else max(0, free)
 
-    def sellable(self, index: int, offers: Mapping[str, int]) -> int:
-        """What line `index` may take in all, given what each of its locations offers: as
-        availability shows it, the network threshold held back from all but the pickup shelf."""
-        keep = self.held_back[index] if self.held_back else 0
-        return _sellable(offers, keep, self.terms)
+    def keep(self, index: int) -> int:
+        """Units of line `index`'s SKU the network threshold holds back from it."""
+        return self.held_back[index] if self.held_back else 0
 
 
 def _sellable(offers: Mapping[str, int], keep: int, terms: Terms | None) -> int:
+    """What a line may take in all, given what each of its locations offers: as availability
+    shows it, `keep` units held back from all but the pickup shelf."""
     total = sum(offers.values())
     if not keep or terms is None:
         return total
@@ -180,12 +178,12 @@ def decide_group(
         refusal = ""
         for index, line in sorted(enumerate(request.lines), key=lambda item: item[1].sku):
             remaining = line.quantity
-            if plan.held_back and plan.held_back[index]:
+            if keep := plan.keep(index):
                 offers = {
                     loc: plan.offered(loc, free.get((loc, line.sku), 0))
                     for loc in plan.lines[index]
                 }
-                if plan.sellable(index, offers) < remaining:
+                if _sellable(offers, keep, plan.terms) < remaining:
                     refusal = f"line {index}: {line.quantity} x {line.sku} not available"
                     break
             for location in plan.lines[index]:
@@ -242,8 +240,6 @@ def _least_free(plan: Plan, take: Take, upper: int) -> int:
     """The fewest free units at which `plan` offers `take.quantity` at its location, knowing
     that `upper` free units do."""
     low, high = take.quantity, max(upper, take.quantity)  # an offer is never more than is free
-    if plan.offered(take.location, low) >= take.quantity:
-        return low  # no fence here, nor a vendor's confidence: the units themselves
     while low < high:
         middle = (low + high) // 2
         if plan.offered(take.location, middle) >= take.quantity:

@@ -12,8 +12,6 @@ import textwrap
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -26,12 +24,16 @@ from inventory.rebuild import rebuild
 from inventory.reconcile import reconcile
 from inventory.reservations import ReservationConflict
 from inventory.reserve import Reservations
-from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
-
-POS = PositionRow.__table__
-RES = ReservationRow.__table__
-LINE = ReservationLineRow.__table__
+from tests.inventory.holding import (
+    LINE,
+    POS,
+    RES,
+    assert_never_oversold,
+    available,
+    hold,
+    together,
+)
 
 HOLDS_BEFORE_KILL = 300  # acknowledged holds the child gets through before it is killed
 CHILD_TIMEOUT_S = 120
@@ -39,37 +41,6 @@ RACE_ROUNDS = 30
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def hold(
-    *lines: tuple[str, int], rid: str | None = None, ttl_s: int | None = None, **kw
-) -> HoldRequest:
-    return HoldRequest(
-        id=rid or uuid.uuid4().hex,
-        lines=[HoldLine(sku=s, quantity=q) for s, q in lines],
-        ttl_s=ttl_s,
-        **kw,
-    )
-
-
-def available(backend, s: str) -> int:
-    return backend.reader.check([s])[0].available
-
-
-def assert_reserved_is_what_open_holds_keep(backend) -> None:
-    """Invariant 1 at every position, and reserved is exactly the units of held and consumed
-    lines there: a hold given back twice, or never, shows up here."""
-    kept: dict[tuple[str, str], int] = defaultdict(int)
-    with backend.ledger.engine.connect() as conn:
-        query = select(LINE).join(RES, RES.c.id == LINE.c.reservation_id)
-        for r in conn.execute(query.where(RES.c.status.in_(["held", "consumed"]))):
-            kept[(r.location, r.sku)] += r.quantity
-        positions = list(conn.execute(select(POS)))
-    assert positions, "no position at all: the test checked nothing"
-    for p in positions:
-        key = (p.location, p.sku)
-        assert 0 <= p.reserved <= p.on_hand - p.safety, key
-        assert p.reserved == kept.get(key, 0), key
 
 
 def reservation_rows(backend) -> dict[str, tuple]:
@@ -214,7 +185,7 @@ def test_a_killed_holder_loses_no_acknowledged_hold_or_release(backend, tmp_path
     refused = {rid for rid, (status, _) in acked.holds.items() if status == "refused"}
     assert not refused & recorded.keys()  # a refused hold records nothing
     assert {status for status, _, _ in recorded.values()} <= {"held", "released"}
-    assert_reserved_is_what_open_holds_keep(backend)
+    assert_never_oversold(backend)
 
     rebuild(backend.ledger)
     assert reconcile(backend.ledger).drifts == []
@@ -223,32 +194,21 @@ def test_a_killed_holder_loses_no_acknowledged_hold_or_release(backend, tmp_path
 # -- invariant 2: a due hold raced by release, consume and expiry is closed exactly once -----
 
 
-def race(*calls: Callable[[], object]) -> list:
-    """Each call from its own thread, all released together; answers in call order."""
-    start = threading.Barrier(len(calls))
-
-    def go(call: Callable[[], object]) -> object:
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(go, calls))
-
-
 def status_of(backend, rid: str) -> str:
     with backend.ledger.engine.connect() as conn:
         return conn.scalar(select(RES.c.status).where(RES.c.id == rid))
 
 
 @pytest.fixture
-def desk(backend):
+def group_desk(backend):
     backend.ledger.upsert_locations(NETWORK)
     reservations = Reservations(backend.ledger, backend.reader, group_commit=True)
     yield reservations
     reservations.close()
 
 
-def test_a_due_hold_raced_by_release_consume_and_expiry_is_closed_exactly_once(desk, backend):
+def test_a_due_hold_raced_by_release_consume_and_expiry_is_closed_exactly_once(group_desk, backend):
+    desk = group_desk
     a, b = sku(), sku()
     backend.ledger.ingest([ev(WAREHOUSE.id, a, "count", 200), ev(STORE.id, b, "count", 200)])
     now = [T0 + timedelta(hours=1)]
@@ -268,7 +228,7 @@ def test_a_due_hold_raced_by_release_consume_and_expiry_is_closed_exactly_once(d
             "expire": desk.expire_due,
         }
         order = list(calls)[round_ % 3 :] + list(calls)[: round_ % 3]  # each gets to start last
-        answers = dict(zip(order, race(*(calls[name] for name in order)), strict=True))
+        answers = dict(zip(order, together(*(calls[name] for name in order)), strict=True))
 
         final = status_of(backend, held.id)
         released, taken, expired = answers["release"], answers["consume"], answers["expire"]
@@ -280,21 +240,13 @@ def test_a_due_hold_raced_by_release_consume_and_expiry_is_closed_exactly_once(d
         after = {a: available(backend, a), b: available(backend, b)}
         kept = {a: 2, b: 1} if final == "consumed" else {a: 0, b: 0}
         assert after == {s: before[s] - kept[s] for s in (a, b)}, round_
-        assert_reserved_is_what_open_holds_keep(backend)
+        assert_never_oversold(backend)
     assert backend.ledger.position(WAREHOUSE.id, a).reserved == 1 + consumed[a]
     assert backend.ledger.position(STORE.id, b).reserved == 1 + consumed[b]
     assert status_of(backend, bystander.id) == "held"
 
 
 # -- invariant 6: bad hold input is refused and changes nothing ----------------------------
-
-
-@pytest.fixture(params=[True, False], ids=["group-commit", "one-by-one"])
-def any_desk(backend, request):
-    backend.ledger.upsert_locations(NETWORK)
-    reservations = Reservations(backend.ledger, backend.reader, group_commit=request.param)
-    yield reservations
-    reservations.close()
 
 
 def recorded_state(backend, skus: list[str]) -> tuple:
@@ -308,11 +260,11 @@ def recorded_state(backend, skus: list[str]) -> tuple:
 
 
 def assert_refused_without_a_trace(
-    any_desk, backend, request: HoldRequest, skus: list[str], reason: str = "not available"
+    desk, backend, request: HoldRequest, skus: list[str], reason: str = "not available"
 ):
     before = recorded_state(backend, skus)
     assert any(before[1].values()), "the projection holds none of these SKUs: nothing to compare"
-    outcome = any_desk.hold(request)
+    outcome = desk.hold(request)
     assert (outcome.status, outcome.takes) == ("refused", ()), outcome
     assert reason in outcome.reason
     assert recorded_state(backend, skus) == before
@@ -325,44 +277,44 @@ def stocked(backend) -> str:
     return s
 
 
-def test_a_hold_pinned_to_an_unknown_location_is_refused_and_changes_nothing(any_desk, backend):
+def test_a_hold_pinned_to_an_unknown_location_is_refused_and_changes_nothing(desk, backend):
     s = stocked(backend)
     request = HoldRequest(
         id=uuid.uuid4().hex,
         lines=[HoldLine(sku=s, quantity=1), HoldLine(sku=s, quantity=1, location="DC-NOWHERE")],
     )
     reason = "line 1: unknown location 'DC-NOWHERE'"
-    assert_refused_without_a_trace(any_desk, backend, request, [s], reason)
+    assert_refused_without_a_trace(desk, backend, request, [s], reason)
 
 
 @pytest.mark.parametrize("counted_to_zero", [False, True], ids=["never-seen", "counted-to-zero"])
 def test_a_hold_for_a_sku_with_no_stock_anywhere_is_refused_and_changes_nothing(
-    any_desk, backend, counted_to_zero
+    desk, backend, counted_to_zero
 ):
     s, empty = stocked(backend), sku()
     if counted_to_zero:
         backend.ledger.ingest([ev(WAREHOUSE.id, empty, "count", 0)])
     request = hold((s, 1), (empty, 1))  # all or nothing: the stocked line takes nothing either
-    assert_refused_without_a_trace(any_desk, backend, request, [s, empty])
+    assert_refused_without_a_trace(desk, backend, request, [s, empty])
 
 
-def test_a_pickup_hold_at_an_unknown_store_is_refused_and_changes_nothing(any_desk, backend):
+def test_a_pickup_hold_at_an_unknown_store_is_refused_and_changes_nothing(desk, backend):
     s = stocked(backend)
     request = hold((s, 1), method="pickup", store="ST-NOWHERE")
     reason = "unknown pickup store 'ST-NOWHERE'"
-    assert_refused_without_a_trace(any_desk, backend, request, [s], reason)
+    assert_refused_without_a_trace(desk, backend, request, [s], reason)
 
 
 def test_a_hold_reusing_an_id_with_other_content_raises_a_conflict_and_changes_nothing(
-    any_desk, backend
+    desk, backend
 ):
     s = stocked(backend)
-    first = any_desk.hold(hold((s, 2)))
+    first = desk.hold(hold((s, 2)))
     assert first.status == "held"
     before = recorded_state(backend, [s])
     others = [hold((s, q), rid=first.id) for q in (3, 100)]  # one SQL decides, one the projection
     for other in [*others, hold((s, 2), rid=first.id, channel="store")]:
         with pytest.raises(ReservationConflict):
-            any_desk.hold(other)
+            desk.hold(other)
     assert recorded_state(backend, [s]) == before
     assert available(backend, s) == 18

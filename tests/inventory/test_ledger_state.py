@@ -17,17 +17,17 @@ from sqlalchemy import event, func, select
 from inventory import hold_sql
 from inventory.availability import Query
 from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
-from inventory.holds import HoldLine, HoldRequest, Plan
+from inventory.holds import HoldRequest, Plan
 from inventory.inbound import InboundIn, record
 from inventory.model import Capability, Location, LocationType
 from inventory.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
 from inventory.reads import AvailabilityReader
 from inventory.rebuild import rebuild
 from inventory.reservations import Changes
-from inventory.reserve import Reservations
 from inventory.safety import SafetyRule
 from inventory.schema import PositionRow, StockEventRow
 from tests.inventory.helpers import NETWORK, STORE, STORE_NO_SHIP, T0, VENDOR, WAREHOUSE, ev, sku
+from tests.inventory.holding import available, hold
 
 POS = PositionRow.__table__
 EVENTS = StockEventRow.__table__
@@ -38,25 +38,6 @@ def ledger(backend):
     backend.ledger.upsert_locations(NETWORK)
     backend.ledger.clock = backend.reader.clock = lambda: T0 + timedelta(hours=1)
     return backend.ledger
-
-
-@pytest.fixture(params=[True, False], ids=["group-commit", "one-by-one"])
-def desk(ledger, backend, request):
-    reservations = Reservations(ledger, backend.reader, group_commit=request.param)
-    yield reservations
-    reservations.close()
-
-
-def hold(*lines: tuple[str, int], location: str | None = None, **kw) -> HoldRequest:
-    return HoldRequest(
-        id=uuid.uuid4().hex,
-        lines=[HoldLine(sku=s, quantity=q, location=location) for s, q in lines],
-        **kw,
-    )
-
-
-def available(backend, s: str, query: Query = Query()) -> int:
-    return backend.reader.check([s], query)[0].available
 
 
 def outcomes(result) -> list[str]:

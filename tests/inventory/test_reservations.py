@@ -6,13 +6,10 @@ import dataclasses
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import TypeVar
 
 import pytest
-from sqlalchemy import select
 
 from inventory import hold_sql
 from inventory.availability import Query
@@ -22,62 +19,8 @@ from inventory.holds import HoldLine, HoldRequest, Plan, Terms
 from inventory.policy import AvailabilityPolicy, ChannelFence
 from inventory.reservations import Changes, ReservationConflict
 from inventory.reserve import Reservations
-from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
 from tests.inventory.helpers import NETWORK, STORE, T0, VENDOR, WAREHOUSE, ev, sku
-
-T = TypeVar("T")
-
-
-@pytest.fixture(params=[True, False], ids=["group-commit", "one-by-one"])
-def desk(backend, request):
-    backend.ledger.upsert_locations(NETWORK)
-    reservations = Reservations(backend.ledger, backend.reader, group_commit=request.param)
-    yield reservations
-    reservations.close()
-
-
-def hold(
-    *lines: tuple[str, int], ttl_s: int | None = None, rid: str | None = None, **kw
-) -> HoldRequest:
-    return HoldRequest(
-        id=rid or uuid.uuid4().hex,
-        lines=[HoldLine(sku=s, quantity=q) for s, q in lines],
-        ttl_s=ttl_s,
-        **kw,
-    )
-
-
-def available(backend, s: str) -> int:
-    return backend.reader.check([s])[0].available
-
-
-def all_at_once(attempt: Callable[[HoldRequest], T], requests: list[HoldRequest]) -> list[T]:
-    """Each request from its own thread, all released together; answers in request order."""
-    start = threading.Barrier(len(requests))
-
-    def go(request: HoldRequest) -> T:
-        start.wait()
-        return attempt(request)
-
-    with ThreadPoolExecutor(len(requests)) as pool:
-        return list(pool.map(go, requests))
-
-
-def assert_never_oversold(backend) -> None:
-    """Invariant 1 on every position, and reserved equals what open holds and orders keep."""
-    pos, line, res = PositionRow.__table__, ReservationLineRow.__table__, ReservationRow.__table__
-    with backend.ledger.engine.connect() as conn:
-        kept: dict[tuple[str, str], int] = {}
-        query = (
-            select(line)
-            .join(res, res.c.id == line.c.reservation_id)
-            .where(res.c.status.in_(["held", "consumed"]))
-        )
-        for r in conn.execute(query):
-            kept[(r.location, r.sku)] = kept.get((r.location, r.sku), 0) + r.quantity
-        for p in conn.execute(select(pos)):
-            assert p.reserved <= p.on_hand - p.safety, (p.location, p.sku)
-            assert p.reserved == kept.get((p.location, p.sku), 0), (p.location, p.sku)
+from tests.inventory.holding import all_at_once, assert_never_oversold, available, hold
 
 
 def test_a_hold_takes_every_line_or_none(desk, backend):

@@ -1,0 +1,75 @@
+"""Helpers shared by the hold tests: requests, concurrent callers, and invariant 1 checked in SQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
+
+from sqlalchemy import select
+
+from inventory.availability import Query
+from inventory.holds import HoldLine, HoldRequest
+from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
+
+T = TypeVar("T")
+POS = PositionRow.__table__
+RES = ReservationRow.__table__
+LINE = ReservationLineRow.__table__
+
+
+def hold(
+    *lines: tuple[str, int],
+    rid: str | None = None,
+    ttl_s: int | None = None,
+    location: str | None = None,
+    **kw,
+) -> HoldRequest:
+    """A hold of (sku, units) lines, each pinned to `location` when given."""
+    return HoldRequest(
+        id=rid or uuid.uuid4().hex,
+        lines=[HoldLine(sku=s, quantity=q, location=location) for s, q in lines],
+        ttl_s=ttl_s,
+        **kw,
+    )
+
+
+def available(backend, s: str, query: Query = Query()) -> int:
+    return backend.reader.check([s], query)[0].available
+
+
+def together(*calls: Callable[[], T]) -> list[T]:
+    """Each call from its own thread, all released together; answers in call order."""
+    start = threading.Barrier(len(calls))
+
+    def go(call: Callable[[], T]) -> T:
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(go, calls))
+
+
+def all_at_once(attempt: Callable[[HoldRequest], T], requests: list[HoldRequest]) -> list[T]:
+    """`attempt` of each request from its own thread, all released together."""
+    return together(*(partial(attempt, request) for request in requests))
+
+
+def assert_never_oversold(backend) -> None:
+    """Invariant 1 at every position, and reserved is exactly the units of held and consumed
+    lines there: a hold given back twice, or never, shows up here."""
+    kept: dict[tuple[str, str], int] = defaultdict(int)
+    with backend.ledger.engine.connect() as conn:
+        query = select(LINE).join(RES, RES.c.id == LINE.c.reservation_id)
+        for r in conn.execute(query.where(RES.c.status.in_(["held", "consumed"]))):
+            kept[(r.location, r.sku)] += r.quantity
+        positions = list(conn.execute(select(POS)))
+    assert positions, "no position at all: the test checked nothing"
+    for p in positions:
+        key = (p.location, p.sku)
+        assert 0 <= p.reserved <= p.on_hand - p.safety, key
+        assert p.reserved == kept.get(key, 0), key
