@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inventory.seed import feed_events, generate_network
+from dom.synthetic import feed_events, generate_network
 
 SIZES = ((300, 50_000), (1_000, 100_000))
 REPEATS = 3

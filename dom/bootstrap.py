@@ -10,12 +10,14 @@ import redis
 from redis.cluster import RedisCluster
 
 from dom.settings import Settings, get_settings
-from inventory.db import open_engine
-from inventory.expiry import ExpirySweeper
-from inventory.ledger import Ledger
-from inventory.projection import Projection
-from inventory.reads import AvailabilityReader
-from inventory.reserve import Reservations
+from inventory import (
+    AvailabilityReader,
+    ExpirySweeper,
+    Ledger,
+    Projection,
+    Reservations,
+    open_engine,
+)
 
 
 @dataclass

@@ -14,14 +14,17 @@ from rich.console import Console
 from rich.table import Table
 
 from dom.bootstrap import Engine
+from dom.synthetic import Network, feed_events, generate_network, stock_events
 from dom.views import explanation_table
-from inventory.availability import Query
-from inventory.feed import MAX_BATCH_EVENTS
-from inventory.holds import HoldLine, HoldRequest
-from inventory.model import LocationType
-from inventory.rebuild import rebuild
-from inventory.reconcile import reconcile
-from inventory.seed import Network, feed_events, generate_network, stock_events
+from inventory import (
+    MAX_BATCH_EVENTS,
+    HoldLine,
+    HoldRequest,
+    LocationType,
+    Query,
+    rebuild,
+    reconcile,
+)
 
 HOT_SKU_CLIENTS = 8
 SCARCE_UNITS = (10, 200)  # units left on the SKU the demo's clients race for

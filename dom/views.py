@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from rich.table import Table
 
-from inventory.availability import SkuAvailability
+from inventory import SkuAvailability
 
 
 def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Table:

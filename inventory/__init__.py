@@ -1,1 +1,175 @@
-"""The unified inventory ledger: locations, stock events, positions, availability, reservations."""
+"""The unified inventory ledger: locations, stock events, positions, availability, reservations.
+
+This module is the ledger's public surface: what `dom/`, `api/` and other callers may use. The
+sub-packages behind it are internal:
+
+  domain/        plain values (locations, stock events, positions as projected, time in µs)
+  stock/         stock events: validation, the count rule, ingest, history, inbound, safety stock
+  availability/  what may be sold: policy, sources, the arithmetic, tallies, the checkout reader
+  holds/         reservations: request, plan, the group-commit writer, SQL decisions, lifecycle, expiry
+  projection/    the Redis projection: adapter, background projector, rebuild, reconcile
+  sql/           the system of record: engine, schema, locations, the one transaction helper
+
+Names load on first use, so importing one pure module (say the count rule) does not pull in
+SQLAlchemy or Redis.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    # domain values
+    "Capability": "inventory.domain.model",
+    "EventType": "inventory.domain.model",
+    "Location": "inventory.domain.model",
+    "LocationType": "inventory.domain.model",
+    "Position": "inventory.domain.model",
+    "StockEvent": "inventory.domain.model",
+    "Projected": "inventory.domain.projected",
+    "to_micros": "inventory.domain.time",
+    "from_micros": "inventory.domain.time",
+    # wiring
+    "open_engine": "inventory.sql.engine",
+    "Projection": "inventory.projection.store",
+    "UnknownLocation": "inventory.projection.store",
+    # the write side: locations, policy, safety stock, stock events
+    "Ledger": "inventory.ledger",
+    "LocationIn": "inventory.sql.locations",
+    "AvailabilityPolicy": "inventory.availability.policy",
+    "ChannelFence": "inventory.availability.policy",
+    "VendorConfidence": "inventory.availability.policy",
+    "SafetyRule": "inventory.stock.safety",
+    "InboundIn": "inventory.stock.inbound",
+    "record_inbound": "inventory.stock.inbound",
+    "BatchResult": "inventory.stock.ingest",
+    "Outcome": "inventory.stock.count_rule",
+    "Verdict": "inventory.stock.count_rule",
+    "MAX_BATCH_EVENTS": "inventory.stock.feed",
+    "BatchTooLarge": "inventory.stock.feed",
+    "position_history": "inventory.stock.history",
+    # availability reads
+    "AvailabilityReader": "inventory.availability.reader",
+    "CartTooLarge": "inventory.availability.reader",
+    "NetworkNotPublished": "inventory.availability.reader",
+    "MAX_CART_SKUS": "inventory.availability.reader",
+    "Query": "inventory.availability.sources",
+    "SkuAvailability": "inventory.availability.compute",
+    "Contribution": "inventory.availability.compute",
+    "Promise": "inventory.availability.compute",
+    # reservations
+    "Reservations": "inventory.holds.service",
+    "HoldLine": "inventory.holds.request",
+    "HoldRequest": "inventory.holds.request",
+    "Take": "inventory.holds.request",
+    "HoldOutcome": "inventory.holds.outcome",
+    "ReservationConflict": "inventory.holds.outcome",
+    "ExpirySweeper": "inventory.holds.expiry",
+    # keeping the projection true
+    "rebuild": "inventory.projection.rebuild",
+    "RebuildReport": "inventory.projection.rebuild",
+    "reconcile": "inventory.projection.reconcile",
+    "ReconcileReport": "inventory.projection.reconcile",
+    "Drift": "inventory.projection.reconcile",
+}
+_RENAMED = {"record_inbound": "record"}
+__all__ = [
+    "MAX_BATCH_EVENTS",
+    "MAX_CART_SKUS",
+    "AvailabilityPolicy",
+    "AvailabilityReader",
+    "BatchResult",
+    "BatchTooLarge",
+    "Capability",
+    "CartTooLarge",
+    "ChannelFence",
+    "Contribution",
+    "Drift",
+    "EventType",
+    "ExpirySweeper",
+    "HoldLine",
+    "HoldOutcome",
+    "HoldRequest",
+    "InboundIn",
+    "Ledger",
+    "Location",
+    "LocationIn",
+    "LocationType",
+    "NetworkNotPublished",
+    "Outcome",
+    "Position",
+    "Projected",
+    "Projection",
+    "Promise",
+    "Query",
+    "RebuildReport",
+    "ReconcileReport",
+    "ReservationConflict",
+    "Reservations",
+    "SafetyRule",
+    "SkuAvailability",
+    "StockEvent",
+    "Take",
+    "UnknownLocation",
+    "VendorConfidence",
+    "Verdict",
+    "from_micros",
+    "open_engine",
+    "position_history",
+    "rebuild",
+    "reconcile",
+    "record_inbound",
+    "to_micros",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'inventory' has no attribute {name!r}")
+    value = getattr(import_module(module), _RENAMED.get(name, name))
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from inventory.availability.compute import Contribution, Promise, SkuAvailability
+    from inventory.availability.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
+    from inventory.availability.reader import (
+        MAX_CART_SKUS,
+        AvailabilityReader,
+        CartTooLarge,
+        NetworkNotPublished,
+    )
+    from inventory.availability.sources import Query
+    from inventory.domain.model import (
+        Capability,
+        EventType,
+        Location,
+        LocationType,
+        Position,
+        StockEvent,
+    )
+    from inventory.domain.projected import Projected
+    from inventory.domain.time import from_micros, to_micros
+    from inventory.holds.expiry import ExpirySweeper
+    from inventory.holds.outcome import HoldOutcome, ReservationConflict
+    from inventory.holds.request import HoldLine, HoldRequest, Take
+    from inventory.holds.service import Reservations
+    from inventory.ledger import Ledger
+    from inventory.projection.rebuild import RebuildReport, rebuild
+    from inventory.projection.reconcile import Drift, ReconcileReport, reconcile
+    from inventory.projection.store import Projection, UnknownLocation
+    from inventory.sql.engine import open_engine
+    from inventory.sql.locations import LocationIn
+    from inventory.stock.count_rule import Outcome, Verdict
+    from inventory.stock.feed import MAX_BATCH_EVENTS, BatchTooLarge
+    from inventory.stock.history import position_history
+    from inventory.stock.inbound import InboundIn
+    from inventory.stock.inbound import record as record_inbound
+    from inventory.stock.ingest import BatchResult

@@ -4,32 +4,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from inventory import locations as location_rows
-from inventory import network, safety
-from inventory.feed import parse_batch
-from inventory.ingest import BatchResult, PositionsMoved, ingest_events, rejections_as_verdicts
-from inventory.model import Location, Position, StockEvent
-from inventory.policy import AvailabilityPolicy
-from inventory.projection import Projected, Projection
-from inventory.projector import Projector
-from inventory.rules import from_micros, to_micros
-from inventory.safety import SafetyRule
-from inventory.schema import PolicyRow, PositionRow
+from inventory.availability import network
+from inventory.availability.policy import AvailabilityPolicy
+from inventory.domain.model import Location, Position, StockEvent
+from inventory.domain.projected import Projected
+from inventory.domain.time import from_micros, to_micros, utcnow
+from inventory.projection.projector import Projector
+from inventory.projection.store import Projection
+from inventory.sql import locations as location_rows
+from inventory.sql.schema import PolicyRow, PositionRow
+from inventory.stock import safety_sql
+from inventory.stock.feed import parse_batch
+from inventory.stock.ingest import (
+    BatchResult,
+    PositionsMoved,
+    ingest_events,
+    rejections_as_verdicts,
+)
+from inventory.stock.safety import SafetyRule
 
 POS = PositionRow.__table__
 POLICY = PolicyRow.__table__
 TRANSACTION_ATTEMPTS = 5
 T = TypeVar("T")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Ledger:
@@ -107,7 +110,7 @@ class Ledger:
 
     def set_safety_rules(self, rules: Iterable[SafetyRule]) -> int:
         """Replace the safety rules; every position's buffer follows at once. Returns positions changed."""
-        changed = self.transaction(lambda conn: safety.replace_rules(conn, rules))
+        changed = self.transaction(lambda conn: safety_sql.replace_rules(conn, rules))
         self.projection.put(changed)
         return len(changed)
 
@@ -118,7 +121,7 @@ class Ledger:
         """Validate, decide and commit a batch, then project it. Raises BatchTooLarge untouched.
 
         With `wait=False` the call returns once SQL has committed and the projection follows in the
-        background (see inventory.projector): the streaming path, where throughput matters.
+        background (see inventory.projection.projector): the streaming path, where throughput matters.
         """
         now = self.clock()
         valid, rejected = parse_batch(raw, now)

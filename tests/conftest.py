@@ -17,10 +17,10 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from inventory.db import open_engine
+from inventory.availability.reader import AvailabilityReader
 from inventory.ledger import Ledger
-from inventory.projection import Projection
-from inventory.reads import AvailabilityReader
+from inventory.projection.store import Projection
+from inventory.sql.engine import open_engine
 
 PG_URL = os.environ.get(
     "DOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

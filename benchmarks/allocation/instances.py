@@ -1,6 +1,6 @@
 """Realistic allocation instances: a France-like network, skewed demand, stores holding few units.
 
-When the ledger's generators exist (`inventory.seed.generate_network`, `dom.demand.generate_orders`)
+When the ledger's generators exist (`dom.synthetic.generate_network`, `dom.synthetic.demand.generate_orders`)
 `build_instance(..., source="ledger")` uses them; the default source is the self-contained generator
 below so benchmarks run on their own. Everything is seeded.
 """
@@ -222,8 +222,8 @@ def ledger_instance(
 ) -> dict[str, Any] | None:
     """The same kind of instance from the ledger's own generators, or None if they are absent."""
     try:
-        from dom.demand import generate_orders, instance_for
-        from inventory.seed import generate_network
+        from dom.synthetic import generate_network
+        from dom.synthetic.demand import generate_orders, instance_for
     except ImportError:
         return None
     network = generate_network(stores=locations, skus=skus or max(800, orders // 2), seed=seed)

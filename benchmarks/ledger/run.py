@@ -21,13 +21,13 @@ import numpy as np
 import orjson
 
 from benchmarks.ledger.stores import fresh_ledger
-from inventory.availability import Query
-from inventory.holds import HoldLine, HoldRequest
+from dom.synthetic import Network, feed_events, generate_network, stock_events
+from inventory.availability.reader import AvailabilityReader
+from inventory.availability.sources import Query
+from inventory.domain.model import EventType, LocationType, StockEvent
+from inventory.holds.request import HoldLine, HoldRequest
+from inventory.holds.service import Reservations
 from inventory.ledger import Ledger
-from inventory.model import EventType, LocationType, StockEvent
-from inventory.reads import AvailabilityReader
-from inventory.reserve import Reservations
-from inventory.seed import Network, feed_events, generate_network, stock_events
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -88,7 +88,7 @@ def holds(
     """`clients` threads hold one unit of one hot SKU as fast as they can."""
     sku = network.skus[int(np.argmax(network.popularity))]
     warehouse = next(loc.id for loc in network.locations if loc.type is LocationType.warehouse)
-    stock = 1_000_000  # the most one count may say (inventory.feed.MAX_EVENT_QUANTITY)
+    stock = 1_000_000  # the most one count may say (inventory.stock.feed.MAX_EVENT_QUANTITY)
     ledger.ingest(
         [
             StockEvent(

@@ -1,4 +1,4 @@
-"""Where an ingest batch's time goes: each SQL step of inventory.bulk, timed in-process.
+"""Where an ingest batch's time goes: each SQL step of inventory.stock.ingest_sql, timed in-process.
 
     python -m benchmarks.ledger.stages --backend embedded --stores 300 --skus 10000 --feed 60000 --seed 7
 
@@ -21,8 +21,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from benchmarks.ledger.stores import fresh_ledger
-from inventory import bulk, history
-from inventory.seed import feed_events, generate_network, stock_events
+from dom.synthetic import feed_events, generate_network, stock_events
+from inventory.stock import history
+from inventory.stock import ingest_sql as bulk
 
 STEPS = (  # module, function, label
     (bulk, "recorded_outcomes", "duplicate check"),

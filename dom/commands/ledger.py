@@ -16,14 +16,18 @@ from rich.console import Console
 from rich.table import Table
 
 from dom.bootstrap import session
+from dom.synthetic import generate_network, stock_events
 from dom.views import explanation_table
-from inventory.availability import Query, SkuAvailability
-from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
-from inventory.locations import LocationIn
-from inventory.reads import CartTooLarge
-from inventory.rebuild import rebuild
-from inventory.reconcile import reconcile
-from inventory.seed import generate_network, stock_events
+from inventory import (
+    MAX_BATCH_EVENTS,
+    BatchTooLarge,
+    CartTooLarge,
+    LocationIn,
+    Query,
+    SkuAvailability,
+    rebuild,
+    reconcile,
+)
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from dom.bootstrap import build
 from dom.settings import Settings
-from inventory.holds import HoldLine, HoldRequest
+from inventory.holds.request import HoldLine, HoldRequest
 from tests.inventory.helpers import NETWORK, WAREHOUSE, ev, sku
 
 

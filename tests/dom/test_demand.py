@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from allocation.validate import parse_instance
-from dom.demand import DEFAULT_RULES, generate_orders, instance_for
-from inventory.model import LocationType
-from inventory.seed import Network, generate_network, haversine_km
+from dom.synthetic import Network, generate_network, haversine_km
+from dom.synthetic.demand import DEFAULT_RULES, generate_orders, instance_for
+from inventory.domain.model import LocationType
 
 
 @cache

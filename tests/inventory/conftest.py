@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.reserve import Reservations
+from inventory.holds.service import Reservations
 from tests.inventory.helpers import NETWORK
 
 

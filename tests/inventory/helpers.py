@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from inventory.model import Capability, Location, LocationType
+from inventory.domain.model import Capability, Location, LocationType
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 C = Capability

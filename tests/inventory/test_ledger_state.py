@@ -14,18 +14,21 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from inventory import hold_sql
-from inventory.availability import Query
-from inventory.feed import MAX_BATCH_EVENTS, BatchTooLarge
-from inventory.holds import HoldRequest, Plan
-from inventory.inbound import InboundIn, record
-from inventory.model import Capability, Location, LocationType
-from inventory.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
-from inventory.reads import AvailabilityReader
-from inventory.rebuild import rebuild
-from inventory.reservations import Changes
-from inventory.safety import SafetyRule
-from inventory.schema import PositionRow, StockEventRow
+from inventory.availability.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
+from inventory.availability.reader import AvailabilityReader
+from inventory.availability.sources import Query
+from inventory.domain.model import Capability, Location, LocationType
+from inventory.holds.decide import decide
+from inventory.holds.dialects import dialect_of
+from inventory.holds.outcome import Changes
+from inventory.holds.plan import Plan
+from inventory.holds.request import HoldRequest
+from inventory.projection.rebuild import rebuild
+from inventory.sql import transaction as sql_transaction
+from inventory.sql.schema import PositionRow, StockEventRow
+from inventory.stock.feed import MAX_BATCH_EVENTS, BatchTooLarge
+from inventory.stock.inbound import InboundIn, record
+from inventory.stock.safety import SafetyRule
 from tests.inventory.helpers import NETWORK, STORE, STORE_NO_SHIP, T0, VENDOR, WAREHOUSE, ev, sku
 from tests.inventory.holding import available, hold
 
@@ -154,16 +157,16 @@ def test_sql_refuses_a_hold_into_safety_stock_whatever_the_projection_claims(
     engine = ledger.engine
     claims = None if proposed is None else {(WAREHOUSE.id, s): proposed}
 
-    def decide(request: HoldRequest) -> str:
+    def status_of(request: HoldRequest) -> str:
         plans = [(request, Plan([[WAREHOUSE.id]]))]
-        work = lambda conn: hold_sql.decide(  # noqa: E731
-            conn, hold_sql.dialect_of(engine), plans, 1_000_000, Changes(), claims
+        work = lambda conn: decide(  # noqa: E731
+            conn, dialect_of(engine), plans, 1_000_000, Changes(), claims
         )
-        return hold_sql.transaction(engine, work)[0].status
+        return sql_transaction.transaction(engine, work)[0].status
 
-    assert decide(hold((s, 4))) == "refused"
-    assert decide(hold((s, 3))) == "held"
-    assert decide(hold((s, 1))) == "refused"
+    assert status_of(hold((s, 4))) == "refused"
+    assert status_of(hold((s, 3))) == "held"
+    assert status_of(hold((s, 1))) == "refused"
     position = ledger.position(WAREHOUSE.id, s)
     assert (position.reserved, position.safety) == (3, 2)
     assert position.reserved <= position.on_hand - position.safety

@@ -8,13 +8,14 @@ import uuid
 
 import pytest
 
-from inventory import records
-from inventory.availability import Query, sources_for
-from inventory.feed import MAX_EVENT_QUANTITY
-from inventory.model import Location, LocationType
-from inventory.policy import AvailabilityPolicy
-from inventory.projection import Projected, Projection, UnknownLocation
-from inventory.tally import tally_many
+from inventory.availability.policy import AvailabilityPolicy, VendorConfidence
+from inventory.availability.sources import Query, sources_for
+from inventory.availability.tally import tally_many
+from inventory.domain import records
+from inventory.domain.model import Location, LocationType
+from inventory.domain.projected import Projected
+from inventory.projection.store import Projection, UnknownLocation
+from inventory.stock.feed import MAX_EVENT_QUANTITY
 from tests.inventory.helpers import NETWORK, STORE, VENDOR, WAREHOUSE, ev, sku
 
 
@@ -157,9 +158,9 @@ def test_a_torn_record_is_refused_rather_than_misread():
         {WAREHOUSE.id: WAREHOUSE}, {WAREHOUSE.id: 0}, AvailabilityPolicy(), Query()
     ).table
     whole = records.pack(0, 1, 5, 0, 0, 0)
-    assert tally_many([whole], table, 0, 3600, 1.0)[0].total == 5
+    assert tally_many([whole], table, 0, VendorConfidence(factor=1.0, max_age_hours=1))[0].total == 5
     with pytest.raises(ValueError, match="whole number"):
-        tally_many([whole, whole[:-1]], table, 0, 3600, 1.0)
+        tally_many([whole, whole[:-1]], table, 0, VendorConfidence(factor=1.0, max_age_hours=1))
 
 
 def test_a_report_time_before_the_epoch_is_held_as_the_epoch_on_both_sides():

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, text, update
 
-import inventory.reconcile as reconcile_module
-from inventory.holds import HoldLine, HoldRequest
-from inventory.projection import Projected
-from inventory.reconcile import reconcile
-from inventory.reserve import Reservations
-from inventory.schema import CorrectionRow, PositionRow
+import inventory.projection.reconcile as reconcile_module
+from inventory.domain.projected import Projected
+from inventory.holds.request import HoldLine, HoldRequest
+from inventory.holds.service import Reservations
+from inventory.projection.reconcile import reconcile
+from inventory.sql.schema import CorrectionRow, PositionRow
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
 
 POS = PositionRow.__table__
@@ -107,7 +107,7 @@ def test_each_position_is_checked_against_its_own_events_across_chunks(backend, 
     """Positions and the event log are merged as two sorted streams: keys that sort differently
     by code point than by a locale (case, punctuation) and chunk edges must not shift one
     position's events onto another."""
-    monkeypatch.setattr("inventory.reconcile.CHUNK_POSITIONS", 3)
+    monkeypatch.setattr("inventory.projection.reconcile.CHUNK_POSITIONS", 3)
     if backend.name == "server":  # this database sorts by code point already: make it a locale
         with backend.ledger.engine.begin() as conn:
             for table, column, width in (
@@ -177,7 +177,7 @@ def test_a_repair_leaves_a_position_that_moved_since_it_was_checked(backend):
 
 
 def test_a_sku_split_across_chunks_reports_a_drifted_field_once(backend, monkeypatch):
-    monkeypatch.setattr("inventory.reconcile.CHUNK_POSITIONS", 1)
+    monkeypatch.setattr("inventory.projection.reconcile.CHUNK_POSITIONS", 1)
     skus = seeded(backend)
     backend.projection.overwrite({(STORE.id, skus[2]): Projected(999, 50, 0, 0, 0)})
     report = reconcile(backend.ledger, repair=True)

@@ -11,14 +11,17 @@ from datetime import timedelta
 
 import pytest
 
-from inventory import hold_sql
-from inventory.availability import Query
-from inventory.expiry import ExpirySweeper
-from inventory.hold_view import RecentView
-from inventory.holds import HoldLine, HoldRequest, Plan, Terms
-from inventory.policy import AvailabilityPolicy, ChannelFence
-from inventory.reservations import Changes, ReservationConflict
-from inventory.reserve import Reservations
+from inventory.availability.policy import AvailabilityPolicy, ChannelFence
+from inventory.availability.sources import Query
+from inventory.holds.decide import decide
+from inventory.holds.dialects import dialect_of
+from inventory.holds.expiry import ExpirySweeper
+from inventory.holds.outcome import Changes, ReservationConflict
+from inventory.holds.plan import Plan, Terms
+from inventory.holds.recent_view import RecentView
+from inventory.holds.request import HoldLine, HoldRequest
+from inventory.holds.service import Reservations
+from inventory.sql import transaction as sql_transaction
 from tests.inventory.helpers import NETWORK, STORE, T0, VENDOR, WAREHOUSE, ev, sku
 from tests.inventory.holding import all_at_once, assert_never_oversold, available, hold
 
@@ -211,10 +214,10 @@ def decide_at_warehouse(
     """One group straight to SQL, every line planned at the warehouse."""
     engine, changes = backend.ledger.engine, Changes()
     plans = [(request, Plan([[WAREHOUSE.id]] * len(request.lines))) for request in requests]
-    outcomes = hold_sql.transaction(
+    outcomes = sql_transaction.transaction(
         engine,
-        lambda conn: hold_sql.decide(
-            conn, hold_sql.dialect_of(engine), plans, 1_000_000, changes, proposed
+        lambda conn: decide(
+            conn, dialect_of(engine), plans, 1_000_000, changes, proposed
         ),
     )
     return outcomes, changes
@@ -454,13 +457,13 @@ def test_the_errors_a_transaction_is_tried_again_for():
 
     import psycopg
 
-    assert hold_sql._retryable(psycopg.errors.AdminShutdown("terminated by administrator"))
-    assert hold_sql._retryable(psycopg.errors.SerializationFailure("concurrent update"))
-    assert hold_sql._retryable(psycopg.OperationalError("server closed the connection"))
-    assert hold_sql._retryable(sqlite3.OperationalError("database is locked"))
-    assert not hold_sql._retryable(psycopg.errors.UniqueViolation("duplicate key"))
-    assert not hold_sql._retryable(psycopg.errors.UndefinedTable("no such table"))
-    assert not hold_sql._retryable(sqlite3.OperationalError("no such table: position"))
+    assert sql_transaction._retryable(psycopg.errors.AdminShutdown("terminated by administrator"))
+    assert sql_transaction._retryable(psycopg.errors.SerializationFailure("concurrent update"))
+    assert sql_transaction._retryable(psycopg.OperationalError("server closed the connection"))
+    assert sql_transaction._retryable(sqlite3.OperationalError("database is locked"))
+    assert not sql_transaction._retryable(psycopg.errors.UniqueViolation("duplicate key"))
+    assert not sql_transaction._retryable(psycopg.errors.UndefinedTable("no such table"))
+    assert not sql_transaction._retryable(sqlite3.OperationalError("no such table: position"))
 
 
 @pytest.mark.server
@@ -476,7 +479,7 @@ def test_the_writer_reconnects_when_the_server_ends_its_connection(backend):
         with backend.ledger.engine.connect() as conn:
             ended = conn.exec_driver_sql(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-                (hold_sql.WRITER_APPLICATION_NAME,),
+                (sql_transaction.WRITER_APPLICATION_NAME,),
             ).fetchall()
         assert ended and all(row[0] for row in ended)
         assert desk.hold(hold((s, 2))).status == "held"
@@ -604,10 +607,10 @@ def test_sql_holds_a_proposal_to_the_fence_when_the_projection_shows_more(backen
     terms = Terms(backend.reader.sources(view, Query()), view.policy, int(T0.timestamp()))
     plans = [(hold((s, 7)), Plan([[WAREHOUSE.id]], [0], terms))]
     engine, changes = backend.ledger.engine, Changes()
-    [outcome] = hold_sql.transaction(
+    [outcome] = sql_transaction.transaction(
         engine,
-        lambda conn: hold_sql.decide(
-            conn, hold_sql.dialect_of(engine), plans, 1_000_000, changes, {(WAREHOUSE.id, s): 100}
+        lambda conn: decide(
+            conn, dialect_of(engine), plans, 1_000_000, changes, {(WAREHOUSE.id, s): 100}
         ),
     )
     assert outcome.status == "refused"
@@ -664,10 +667,10 @@ def test_sql_judges_the_threshold_on_its_own_figures_when_the_projection_shows_m
     plan = Plan([[WAREHOUSE.id, STORE.id]], [2], terms)
     shown = {(WAREHOUSE.id, s): 5, (STORE.id, s): 5}
     engine, changes = backend.ledger.engine, Changes()
-    [outcome] = hold_sql.transaction(
+    [outcome] = sql_transaction.transaction(
         engine,
-        lambda conn: hold_sql.decide(
-            conn, hold_sql.dialect_of(engine), [(hold((s, 5)), plan)], 1_000_000, changes, shown
+        lambda conn: decide(
+            conn, dialect_of(engine), [(hold((s, 5)), plan)], 1_000_000, changes, shown
         ),
     )
     assert outcome.status == "refused"

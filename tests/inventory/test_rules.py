@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-from inventory.model import EventType, StockEvent
-from inventory.rules import Ledgered, Outcome, fold, lone_event, micros, to_micros
+from inventory.domain.model import EventType, StockEvent
+from inventory.domain.time import to_micros
+from inventory.stock.count_rule import Ledgered, Outcome, fold, lone_event, micros
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 

@@ -13,9 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inventory.model import Capability, EventType, LocationType, StockEvent
-from inventory.rules import Ledgered, fold
-from inventory.seed import (
+from dom.synthetic import (
     FEED_LATE_SHARE,
     HEAD_SHARE,
     Network,
@@ -23,7 +21,9 @@ from inventory.seed import (
     haversine_km,
     stock_events,
 )
-from inventory.seed import feed_events as make_feed
+from dom.synthetic import feed_events as make_feed
+from inventory.domain.model import Capability, EventType, LocationType, StockEvent
+from inventory.stock.count_rule import Ledgered, fold
 
 AS_OF = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 

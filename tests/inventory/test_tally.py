@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-from inventory import records
-from inventory.availability import Query, compute, sources_for
-from inventory.model import Capability, Location, LocationType
-from inventory.policy import AvailabilityPolicy, VendorConfidence
-from inventory.tally import tally_many
+from inventory.availability.compute import compute
+from inventory.availability.policy import AvailabilityPolicy, VendorConfidence
+from inventory.availability.sources import Query, sources_for
+from inventory.availability.tally import tally_many
+from inventory.domain import records
+from inventory.domain.model import Capability, Location, LocationType
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -92,9 +93,9 @@ def test_a_cart_tallied_in_one_pass_equals_each_sku_tallied_alone(data):
     policy = AvailabilityPolicy(vendor=VendorConfidence(factor=0.8, max_age_hours=48))
     sources = sources_for(locations, slots_of(locations), policy, Query())
     cart = [data.draw(positions(locations)) for _ in range(data.draw(st.integers(1, 6)))]
-    together = tally_many(cart, sources.table, int(NOW.timestamp()), 48 * 3600, 0.8)
+    together = tally_many(cart, sources.table, int(NOW.timestamp()), VendorConfidence(factor=0.8, max_age_hours=48))
     alone = [
-        tally_many([raw], sources.table, int(NOW.timestamp()), 48 * 3600, 0.8)[0] for raw in cart
+        tally_many([raw], sources.table, int(NOW.timestamp()), VendorConfidence(factor=0.8, max_age_hours=48))[0] for raw in cart
     ]
     for a, b in zip(together, alone, strict=True):
         assert (a.total, a.shelf, a.leads.tolist(), a.cumulative.tolist()) == (

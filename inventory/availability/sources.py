@@ -1,0 +1,156 @@
+"""Which location may give what to one kind of request (method, pickup store, channel): exclusions,
+fences, lead times and transfers, decided once per network version. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+
+import numpy as np
+
+from inventory.availability import vendor
+from inventory.availability.policy import AvailabilityPolicy, ChannelFence
+from inventory.availability.tally import SourceTable
+from inventory.domain.model import Capability, Location, LocationType
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    method: str = "ship"  # ship | pickup
+    store: str | None = None
+    channel: str = "web"
+    quantity: int = 1
+    on_date: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What one location may give to one kind of request."""
+
+    location: Location
+    why_not: str  # empty when it may give
+    lead_hours: float  # until shipped (ship) or ready in the pickup store (pickup)
+    fences: tuple[ChannelFence, ...] = ()  # other channels' fences that apply here
+    shelf: bool = False  # pickup: the pickup store itself
+    fence_units: int = field(init=False)
+    fence_share: Fraction = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Shares add up exactly as written (0.6 + 0.3 + 0.1 is 1, not 0.999...), in any order.
+        share = sum(
+            (Fraction(str(f.share)) for f in self.fences if f.share is not None), Fraction()
+        )
+        object.__setattr__(self, "fence_units", sum(f.units or 0 for f in self.fences))
+        object.__setattr__(self, "fence_share", min(share, Fraction(1)))
+
+    def fenced(self, free: int) -> int:
+        """Units of `free` that other channels' fences keep: their units, and their shares taken
+        together in one exact rounding down, so that more free units never leave fewer to offer."""
+        if free <= 0 or not self.fences:
+            return 0
+        share = self.fence_share
+        return min(free, self.fence_units + free * share.numerator // share.denominator)
+
+    def offered(self, free: int, vendor_factor: float) -> int:
+        """Units this location offers out of its free units (on_hand - reserved - safety): what
+        other channels' fences leave, at the vendor's confidence for a drop-ship vendor, none
+        when it may not give. Never less for more free units: holds rely on it (inventory.holds.plan).
+        A vendor's feed age is judged apart, on its report time."""
+        if self.why_not or free <= 0:
+            return 0
+        left = free - self.fenced(free)
+        if self.location.type is LocationType.dropship:
+            left = vendor.trusted_units(left, vendor_factor)
+        return left
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    by_location: dict[str, Source]
+    eligible: frozenset[str]  # locations that may give, for inbound supply too
+    table: SourceTable  # the same, as arrays, for the vectorised tally
+    fenced: bool  # some location keeps stock for another channel: tally one by one
+    whole: frozenset[str] = frozenset()  # locations that offer all their free units
+    pickup: bool = False  # the sources of a pickup: the store's shelf and transfers to it
+
+
+def sources_for(
+    locations: Mapping[str, Location],
+    slots: Mapping[str, int],
+    policy: AvailabilityPolicy,
+    query: Query,
+) -> Sources:
+    """Decide, for every location, whether and how fast it may serve this kind of request.
+    `slots`: each location's slot in the projection's records."""
+    pickup_store = locations.get(query.store or "") if query.method == "pickup" else None
+    by_location = {}
+    for loc_id, location in locations.items():
+        fences = tuple(
+            f
+            for f in policy.fences
+            if f.channel != query.channel and f.applies_to(loc_id, location.type.value)
+        )
+        if query.method != "pickup":
+            by_location[loc_id] = Source(
+                location, _cannot_ship(location, policy), location.lead_time_hours, fences
+            )
+        elif pickup_store is None or not pickup_store.can(Capability.pickup):
+            by_location[loc_id] = Source(
+                location, "pickup store unknown or not a pickup point", 0.0, fences
+            )
+        elif loc_id == pickup_store.id:
+            by_location[loc_id] = Source(location, "", location.lead_time_hours, fences, shelf=True)
+        else:
+            by_location[loc_id] = Source(
+                location, _cannot_transfer(location, policy), location.transfer_days * 24, fences
+            )
+    eligible = frozenset(loc_id for loc_id, s in by_location.items() if not s.why_not)
+    ordered = list(by_location.values())
+    by_slot = np.full(max((slots[s.location.id] for s in ordered), default=-1) + 1, -1)
+    for i, source in enumerate(ordered):
+        by_slot[slots[source.location.id]] = i
+    table = SourceTable(
+        ids=tuple(s.location.id for s in ordered),
+        by_slot=by_slot,
+        eligible=np.array([not s.why_not for s in ordered], dtype=bool),
+        lead_hours=np.array([s.lead_hours for s in ordered], dtype=np.float64),
+        dropship=np.array([s.location.type is LocationType.dropship for s in ordered], dtype=bool),
+        shelf=np.array([s.shelf for s in ordered], dtype=bool),
+    )
+    whole = frozenset(
+        loc_id
+        for loc_id, s in by_location.items()
+        if not s.why_not and not s.fences and s.location.type is not LocationType.dropship
+    )
+    fenced = any(s.fences for s in ordered)
+    return Sources(by_location, eligible, table, fenced, whole, query.method == "pickup")
+
+
+def _cannot_ship(location: Location, policy: AvailabilityPolicy) -> str:
+    if not location.active:
+        return "location inactive"
+    if not location.can(Capability.ship):
+        return "cannot ship parcels"
+    if location.type is LocationType.store and not policy.ship_from_store:
+        return "ship-from-store not allowed"
+    return ""
+
+
+def _cannot_transfer(location: Location, policy: AvailabilityPolicy) -> str:
+    if not location.active:
+        return "location inactive"
+    if not location.can(Capability.transfer):
+        return "cannot transfer to stores"
+    if location.transfer_days > policy.transfer_days_max:
+        return f"transfer takes more than {policy.transfer_days_max:g} days"
+    return ""
+
+
+def vendor_stale(source: Source, reported_s: int, now_s: int, policy: AvailabilityPolicy) -> bool:
+    """A drop-ship vendor whose last report is older than the policy trusts offers nothing."""
+    return source.location.type is LocationType.dropship and vendor.feed_stale(
+        reported_s, now_s, policy.vendor
+    )

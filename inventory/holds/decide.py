@@ -1,0 +1,182 @@
+"""Deciding a group of holds on the bare driver (sqlite3 or psycopg): the hot path's few statements.
+
+Two ways to decide, one consistency mechanism: a unit is only ever taken by the conditional write
+`UPDATE position SET reserved = reserved + q WHERE on_hand - reserved - safety >= need`, where
+`need` (at least q) is the fewest free units on which the holds' terms (channel fences, a vendor's
+confidence) still let them take q there (inventory.holds.plan.needs).
+- As proposed: when every hold of the group fits the free units the projection showed
+  (inventory.holds.plan.decide_group on them) and no line is bound by the network threshold (which
+  spans more positions than the group writes to), the group is written at once by conditional
+  updates and
+  `INSERT ... ON CONFLICT DO NOTHING`; if a position gave less or an id was already recorded,
+  nothing of it stays written and the group is decided the locked way. On PostgreSQL that write
+  is one statement in its own transaction: one round trip. A projection that is behind
+  therefore costs time, never stock. Refusals are never made this way.
+- Locked: the positions are locked in key order (`FOR UPDATE`; SQLite has one writer), replays
+  answer from the record, the others are decided in arrival order against the locked free units.
+The ORM's per-statement cost was most of a group's time, so each step is one statement (over
+arrays on PostgreSQL), whatever the group's size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from inventory.domain.projected import Projected
+from inventory.holds.dialects import Dialect
+from inventory.holds.outcome import Changes, HoldOutcome, Key, ReservationConflict
+from inventory.holds.plan import Plan, decide_group, needs
+from inventory.holds.request import HoldRequest, Take
+
+Total = tuple[Key, int, int]  # a position, the units to take there, the free units it must have
+
+
+def decide(
+    conn: Any,
+    dialect: Dialect,
+    items: Sequence[tuple[HoldRequest, Plan]],
+    now_us: int,
+    changes: Changes,
+    proposed: Mapping[Key, int] | None = None,
+) -> list[HoldOutcome]:
+    """Decide a group of holds in one transaction: as `proposed` (free units per position, from
+    the projection) when SQL agrees, otherwise the locked way."""
+    ids = [request.id for request, _ in items]
+    if len(set(ids)) != len(ids):
+        raise ReservationConflict("the same reservation id twice in one group")
+    # The network threshold spans locations, more than the positions a proposal writes to: a
+    # group bound by it is decided on locked rows.
+    bound = any(plan.keep(i) for _, plan in items for i in range(len(plan.lines)))
+    if proposed is not None and not bound:
+        decisions = decide_group(items, dict(proposed))
+        if not any(isinstance(decision, str) for decision in decisions):
+            held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]
+            need = needs(items, decisions, proposed)
+            ordered, reservations, lines = _statement_rows(held, now_us, need)
+            rows = dialect.write_at_once(conn, ordered, reservations, lines)
+            if rows is not None:
+                _record(changes, ordered, rows)
+                return [HoldOutcome(r.id, "held", t, "", _expiry(r, now_us)) for r, t in held]
+    return _decide_locked(conn, dialect, items, now_us, changes)
+
+
+def _decide_locked(
+    conn: Any,
+    dialect: Dialect,
+    items: Sequence[tuple[HoldRequest, Plan]],
+    now_us: int,
+    changes: Changes,
+) -> list[HoldOutcome]:
+    """Replays answer from the record; the others are decided in arrival order against the
+    positions they may take from, locked for the transaction."""
+    keys = sorted(
+        {
+            (loc, line.sku)
+            for request, plan in items
+            for i, line in enumerate(request.lines)
+            for loc in plan.lines[i]
+        }
+    )
+    dialect.begin(conn)
+    known, free = dialect.lookup(conn, [request.id for request, _ in items], keys)
+    replays = {
+        request.id: recorded(conn, dialect, request, changes)
+        for request, _ in items
+        if request.id in known
+    }
+    fresh = [(request, plan) for request, plan in items if request.id not in known]
+    decisions = dict(
+        zip((request.id for request, _ in fresh), decide_group(fresh, free), strict=True)
+    )
+    held = [
+        (request, takes)
+        for request, _ in fresh
+        if not isinstance(takes := decisions[request.id], str)
+    ]
+    if held and not _write(conn, dialect, held, now_us, changes):
+        raise AssertionError("a locked position gave less than decided")  # rolls the group back
+    outcomes = []
+    for request, _ in items:
+        decision = decisions.get(request.id)
+        if request.id in replays:
+            outcomes.append(replays[request.id])
+        elif isinstance(decision, str):
+            outcomes.append(HoldOutcome(request.id, "refused", (), decision))
+        else:
+            outcomes.append(HoldOutcome(request.id, "held", decision, "", _expiry(request, now_us)))
+    return outcomes
+
+
+def _write(
+    conn: Any,
+    dialect: Dialect,
+    held: list[tuple[HoldRequest, tuple[Take, ...]]],
+    now_us: int,
+    changes: Changes,
+) -> bool:
+    """Record the held reservations and take their units; False if a position gave less than its
+    total or a reservation id was already recorded (the caller rolls back)."""
+    ordered, reservations, lines = _statement_rows(held, now_us)
+    rows, inserted = dialect.write(conn, ordered, reservations, lines)
+    if inserted != len(reservations) or any(row is None for row in rows):
+        return False
+    _record(changes, ordered, rows)  # type: ignore[arg-type]
+    return True
+
+
+def _statement_rows(
+    held: list[tuple[HoldRequest, tuple[Take, ...]]],
+    now_us: int,
+    need: Mapping[Key, int] | None = None,
+) -> tuple[list[Total], list[tuple], list[tuple]]:
+    """The units to take per position (in key order) with the free units it must have (`need`,
+    else the units themselves: the locked way decides on free units as they stand), the
+    reservation rows and the line rows."""
+    totals: dict[Key, int] = defaultdict(int)
+    for _, takes in held:
+        for take in takes:
+            totals[(take.location, take.sku)] += take.quantity
+    reservations = [
+        (request.id, request.channel, request.digest(), now_us, _expiry(request, now_us))
+        for request, _ in held
+    ]
+    lines = [
+        (request.id, t.line, t.location, t.sku, t.quantity)
+        for request, takes in held
+        for t in takes
+    ]
+    ordered = [(key, units, need[key] if need else units) for key, units in sorted(totals.items())]
+    return ordered, reservations, lines
+
+
+def _record(changes: Changes, ordered: list[Total], rows: list[tuple]) -> None:
+    for (key, _, _), row in zip(ordered, rows, strict=True):
+        changes.positions[key] = Projected.of(*row)
+
+
+def recorded(
+    conn: Any, dialect: Dialect, request: HoldRequest, changes: Changes | None = None
+) -> HoldOutcome | None:
+    """The first result of a request already recorded, or None; other content under its id is
+    refused. The positions it took go into `changes` as they stand, so a replay projects them
+    again: the first attempt may have committed and then failed to reach the projection."""
+    row = conn.execute(dialect.recorded, (request.id,)).fetchone()
+    if row is None:
+        return None
+    status, digest, expires_us = row
+    if digest != request.digest():
+        raise ReservationConflict(f"reservation {request.id!r} exists with other content")
+    rows = conn.execute(dialect.recorded_lines, (request.id,)).fetchall()
+    takes = tuple(Take(line, loc, sku, quantity) for line, loc, sku, quantity in rows)
+    if changes is not None:
+        for key in sorted({(take.location, take.sku) for take in takes}):
+            row = conn.execute(dialect.position, key).fetchone()
+            if row is not None and key not in changes.positions:
+                changes.positions[key] = Projected.of(*row)
+    return HoldOutcome(request.id, status, takes, "", expires_us, replayed=True)
+
+
+def _expiry(request: HoldRequest, now_us: int) -> int | None:
+    return now_us + request.ttl_s * 1_000_000 if request.ttl_s else None

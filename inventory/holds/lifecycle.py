@@ -1,0 +1,70 @@
+"""Reservations in the SQL ledger: their outcomes, and how a hold ends.
+
+Holds are decided on the bare driver (inventory.holds.decide). Here: a reservation changes status only
+by `UPDATE ... WHERE status = 'held'`, so each hold is consumed, released or expired exactly once,
+and a released or expired hold gives its units back. A refused hold records nothing: a retry
+decides afresh.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from inventory.domain.projected import Projected
+from inventory.holds.outcome import Changes
+from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
+
+Key = tuple[str, str]
+POS = PositionRow.__table__
+RES = ReservationRow.__table__
+LINE = ReservationLineRow.__table__
+_SHIFT = (
+    update(POS)
+    .where(POS.c.location == bindparam("l"), POS.c.sku == bindparam("s"))
+    .values(reserved=POS.c.reserved + bindparam("q"), version=POS.c.version + 1)
+    .returning(POS.c.version, POS.c.on_hand, POS.c.reserved, POS.c.safety, POS.c.reported_us)
+)
+
+
+def shift_reserved(conn: Connection, units: dict[Key, int], changes: Changes) -> None:
+    """Add `units` (negative to give back) to reserved at each position, in key order."""
+    for (location, sku), change in sorted(units.items()):
+        row = conn.execute(_SHIFT, {"l": location, "s": sku, "q": change}).one()
+        changes.positions[(location, sku)] = Projected.of(*row)
+
+
+def close(
+    conn: Connection,
+    reservation_id: str,
+    to: str,
+    now_us: int,
+    changes: Changes,
+    order_id: str | None = None,
+) -> str:
+    """Move a held reservation to `to` exactly once; returns the status it ends in.
+
+    Releasing or expiring gives its units back; consuming keeps them reserved for the order.
+    """
+    moved = conn.execute(
+        update(RES)
+        .where(RES.c.id == reservation_id, RES.c.status == "held")
+        .values(status=to, closed_us=now_us, order_id=order_id)
+        .returning(RES.c.id)
+    ).first()
+    if moved is None:
+        status = conn.scalar(select(RES.c.status).where(RES.c.id == reservation_id))
+        if status is None:
+            raise KeyError(reservation_id)
+        return status
+    if to != "consumed":
+        give_back(conn, [reservation_id], changes)
+    return to
+
+
+def give_back(conn: Connection, ids: list[str], changes: Changes) -> None:
+    units: dict[Key, int] = defaultdict(int)
+    for r in conn.execute(select(LINE).where(LINE.c.reservation_id.in_(ids))):
+        units[(r.location, r.sku)] -= r.quantity
+    shift_reserved(conn, units, changes)

@@ -1,0 +1,199 @@
+"""Where a hold's units should come from, and a group of holds decided against free units.
+Pure: no I/O. The terms a hold is held to are availability's (inventory.availability.sources), so
+a hold never takes what availability would not show its channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from inventory.availability.policy import AvailabilityPolicy
+from inventory.availability.sources import Sources, vendor_stale
+from inventory.domain.model import Capability
+from inventory.domain.projected import Projected
+from inventory.holds.request import HoldRequest, Take
+
+
+@dataclass(slots=True)
+class Terms:
+    """The availability rules a hold is held to, so that it never takes what availability would
+    not show its channel: the sources of its method, store and channel (exclusions, fences,
+    transfers to the pickup store) and the vendor's confidence."""
+
+    sources: Sources
+    policy: AvailabilityPolicy
+    now_s: int
+
+    def offered(self, location: str, free: int) -> int:
+        """Units `location` offers out of `free` units (on_hand - reserved - safety)."""
+        if location in self.sources.whole:
+            return max(0, free)  # the common case, without the rules that do not apply
+        source = self.sources.by_location.get(location)
+        return source.offered(free, self.policy.vendor.factor) if source is not None else 0
+
+    def offered_now(self, location: str, value: Projected) -> int:
+        """As `offered`, on the projection's position; none from a vendor whose feed is stale."""
+        source = self.sources.by_location.get(location)
+        if source is not None and vendor_stale(source, value.reported_s, self.now_s, self.policy):
+            return 0
+        return self.offered(location, value.available)
+
+    def shelf(self, location: str) -> bool:
+        """The pickup store itself: its shelf is never held back by the network threshold."""
+        source = self.sources.by_location.get(location)
+        return source is not None and source.shelf
+
+    def order(self, location: str, offered: int) -> tuple:
+        """Where a line takes first: for pickup the store's shelf, then the fastest transfer;
+        for shipping the location that offers most. Then by id."""
+        source = self.sources.by_location[location]
+        if self.sources.pickup:
+            return not source.shelf, source.lead_hours, -offered, location
+        return -offered, location
+
+
+@dataclass(slots=True)
+class Plan:
+    """Where each line of a hold may take from, in the order to try, and on what terms."""
+
+    lines: list[list[str]]
+    held_back: list[int] | None = None  # per line: units of its SKU the network threshold keeps
+    terms: Terms | None = None  # None: every free unit may be taken
+
+    def offered(self, location: str, free: int) -> int:
+        return self.terms.offered(location, free) if self.terms is not None else max(0, free)
+
+    def keep(self, index: int) -> int:
+        """Units of line `index`'s SKU the network threshold holds back from it."""
+        return self.held_back[index] if self.held_back else 0
+
+
+def _sellable(offers: Mapping[str, int], keep: int, terms: Terms | None) -> int:
+    """What a line may take in all, given what each of its locations offers: as availability
+    shows it, `keep` units held back from all but the pickup shelf."""
+    total = sum(offers.values())
+    if not keep or terms is None:
+        return total
+    shelf = sum(units for loc, units in offers.items() if terms.shelf(loc))
+    return total - min(total - shelf, keep)
+
+
+def plan_hold(
+    request: HoldRequest, projected: Mapping[str, Mapping[str, Projected]], terms: Terms
+) -> Plan | str:
+    """The hold's plan from the projection, or why the projection already says no: each line
+    from the locations that offer its SKU (see Terms.order; a pinned line from its location
+    only) and, when the engine picks a line's locations, the network threshold held back."""
+    known = terms.sources.by_location
+    if request.method == "pickup" and request.store not in known:
+        return f"unknown pickup store {request.store!r}"
+    if request.method == "pickup" and not known[request.store].location.can(Capability.pickup):
+        return f"{request.store!r} is not a pickup point"
+    lines, held_back = [], []
+    for index, line in enumerate(request.lines):
+        here = projected[line.sku]
+        if line.location is not None and line.location not in known:
+            return f"line {index}: unknown location {line.location!r}"
+        if line.location is not None:
+            value = here.get(line.location)
+            offers = {
+                line.location: terms.offered_now(line.location, value) if value is not None else 0
+            }
+            options, keep = [line.location], 0
+        else:
+            offers = {loc: terms.offered_now(loc, value) for loc, value in here.items()}
+            offers = {loc: units for loc, units in offers.items() if units > 0}
+            options = sorted(offers, key=lambda loc: terms.order(loc, offers[loc]))
+            keep = terms.policy.threshold(line.sku)
+        lines.append(options)
+        held_back.append(keep)
+        if _sellable(offers, keep, terms) < line.quantity:
+            return f"line {index}: {line.quantity} x {line.sku} not available"
+    return Plan(lines, held_back, terms)
+
+
+def decide_group(
+    items: Sequence[tuple[HoldRequest, Plan]], free: dict[tuple[str, str], int]
+) -> list[tuple[Take, ...] | str]:
+    """Decide holds in arrival order against `free` units per (location, sku), which it consumes.
+
+    Each hold takes every line, from its planned locations in order, as much as each offers on
+    the hold's terms, or nothing (its partial takes are put back); a line whose SKU the network
+    threshold would dip into is refused. Returns, per hold, its takes or the reason it was refused.
+    """
+    decisions: list[tuple[Take, ...] | str] = []
+    for request, plan in items:
+        taken: list[Take] = []
+        refusal = ""
+        for index, line in sorted(enumerate(request.lines), key=lambda item: item[1].sku):
+            remaining = line.quantity
+            if keep := plan.keep(index):
+                offers = {
+                    loc: plan.offered(loc, free.get((loc, line.sku), 0))
+                    for loc in plan.lines[index]
+                }
+                if _sellable(offers, keep, plan.terms) < remaining:
+                    refusal = f"line {index}: {line.quantity} x {line.sku} not available"
+                    break
+            for location in plan.lines[index]:
+                give = min(remaining, plan.offered(location, free.get((location, line.sku), 0)))
+                if give > 0:
+                    free[(location, line.sku)] -= give
+                    taken.append(Take(index, location, line.sku, give))
+                    remaining -= give
+                if remaining == 0:
+                    break
+            if remaining:
+                refusal = f"line {index}: {remaining} of {line.quantity} x {line.sku} not available"
+                break
+        if refusal:
+            for take in taken:
+                free[(take.location, take.sku)] += take.quantity
+            decisions.append(refusal)
+        else:
+            decisions.append(tuple(sorted(taken, key=lambda t: (t.line, t.location))))
+    return decisions
+
+
+def needs(
+    items: Sequence[tuple[HoldRequest, Plan]],
+    decisions: Sequence[tuple[Take, ...] | str],
+    free: Mapping[tuple[str, str], int],
+) -> dict[tuple[str, str], int]:
+    """For each position the decisions take from: the fewest free units under which each of its
+    takes, after the ones before it, still stands on its hold's terms. SQL confirms at least
+    that many before taking (inventory.holds.decide); `free` is what the decisions were made on.
+
+    Offers never shrink as free units grow (inventory.availability.sources.Source.offered), so a take
+    that stood on x free units stands on more.
+    """
+    before: dict[tuple[str, str], int] = {}
+    need: dict[tuple[str, str], int] = {}
+    for (_, plan), decision in zip(items, decisions, strict=True):
+        if isinstance(decision, str):
+            continue
+        whole = plan.terms.sources.whole if plan.terms is not None else None
+        for take in decision:
+            key = (take.location, take.sku)
+            taken = before.get(key, 0)
+            if whole is None or take.location in whole:
+                least = take.quantity  # it offers every free unit
+            else:
+                least = _least_free(plan, take, free.get(key, 0) - taken)
+            need[key] = max(need.get(key, 0), least + taken)
+            before[key] = taken + take.quantity
+    return need
+
+
+def _least_free(plan: Plan, take: Take, upper: int) -> int:
+    """The fewest free units at which `plan` offers `take.quantity` at its location, knowing
+    that `upper` free units do."""
+    low, high = take.quantity, max(upper, take.quantity)  # an offer is never more than is free
+    while low < high:
+        middle = (low + high) // 2
+        if plan.offered(take.location, middle) >= take.quantity:
+            high = middle
+        else:
+            low = middle + 1
+    return low

@@ -1,0 +1,109 @@
+"""Validation of stock events as they arrive from feeds: every refusal carries a precise reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from inventory.domain.model import EventType, StockEvent
+
+MAX_BATCH_EVENTS = 10_000
+MAX_EVENT_QUANTITY = 1_000_000  # units in one event; more is a feed error, not stock
+MAX_FUTURE_SKEW = timedelta(minutes=15)  # an event may not claim to have happened later than this
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
+]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class StockEventIn(BaseModel):
+    """One event as a feed sends it. Quantities are signed only for `adjust`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: EventId
+    location: Identifier
+    sku: Identifier
+    type: EventType
+    quantity: int = Field(ge=-MAX_EVENT_QUANTITY, le=MAX_EVENT_QUANTITY)
+    occurred_at: AwareDatetime
+    source: Annotated[str, StringConstraints(max_length=64)] = ""
+
+
+class BatchTooLarge(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    index: int
+    event_id: str | None
+    reason: str
+
+
+def parse_batch(
+    raw: Iterable[Mapping[str, Any] | StockEvent], now: datetime | None = None
+) -> tuple[list[tuple[int, StockEvent]], list[Rejection]]:
+    """Split a batch into valid events (with their index in the batch) and precise rejections."""
+    items = list(raw)
+    if len(items) > MAX_BATCH_EVENTS:
+        raise BatchTooLarge(f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(items)}")
+    latest = (now or datetime.now(UTC)) + MAX_FUTURE_SKEW
+    valid: list[tuple[int, StockEvent]] = []
+    rejected: list[Rejection] = []
+    for index, item in enumerate(items):
+        event, reason = _parse_one(item)
+        if event is not None and reason is None:
+            reason = _semantic_error(event, latest)
+        if reason is not None:
+            event_id = (
+                item.get("event_id")
+                if isinstance(item, Mapping)
+                else getattr(item, "event_id", None)
+            )
+            rejected.append(
+                Rejection(index, event_id if isinstance(event_id, str) else None, reason)
+            )
+        else:
+            valid.append((index, event))  # type: ignore[arg-type]
+    return valid, rejected
+
+
+def _parse_one(item: Mapping[str, Any] | StockEvent) -> tuple[StockEvent | None, str | None]:
+    if isinstance(item, StockEvent):
+        return item, None
+    if not isinstance(item, Mapping):
+        return None, "an event must be an object"
+    try:
+        model = StockEventIn.model_validate(item)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "event"
+        return None, f"{where}: {first['msg']}"
+    return StockEvent(
+        event_id=model.event_id,
+        location=model.location,
+        sku=model.sku,
+        type=model.type,
+        quantity=model.quantity,
+        occurred_at=model.occurred_at.astimezone(UTC),
+        source=model.source,
+    ), None
+
+
+def _semantic_error(event: StockEvent, latest: datetime) -> str | None:
+    if abs(event.quantity) > MAX_EVENT_QUANTITY:
+        return f"quantity: must be within ±{MAX_EVENT_QUANTITY}"
+    if event.type is EventType.count and event.quantity < 0:
+        return "quantity: a count cannot be negative"
+    if event.type not in (EventType.count, EventType.adjust) and event.quantity <= 0:
+        return f"quantity: a {event.type.value} carries a positive quantity"
+    if event.occurred_at.tzinfo is None:
+        return "occurred_at: must carry a time zone"
+    if event.occurred_at > latest:
+        return "occurred_at: lies in the future"
+    return None
