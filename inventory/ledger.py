@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from inventory.availability import network
 from inventory.availability.policy import AvailabilityPolicy
@@ -19,6 +18,7 @@ from inventory.projection.projector import Projector
 from inventory.projection.store import Projection
 from inventory.sql import locations as location_rows
 from inventory.sql.schema import PolicyRow, PositionRow
+from inventory.sql.transaction import transaction
 from inventory.stock import safety_sql
 from inventory.stock.feed import parse_batch
 from inventory.stock.ingest import (
@@ -31,7 +31,6 @@ from inventory.stock.safety import SafetyRule
 
 POS = PositionRow.__table__
 POLICY = PolicyRow.__table__
-TRANSACTION_ATTEMPTS = 5
 T = TypeVar("T")
 
 
@@ -58,15 +57,7 @@ class Ledger:
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction, retried when a concurrent writer makes it fail cleanly."""
-        for attempt in range(TRANSACTION_ATTEMPTS):
-            try:
-                with self.engine.begin() as conn:
-                    return work(conn)
-            except (IntegrityError, DBAPIError) as error:
-                if attempt == TRANSACTION_ATTEMPTS - 1 or not _retryable(error):
-                    raise
-                time.sleep(0.005 * (attempt + 1))
-        raise AssertionError("unreachable")
+        return transaction(self.engine, work)
 
     # -- locations and policy -------------------------------------------------------------
     def upsert_locations(self, locations: Iterable[Location]) -> int:
@@ -168,12 +159,3 @@ class Ledger:
 
 def projected(row: Any) -> Projected:
     return Projected.of(row.version, row.on_hand, row.reserved, row.safety, row.reported_us)
-
-
-def _retryable(error: Exception) -> bool:
-    """Unique-key races between concurrent batches, deadlocks, serialization failures, and a
-    pooled connection the server dropped (the retry takes a fresh one)."""
-    if isinstance(error, IntegrityError) or getattr(error, "connection_invalidated", False):
-        return True
-    code = getattr(getattr(error, "orig", None), "sqlstate", None)
-    return code in {"40001", "40P01"} or "database is locked" in str(error)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg.errors import DivisionByZero
 from sqlalchemy import Engine
 
 from inventory.holds.outcome import Key
@@ -142,16 +141,6 @@ class Postgres(Dialect):
     )
     _WRITE = _TAKE_AND_RECORD + " SELECT (SELECT count(*) FROM held), taken.* FROM taken"
     # no row at all when no position gave: then nothing is decided either way
-    # The same statement as its own transaction (autocommit): one round trip instead of three
-    # (the driver's BEGIN, the statement, COMMIT). It must then write all or nothing, so it fails,
-    # undoing itself, unless every position gave and every reservation was new: the one-row
-    # guard divides by zero otherwise. It is selected, so that the planner computes it, and
-    # joined to `taken`, so that it is computed even when no position gave.
-    _WRITE_AT_ONCE = _TAKE_AND_RECORD + (
-        " SELECT guard.whole, taken.* FROM (SELECT 1 / CASE WHEN (SELECT count(*) FROM taken) = %s"
-        " AND (SELECT count(*) FROM held) = %s THEN 1 ELSE 0 END AS whole) AS guard"
-        " LEFT JOIN taken ON true"
-    )
 
     def __init__(self) -> None:
         super().__init__("%s")
@@ -177,16 +166,14 @@ class Postgres(Dialect):
     def write_at_once(
         self, conn: Any, totals: list[Total], reservations: list, lines: list
     ) -> list[tuple] | None:
-        columns = (*self._columns(totals, reservations, lines), len(totals), len(reservations))
-        conn.autocommit = True
-        try:
-            rows = conn.execute(self._WRITE_AT_ONCE, columns).fetchall()
-        except DivisionByZero:  # the guard: SQL did not agree with the proposal
-            return None
-        finally:
-            conn.autocommit = False
-        taken = {(row[1], row[2]): row[3:] for row in rows}
-        return [taken[key] for key, _, _ in totals]
+        """As Dialect.write_at_once, with the transaction's BEGIN and the statement sent together
+        (a pipeline): one round trip, and the commit a second."""
+        with conn.pipeline():
+            rows, inserted = self.write(conn, totals, reservations, lines)
+        if inserted == len(reservations) and all(row is not None for row in rows):
+            return rows  # type: ignore[return-value]
+        conn.rollback()
+        return None
 
     @staticmethod
     def _columns(totals: list[Total], reservations: list, lines: list) -> tuple:

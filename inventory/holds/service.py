@@ -33,7 +33,7 @@ from inventory.holds.recent_view import DEFAULT_TTL_S as VIEW_TTL_S
 from inventory.holds.recent_view import RecentView
 from inventory.holds.request import HoldRequest
 from inventory.ledger import Ledger
-from inventory.sql.transaction import Connections, transaction
+from inventory.sql.transaction import Connections, driver_transaction
 
 RECENT_GROUPS = 4  # a load that drops stops lingering after this many smaller groups
 CLOSE_TIMEOUT_S = 5.0
@@ -116,7 +116,7 @@ class Reservations:
                 replayed.positions.clear()
                 return self._replays(conn, short, replayed)
 
-            found = transaction(connections, replays)
+            found = driver_transaction(connections, replays)
             _merge(committed, replayed.positions)
             for request, replay in zip(short, found, strict=True):
                 outcomes[request.id] = replay or HoldOutcome(
@@ -131,7 +131,7 @@ class Reservations:
                 changes.positions.clear()
                 return decide(conn, self._dialect, viable, now_us, changes, proposed)
 
-            decided = transaction(connections, work)
+            decided = driver_transaction(connections, work)
             _merge(committed, changes.positions)
             outcomes.update((outcome.id, outcome) for outcome in decided)
         if view is not None:

@@ -1,8 +1,9 @@
-"""The one transaction helper: run a unit of work on a driver connection, commit, and retry
-it when a concurrent writer or a dropped connection made it fail (one definition of retryable).
+"""The one transaction helper: run a unit of work, commit, and retry it when a concurrent writer
+or a dropped connection made it fail. One retry loop and one definition of retryable, for the
+ledger's SQLAlchemy transactions and the hold writer's bare driver connection alike.
 
-A commit whose answer was lost comes back on retry as a replay, so callers' work must be
-idempotent by id, as every write of the ledger is.
+A commit whose answer was lost comes back on retry as a replay, so the work must be idempotent
+by id, as every write of the ledger is.
 """
 
 from __future__ import annotations
@@ -11,12 +12,85 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 TRANSACTION_ATTEMPTS = 5
+RETRY_PAUSE_S = 0.005  # times the attempt number: 5, 10, 15, 20 ms
 WRITER_APPLICATION_NAME = "dom-hold-writer"
-RETRY_PAUSE_S = 0.005
 T = TypeVar("T")
+
+# SQLSTATEs worth another attempt: serialization failure, deadlock, and a unique key that a
+# concurrent writer recorded first (the retry then finds it recorded: a replay).
+_RETRY_STATES = {"40001", "40P01", "23505"}
+
+
+def retryable(error: BaseException) -> bool:
+    """Deadlocks, serialization failures, a concurrent writer's unique key, a busy SQLite file,
+    a connection the server dropped or is shutting down. SQLAlchemy's wrappers are looked through
+    to the driver's error."""
+    if getattr(error, "connection_invalidated", False):
+        return True
+    driver_error = getattr(error, "orig", None) or error
+    state = getattr(driver_error, "sqlstate", None)
+    if state in _RETRY_STATES:
+        return True
+    if any(cls.__name__ == "OperationalError" for cls in type(driver_error).__mro__):
+        if "locked" in str(driver_error):  # a busy SQLite file
+            return True
+        # psycopg's (AdminShutdown, ...): no SQLSTATE when the connection itself failed, class
+        # 08 for a connection lost, 57P for a server shutting down or restarting
+        return hasattr(driver_error, "sqlstate") and (
+            state is None or state.startswith(("08", "57P"))
+        )
+    return False
+
+
+def with_retries(attempt: Callable[[], T]) -> T:
+    """Call `attempt` until it succeeds, or fails with an error that another try cannot cure,
+    or TRANSACTION_ATTEMPTS are spent."""
+    for number in range(1, TRANSACTION_ATTEMPTS + 1):
+        try:
+            return attempt()
+        except Exception as error:
+            if number == TRANSACTION_ATTEMPTS or not retryable(error):
+                raise
+        time.sleep(RETRY_PAUSE_S * number)
+    raise AssertionError("unreachable")
+
+
+def transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run `work` in one SQLAlchemy transaction on `engine`, committed when it returns."""
+
+    def attempt() -> T:
+        with engine.begin() as conn:
+            return work(conn)
+
+    return with_retries(attempt)
+
+
+def driver_transaction(connections: Engine | Connections, work: Callable[[Any], T]) -> T:
+    """Run `work` on a bare driver connection (sqlite3 or psycopg) and commit: the hold path's
+    few statements skip SQLAlchemy's per-statement cost."""
+    source = connections if isinstance(connections, Connections) else Connections(connections)
+
+    def attempt() -> T:
+        pooled = source.checkout()
+        broken = False
+        try:
+            conn = pooled.driver_connection
+            result = work(conn)
+            conn.commit()
+            return result
+        except Exception:
+            try:
+                pooled.driver_connection.rollback()
+            except Exception:
+                broken = True
+            raise
+        finally:
+            source.checkin(pooled, broken)
+
+    return with_retries(attempt)
 
 
 class Connections:
@@ -59,42 +133,3 @@ class Connections:
                     self._kept.invalidate()
             self._kept.close()
             self._kept = None
-
-
-def transaction(engine: Engine | Connections, work: Callable[[Any], T]) -> T:
-    """Run `work` on a driver connection and commit; retried when a concurrent writer or a
-    dropped connection makes it fail (a commit whose answer was lost comes back as a replay)."""
-    connections = engine if isinstance(engine, Connections) else Connections(engine)
-    for attempt in range(TRANSACTION_ATTEMPTS):
-        pooled = connections.checkout()
-        broken = False
-        try:
-            conn = pooled.driver_connection
-            result = work(conn)
-            conn.commit()
-            return result
-        except Exception as error:
-            retry = attempt < TRANSACTION_ATTEMPTS - 1 and _retryable(error)
-            try:
-                pooled.driver_connection.rollback()
-            except Exception:
-                broken = True
-            if not retry:
-                raise
-        finally:
-            connections.checkin(pooled, broken)
-        time.sleep(RETRY_PAUSE_S * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
-def _retryable(error: Exception) -> bool:
-    """Deadlocks, serialization failures, a busy SQLite file, a connection the server dropped."""
-    if getattr(error, "sqlstate", None) in {"40001", "40P01"}:
-        return True
-    if any(cls.__name__ == "OperationalError" for cls in type(error).__mro__):
-        # sqlite3's, or psycopg's and its subclasses (AdminShutdown, ...): a connection lost,
-        # the server shutting down or restarting, or a busy SQLite file
-        state = getattr(error, "sqlstate", "")
-        lost = state is None or state.startswith(("08", "57P"))
-        return lost or "locked" in str(error)
-    return False

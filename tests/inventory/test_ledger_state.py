@@ -162,7 +162,7 @@ def test_sql_refuses_a_hold_into_safety_stock_whatever_the_projection_claims(
         work = lambda conn: decide(  # noqa: E731
             conn, dialect_of(engine), plans, 1_000_000, Changes(), claims
         )
-        return sql_transaction.transaction(engine, work)[0].status
+        return sql_transaction.driver_transaction(engine, work)[0].status
 
     assert status_of(hold((s, 4))) == "refused"
     assert status_of(hold((s, 3))) == "held"

@@ -214,7 +214,7 @@ def decide_at_warehouse(
     """One group straight to SQL, every line planned at the warehouse."""
     engine, changes = backend.ledger.engine, Changes()
     plans = [(request, Plan([[WAREHOUSE.id]] * len(request.lines))) for request in requests]
-    outcomes = sql_transaction.transaction(
+    outcomes = sql_transaction.driver_transaction(
         engine,
         lambda conn: decide(
             conn, dialect_of(engine), plans, 1_000_000, changes, proposed
@@ -456,14 +456,20 @@ def test_the_errors_a_transaction_is_tried_again_for():
     import sqlite3
 
     import psycopg
+    import sqlalchemy.exc
 
-    assert sql_transaction._retryable(psycopg.errors.AdminShutdown("terminated by administrator"))
-    assert sql_transaction._retryable(psycopg.errors.SerializationFailure("concurrent update"))
-    assert sql_transaction._retryable(psycopg.OperationalError("server closed the connection"))
-    assert sql_transaction._retryable(sqlite3.OperationalError("database is locked"))
-    assert not sql_transaction._retryable(psycopg.errors.UniqueViolation("duplicate key"))
-    assert not sql_transaction._retryable(psycopg.errors.UndefinedTable("no such table"))
-    assert not sql_transaction._retryable(sqlite3.OperationalError("no such table: position"))
+    assert sql_transaction.retryable(psycopg.errors.AdminShutdown("terminated by administrator"))
+    assert sql_transaction.retryable(psycopg.errors.SerializationFailure("concurrent update"))
+    assert sql_transaction.retryable(psycopg.OperationalError("server closed the connection"))
+    assert sql_transaction.retryable(sqlite3.OperationalError("database is locked"))
+    assert sql_transaction.retryable(psycopg.errors.UniqueViolation("duplicate key"))  # raced
+    assert not sql_transaction.retryable(psycopg.errors.CheckViolation("reserved <= on_hand"))
+    assert not sql_transaction.retryable(psycopg.errors.UndefinedTable("no such table"))
+    assert not sql_transaction.retryable(sqlite3.OperationalError("no such table: position"))
+    wrapped = sqlalchemy.exc.OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked"))
+    assert sql_transaction.retryable(wrapped)  # SQLAlchemy's wrapper is looked through
+    raced = sqlalchemy.exc.IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("dup"))
+    assert sql_transaction.retryable(raced)
 
 
 @pytest.mark.server
@@ -607,7 +613,7 @@ def test_sql_holds_a_proposal_to_the_fence_when_the_projection_shows_more(backen
     terms = Terms(backend.reader.sources(view, Query()), view.policy, int(T0.timestamp()))
     plans = [(hold((s, 7)), Plan([[WAREHOUSE.id]], [0], terms))]
     engine, changes = backend.ledger.engine, Changes()
-    [outcome] = sql_transaction.transaction(
+    [outcome] = sql_transaction.driver_transaction(
         engine,
         lambda conn: decide(
             conn, dialect_of(engine), plans, 1_000_000, changes, {(WAREHOUSE.id, s): 100}
@@ -667,7 +673,7 @@ def test_sql_judges_the_threshold_on_its_own_figures_when_the_projection_shows_m
     plan = Plan([[WAREHOUSE.id, STORE.id]], [2], terms)
     shown = {(WAREHOUSE.id, s): 5, (STORE.id, s): 5}
     engine, changes = backend.ledger.engine, Changes()
-    [outcome] = sql_transaction.transaction(
+    [outcome] = sql_transaction.driver_transaction(
         engine,
         lambda conn: decide(
             conn, dialect_of(engine), [(hold((s, 5)), plan)], 1_000_000, changes, shown
