@@ -62,7 +62,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         undo.callback(engine.dispose)
         ledger = Ledger(engine, projection)
         reader = AvailabilityReader(projection)
-        reservations = Reservations(ledger, reader)
+        reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)
         sweeper = (
             ExpirySweeper(reservations.expire_due, settings.expiry_sweep_interval_s).start()
             if long_running

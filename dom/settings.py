@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inventory import DEFAULT_CART_TTL_S, MAX_HOLD_TTL_S
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOM_", env_file=".env", extra="ignore")
@@ -24,7 +26,8 @@ class Settings(BaseSettings):
     # NORMAL: a commit survives a crash of the process; FULL: also a power cut, at a disk flush
     # per commit. Only the embedded SQLite ledger reads it.
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
-    reservation_ttl_s: int = Field(default=900, ge=1, le=7 * 24 * 3600)
+    # How long a cart hold that names no TTL stays held before it expires by itself.
+    reservation_ttl_s: int = Field(default=DEFAULT_CART_TTL_S, ge=1, le=MAX_HOLD_TTL_S)
     expiry_sweep_interval_s: float = Field(default=1.0, gt=0, le=3600)
 
     @model_validator(mode="after")

@@ -64,6 +64,9 @@ _EXPORTS: dict[str, str] = {
     "HoldRequest": "inventory.holds.request",
     "Take": "inventory.holds.request",
     "HoldOutcome": "inventory.holds.outcome",
+    "HoldStatus": "inventory.holds.outcome",
+    "MAX_HOLD_TTL_S": "inventory.holds.request",
+    "DEFAULT_CART_TTL_S": "inventory.holds.expiry",
     "ReservationConflict": "inventory.holds.outcome",
     "ExpirySweeper": "inventory.holds.expiry",
     # keeping the projection true
@@ -75,8 +78,10 @@ _EXPORTS: dict[str, str] = {
 }
 _RENAMED = {"record_inbound": "record"}
 __all__ = [
+    "DEFAULT_CART_TTL_S",
     "MAX_BATCH_EVENTS",
     "MAX_CART_SKUS",
+    "MAX_HOLD_TTL_S",
     "AvailabilityPolicy",
     "AvailabilityReader",
     "BatchResult",
@@ -91,6 +96,7 @@ __all__ = [
     "HoldLine",
     "HoldOutcome",
     "HoldRequest",
+    "HoldStatus",
     "InboundIn",
     "Ledger",
     "Location",
@@ -157,9 +163,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     )
     from inventory.domain.projected import Projected
     from inventory.domain.time import from_micros, to_micros
-    from inventory.holds.expiry import ExpirySweeper
-    from inventory.holds.outcome import HoldOutcome, ReservationConflict
-    from inventory.holds.request import HoldLine, HoldRequest, Take
+    from inventory.holds.expiry import DEFAULT_CART_TTL_S, ExpirySweeper
+    from inventory.holds.outcome import HoldOutcome, HoldStatus, ReservationConflict
+    from inventory.holds.request import MAX_HOLD_TTL_S, HoldLine, HoldRequest, Take
     from inventory.holds.service import Reservations
     from inventory.ledger import Ledger
     from inventory.projection.rebuild import RebuildReport, rebuild

@@ -26,7 +26,8 @@ from typing import Any
 
 from inventory.domain.projected import Projected
 from inventory.holds.dialects import Dialect
-from inventory.holds.outcome import Changes, HoldOutcome, Key, ReservationConflict
+from inventory.holds.expiry import expires_us
+from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Key, ReservationConflict
 from inventory.holds.plan import Plan, decide_group, needs
 from inventory.holds.request import HoldRequest, Take
 
@@ -58,7 +59,7 @@ def decide(
             rows = dialect.write_at_once(conn, ordered, reservations, lines)
             if rows is not None:
                 _record(changes, ordered, rows)
-                return [HoldOutcome(r.id, "held", t, "", _expiry(r, now_us)) for r, t in held]
+                return [HoldOutcome(r.id, HoldStatus.held, t, "", expires_us(r, now_us)) for r, t in held]
     return _decide_locked(conn, dialect, items, now_us, changes)
 
 
@@ -103,9 +104,9 @@ def _decide_locked(
         if request.id in replays:
             outcomes.append(replays[request.id])
         elif isinstance(decision, str):
-            outcomes.append(HoldOutcome(request.id, "refused", (), decision))
+            outcomes.append(HoldOutcome(request.id, HoldStatus.refused, (), decision))
         else:
-            outcomes.append(HoldOutcome(request.id, "held", decision, "", _expiry(request, now_us)))
+            outcomes.append(HoldOutcome(request.id, HoldStatus.held, decision, "", expires_us(request, now_us)))
     return outcomes
 
 
@@ -139,7 +140,7 @@ def _statement_rows(
         for take in takes:
             totals[(take.location, take.sku)] += take.quantity
     reservations = [
-        (request.id, request.channel, request.digest(), now_us, _expiry(request, now_us))
+        (request.id, request.channel, request.digest(), now_us, expires_us(request, now_us))
         for request, _ in held
     ]
     lines = [
@@ -165,7 +166,7 @@ def recorded(
     row = conn.execute(dialect.recorded, (request.id,)).fetchone()
     if row is None:
         return None
-    status, digest, expires_us = row
+    status, digest, due_us = row
     if digest != request.digest():
         raise ReservationConflict(f"reservation {request.id!r} exists with other content")
     rows = conn.execute(dialect.recorded_lines, (request.id,)).fetchall()
@@ -175,8 +176,4 @@ def recorded(
             row = conn.execute(dialect.position, key).fetchone()
             if row is not None and key not in changes.positions:
                 changes.positions[key] = Projected.of(*row)
-    return HoldOutcome(request.id, status, takes, "", expires_us, replayed=True)
-
-
-def _expiry(request: HoldRequest, now_us: int) -> int | None:
-    return now_us + request.ttl_s * 1_000_000 if request.ttl_s else None
+    return HoldOutcome(request.id, HoldStatus(status), takes, "", due_us, replayed=True)

@@ -1,5 +1,8 @@
-"""Expiry, in one place: when a cart hold is due, releasing due holds in SQL (each exactly
-once), and the sweeper thread that does it without anyone calling.
+"""Expiry, in one place: when a hold is due, releasing due holds in SQL (each exactly once,
+in batches), and the sweeper thread that does it without anyone calling.
+
+A cart hold is due after its own `ttl_s`, or after the engine's configured TTL
+(DOM_RESERVATION_TTL_S) when it names none; an order's allocation is never due.
 """
 
 from __future__ import annotations
@@ -11,28 +14,64 @@ from collections.abc import Callable
 from sqlalchemy import Connection, select, update
 
 from inventory.holds.lifecycle import give_back
-from inventory.holds.outcome import Changes
+from inventory.holds.outcome import Changes, HoldStatus
+from inventory.holds.request import HoldRequest
 from inventory.sql.schema import ReservationRow
 
 RES = ReservationRow.__table__
+DEFAULT_CART_TTL_S = 900  # a cart hold that names no TTL, unless the engine is configured otherwise
+EXPIRY_BATCH = 1000  # holds expired in one transaction
+log = logging.getLogger(__name__)
+
+
+def with_default_ttl(request: HoldRequest, cart_ttl_s: int) -> HoldRequest:
+    """The request as the ledger records it: a cart hold that names no TTL gets `cart_ttl_s`."""
+    if request.kind == "cart" and request.ttl_s is None:
+        return request.model_copy(update={"ttl_s": cart_ttl_s})
+    return request
+
+
+def expires_us(request: HoldRequest, now_us: int) -> int | None:
+    """When a hold decided at `now_us` is due; None for one that never expires."""
+    return now_us + request.ttl_s * 1_000_000 if request.ttl_s else None
 
 
 def expire_due(conn: Connection, now_us: int, limit: int, changes: Changes) -> list[str]:
     """Expire up to `limit` holds whose time has come; each is expired exactly once."""
     due = list(conn.scalars(
-        select(RES.c.id).where(RES.c.status == "held", RES.c.expires_us <= now_us).order_by(RES.c.expires_us).limit(limit)
+        select(RES.c.id).where(RES.c.status == HoldStatus.held, RES.c.expires_us <= now_us).order_by(RES.c.expires_us).limit(limit)
     ))  # fmt: skip
     if not due:
         return []
     expired = list(conn.scalars(
-        update(RES).where(RES.c.id.in_(due), RES.c.status == "held").values(status="expired", closed_us=now_us).returning(RES.c.id)
+        update(RES).where(RES.c.id.in_(due), RES.c.status == HoldStatus.held).values(status=HoldStatus.expired, closed_us=now_us).returning(RES.c.id)
     ))  # fmt: skip
     if expired:
         give_back(conn, expired, changes)
     return expired
 
 
-log = logging.getLogger(__name__)
+def expire_all(
+    transaction: Callable[[Callable[[Connection], list[str]]], list[str]],
+    project: Callable[[dict], object],
+    now_us: Callable[[], int],
+) -> int:
+    """Expire every due hold, a batch per transaction, projecting each batch once committed;
+    returns how many expired. Safe to run anywhere, any time, by as many processes as like."""
+    total = 0
+    while True:
+        changes = Changes()
+        at_us = now_us()
+
+        def work(conn: Connection, changes: Changes = changes, at_us: int = at_us) -> list[str]:
+            changes.positions.clear()
+            return expire_due(conn, at_us, EXPIRY_BATCH, changes)
+
+        expired = transaction(work)
+        project(changes.positions)
+        total += len(expired)
+        if len(expired) < EXPIRY_BATCH:
+            return total
 
 
 class ExpirySweeper:

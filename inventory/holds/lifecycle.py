@@ -13,7 +13,7 @@ from collections import defaultdict
 from sqlalchemy import Connection, bindparam, select, update
 
 from inventory.domain.projected import Projected
-from inventory.holds.outcome import Changes
+from inventory.holds.outcome import Changes, HoldStatus
 from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
 
 Key = tuple[str, str]
@@ -38,18 +38,18 @@ def shift_reserved(conn: Connection, units: dict[Key, int], changes: Changes) ->
 def close(
     conn: Connection,
     reservation_id: str,
-    to: str,
+    to: HoldStatus,
     now_us: int,
     changes: Changes,
     order_id: str | None = None,
-) -> str:
+) -> HoldStatus:
     """Move a held reservation to `to` exactly once; returns the status it ends in.
 
     Releasing or expiring gives its units back; consuming keeps them reserved for the order.
     """
     moved = conn.execute(
         update(RES)
-        .where(RES.c.id == reservation_id, RES.c.status == "held")
+        .where(RES.c.id == reservation_id, RES.c.status == HoldStatus.held)
         .values(status=to, closed_us=now_us, order_id=order_id)
         .returning(RES.c.id)
     ).first()
@@ -57,8 +57,8 @@ def close(
         status = conn.scalar(select(RES.c.status).where(RES.c.id == reservation_id))
         if status is None:
             raise KeyError(reservation_id)
-        return status
-    if to != "consumed":
+        return HoldStatus(status)
+    if to is not HoldStatus.consumed:
         give_back(conn, [reservation_id], changes)
     return to
 

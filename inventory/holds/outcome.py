@@ -5,11 +5,22 @@ positions a transaction changed (for the projection). Pure values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from inventory.domain.projected import Projected
 from inventory.holds.request import Take
 
 Key = tuple[str, str]
+
+
+class HoldStatus(StrEnum):
+    """Where a reservation stands. Only `held` moves on, and only once (inventory.holds.lifecycle)."""
+
+    held = "held"
+    refused = "refused"  # never recorded: a retry decides afresh
+    consumed = "consumed"  # an order took its units over; they stay reserved until shipped
+    released = "released"
+    expired = "expired"
 
 
 class ReservationConflict(Exception):
@@ -19,7 +30,7 @@ class ReservationConflict(Exception):
 @dataclass(frozen=True, slots=True)
 class HoldOutcome:
     id: str
-    status: str  # held | refused | consumed | released | expired
+    status: HoldStatus
     takes: tuple[Take, ...] = ()
     reason: str = ""
     expires_us: int | None = None

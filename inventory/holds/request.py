@@ -36,14 +36,17 @@ class HoldRequest(BaseModel):
     method: Literal["ship", "pickup"] = "ship"
     store: Identifier | None = None
     channel: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "web"
-    ttl_s: int | None = Field(
-        default=None, gt=0, le=MAX_HOLD_TTL_S
-    )  # None: until consumed or released
+    # A cart hold expires: after `ttl_s`, or the engine's configured TTL when it names none. An
+    # order's allocation is held until consumed, released or shipped: it names no TTL.
+    kind: Literal["cart", "allocation"] = "cart"
+    ttl_s: int | None = Field(default=None, gt=0, le=MAX_HOLD_TTL_S)
 
     @model_validator(mode="after")
     def _pickup_needs_a_store(self) -> HoldRequest:
         if self.method == "pickup" and not self.store:
             raise ValueError("a pickup hold names its store")
+        if self.kind == "allocation" and self.ttl_s is not None:
+            raise ValueError("an allocation does not expire: it names no ttl_s")
         return self
 
     def digest(self) -> str:

@@ -27,7 +27,7 @@ from inventory.holds import expiry, lifecycle
 from inventory.holds.decide import decide, recorded
 from inventory.holds.dialects import dialect_of
 from inventory.holds.inbox import Inbox, Pending
-from inventory.holds.outcome import Changes, HoldOutcome, Key, ReservationConflict
+from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Key, ReservationConflict
 from inventory.holds.plan import Plan, Terms, plan_hold
 from inventory.holds.recent_view import DEFAULT_TTL_S as VIEW_TTL_S
 from inventory.holds.recent_view import RecentView
@@ -37,7 +37,6 @@ from inventory.sql.transaction import Connections, driver_transaction
 
 RECENT_GROUPS = 4  # a load that drops stops lingering after this many smaller groups
 CLOSE_TIMEOUT_S = 5.0
-EXPIRY_BATCH = 1000  # holds expired in one transaction
 Changed = dict[Key, Projected]
 
 
@@ -65,11 +64,13 @@ class Reservations:
         reader: AvailabilityReader,
         group_commit: bool = True,
         view_ttl_s: float = VIEW_TTL_S,
+        cart_ttl_s: int = expiry.DEFAULT_CART_TTL_S,
     ) -> None:
         self.ledger = ledger
         self.reader = reader
         self.group_commit = group_commit
         self.view_ttl_s = view_ttl_s
+        self.cart_ttl_s = cart_ttl_s
         self._inbox = Inbox()
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -77,6 +78,7 @@ class Reservations:
 
     # -- holding ------------------------------------------------------------------------------
     def hold(self, request: HoldRequest) -> HoldOutcome:
+        request = expiry.with_default_ttl(request, self.cart_ttl_s)
         if not self.group_commit:
             committed: Changed = {}
             try:
@@ -120,7 +122,7 @@ class Reservations:
             _merge(committed, replayed.positions)
             for request, replay in zip(short, found, strict=True):
                 outcomes[request.id] = replay or HoldOutcome(
-                    request.id, "refused", (), shortfalls[request.id]
+                    request.id, HoldStatus.refused, (), shortfalls[request.id]
                 )
         viable = [(request, plans[request.id]) for request in requests if request.id in plans]
         if viable:
@@ -136,7 +138,7 @@ class Reservations:
             outcomes.update((outcome.id, outcome) for outcome in decided)
         if view is not None:
             view.lay_over(committed)
-            refused = [r for r in requests if outcomes[r.id].status == "refused"]
+            refused = [r for r in requests if outcomes[r.id].status is HoldStatus.refused]
             if remembered and refused:
                 view.forget([line.sku for request in refused for line in request.lines])
                 again = self._decide(refused, committed, writer)
@@ -265,18 +267,20 @@ class Reservations:
             writer.join(timeout=CLOSE_TIMEOUT_S)
 
     # -- closing ------------------------------------------------------------------------------
-    def release(self, reservation_id: str) -> str:
-        return self._close(reservation_id, "released")
+    def release(self, reservation_id: str) -> HoldStatus:
+        return self._close(reservation_id, HoldStatus.released)
 
-    def consume(self, reservation_id: str, order_id: str) -> str:
+    def consume(self, reservation_id: str, order_id: str) -> HoldStatus:
         """The order takes over the held units: they stay reserved until shipped."""
-        return self._close(reservation_id, "consumed", order_id)
+        return self._close(reservation_id, HoldStatus.consumed, order_id)
 
-    def _close(self, reservation_id: str, to: str, order_id: str | None = None) -> str:
+    def _close(
+        self, reservation_id: str, to: HoldStatus, order_id: str | None = None
+    ) -> HoldStatus:
         changes = Changes()
         now_us = to_micros(self.ledger.clock())
 
-        def work(conn: Connection) -> str:
+        def work(conn: Connection) -> HoldStatus:
             changes.positions.clear()
             return lifecycle.close(conn, reservation_id, to, now_us, changes, order_id)
 
@@ -285,20 +289,9 @@ class Reservations:
         return status
 
     def expire_due(self) -> int:
-        """Release every hold past its expiry; returns how many expired. Safe to run anywhere, any time."""
-        total = 0
-        while True:
-            changes = Changes()
-            now_us = to_micros(self.ledger.clock())
-
-            def work(
-                conn: Connection, changes: Changes = changes, now_us: int = now_us
-            ) -> list[str]:
-                changes.positions.clear()
-                return expiry.expire_due(conn, now_us, EXPIRY_BATCH, changes)
-
-            expired = self.ledger.transaction(work)
-            self.ledger.projection.put(changes.positions)
-            total += len(expired)
-            if len(expired) < EXPIRY_BATCH:
-                return total
+        """Release every hold past its expiry; returns how many expired (inventory.holds.expiry)."""
+        return expiry.expire_all(
+            self.ledger.transaction,
+            self.ledger.projection.put,
+            lambda: to_micros(self.ledger.clock()),
+        )

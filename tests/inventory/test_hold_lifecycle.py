@@ -213,7 +213,7 @@ def test_a_due_hold_raced_by_release_consume_and_expiry_is_closed_exactly_once(g
     backend.ledger.ingest([ev(WAREHOUSE.id, a, "count", 200), ev(STORE.id, b, "count", 200)])
     now = [T0 + timedelta(hours=1)]
     backend.ledger.clock = lambda: now[0]
-    bystander = desk.hold(hold((a, 1), (b, 1)))  # no expiry: stays held, and keeps reserved > 0
+    bystander = desk.hold(hold((a, 1), (b, 1), kind="allocation"))  # never due: keeps reserved > 0
     consumed = {a: 0, b: 0}
     for round_ in range(RACE_ROUNDS):
         now[0] = T0 + timedelta(hours=1, minutes=10 * round_)
