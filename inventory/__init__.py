@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     # wiring
     "open_engine": "inventory.sql.engine",
     "Projection": "inventory.projection.store",
-    "UnknownLocation": "inventory.projection.store",
+    "UnknownLocation": "inventory.projection.slots",
     # the write side: locations, policy, safety stock, stock events
     "Ledger": "inventory.ledger",
     "LocationIn": "inventory.sql.locations",
@@ -170,7 +170,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.ledger import Ledger
     from inventory.projection.rebuild import RebuildReport, rebuild
     from inventory.projection.reconcile import Drift, ReconcileReport, reconcile
-    from inventory.projection.store import Projection, UnknownLocation
+    from inventory.projection.slots import UnknownLocation
+    from inventory.projection.store import Projection
     from inventory.sql.engine import open_engine
     from inventory.sql.locations import LocationIn
     from inventory.stock.count_rule import Outcome, Verdict

@@ -6,13 +6,16 @@ Key layout (every per-SKU key carries the `{sku}` hash tag, so one SKU lives on 
   <prefix>:{net}         string JSON of the network (locations with their slots) and the policy
   <prefix>:{net}:ver     string version of that JSON, read on every request (the JSON only on change)
 An entry is written only when its version is newer than the one held, so concurrent writers and late
-retries can never move the projection backwards.
+retries can never move the projection backwards (inventory.projection.scripts).
+
+This adapter stays one class of about 290 lines because every read and write shares the key
+layout, the two clients (text and binary) and the routing of calls to cluster slots; the Lua
+scripts and the slot cache are modules of their own.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,75 +25,10 @@ from redis.crc import key_slot
 
 from inventory.domain import records
 from inventory.domain.projected import Projected
+from inventory.projection import scripts
+from inventory.projection.slots import SlotBook, SlotSource
 
-# KEYS[i] = stk:{sku}; ARGV[1] = "1" to overwrite whatever is held (repairs), else "0";
-# ARGV[i + 1] = that key's packed entries to write. An entry replaces the one of the same location
-# slot when its version is newer, or joins the record when the slot has none. Returns how many
-# entries were written. All keys of one call share a cluster slot.
-_LOCATE = """
-local SIZE = ENTRY_SIZE
-local function locate(record, slot)
-  local from = 1
-  while true do
-    local at = string.find(record, slot, from, true)
-    if not at then return nil end
-    if (at - 9) % SIZE == 0 then return at - 8 end
-    from = at + 1
-  end
-end
-""".replace("ENTRY_SIZE", str(records.SIZE))
-_PUT = (
-    _LOCATE
-    + """
-local force = ARGV[1] == '1'
-local written = 0
-for i, key in ipairs(KEYS) do
-  local record = redis.call('GET', key) or ''
-  local incoming = ARGV[i + 1]
-  local joining = {}
-  for off = 1, #incoming, SIZE do
-    local entry = string.sub(incoming, off, off + SIZE - 1)
-    local at = locate(record, string.sub(entry, 9, 12))
-    if not at then
-      joining[#joining + 1] = entry
-    elseif force or struct.unpack('<i8', record, at) < struct.unpack('<i8', entry) then
-      redis.call('SETRANGE', key, at - 1, entry)
-      written = written + 1
-    end
-  end
-  if #joining > 0 then
-    redis.call('APPEND', key, table.concat(joining))
-    written = written + #joining
-  end
-end
-return written
-"""
-)
-# KEYS[1] = stk:{sku}; ARGV[1] = packed int32 slots whose entries to drop. Returns how many went.
-_REMOVE = (
-    _LOCATE
-    + """
-local record = redis.call('GET', KEYS[1])
-if not record then return 0 end
-local removed = 0
-for off = 1, #ARGV[1], 4 do
-  local at = locate(record, string.sub(ARGV[1], off, off + 3))
-  if at then
-    record = string.sub(record, 1, at - 1) .. string.sub(record, at + SIZE)
-    removed = removed + 1
-  end
-end
-if #record == 0 then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], record) end
-return removed
-"""
-)
-SlotSource = Callable[[], Mapping[str, int]]
-SLOT_REFRESH_S = 1.0
 _Call = tuple[list[str], list[bytes]]  # one script call: its keys (one cluster slot), its arguments
-
-
-class UnknownLocation(LookupError):
-    pass
 
 
 class Projection:
@@ -108,18 +46,13 @@ class Projection:
         self.raw = _binary_twin(client)  # packed records are bytes, whatever `client` decodes
         self.prefix = prefix
         self.clustered = isinstance(client, RedisCluster)
-        self._slot_source: SlotSource | None = None
-        self._slot_of: dict[str, int] = {}
-        self._location_of: dict[int, str] = {}
-        self._refreshed_at = -SLOT_REFRESH_S
-        self._put_sha = self.raw.script_load(_PUT)
-        self._remove_sha = self.raw.script_load(_REMOVE)
+        self.slots = SlotBook()
+        self._put_sha = self.raw.script_load(scripts.PUT)
+        self._remove_sha = self.raw.script_load(scripts.REMOVE)
 
     def bind_slots(self, source: SlotSource) -> None:
         """Where writers learn locations' slots: the ledger binds its SQL table here."""
-        self._slot_source = source
-        self._slot_of, self._location_of = {}, {}
-        self._refreshed_at = -SLOT_REFRESH_S
+        self.slots.bind(source)
 
     def stock_key(self, sku: str) -> str:
         return f"{self.prefix}:stk:{{{sku}}}"
@@ -139,44 +72,10 @@ class Projection:
     # -- slots -------------------------------------------------------------------------------
     def slot_of(self, location: str, eager: bool = True) -> int:
         """`eager`: a miss always re-reads the slots (writers: the location exists in SQL)."""
-        slot = self._slot_of.get(location)
-        if slot is None:
-            if location.startswith("#") and location[1:].isdigit():
-                return int(location[1:])
-            self._refresh_slots(eager)
-            slot = self._slot_of.get(location)
-            if slot is None:
-                raise UnknownLocation(f"location {location!r} has no slot in the ledger")
-        return slot
+        return self.slots.slot_of(location, eager)
 
     def location_of(self, slot: int) -> str:
-        location = self._location_of.get(slot)
-        if location is None:
-            self._refresh_slots(eager=False)
-            location = self._location_of.get(slot, f"#{slot}")
-        return location
-
-    def _known_slots(self, locations: Sequence[str]) -> list[int]:
-        known = []
-        for location in locations:
-            try:
-                known.append(self.slot_of(location, eager=False))
-            except UnknownLocation:
-                continue  # a location the ledger does not have holds nothing here
-        return known
-
-    def _refresh_slots(self, eager: bool) -> None:
-        """Slots are given once and never change, so a cache can only be incomplete, never wrong.
-        A reader's miss re-reads them at most once per SLOT_REFRESH_S: names no location has (a
-        stray slot, a mistyped location) must not cost a read of the ledger each time."""
-        if self._slot_source is None:
-            raise UnknownLocation("this projection has no slot source: bind the ledger's first")
-        now = time.monotonic()
-        if not eager and now - self._refreshed_at < SLOT_REFRESH_S:
-            return
-        self._refreshed_at = now
-        slot_of = dict(self._slot_source())
-        self._slot_of, self._location_of = slot_of, {s: loc for loc, s in slot_of.items()}
+        return self.slots.location_of(slot)
 
     # -- writes ------------------------------------------------------------------------------
     def put(self, positions: Mapping[tuple[str, str], Projected]) -> int:
@@ -190,7 +89,7 @@ class Projection:
 
     def remove(self, location: str, sku: str) -> int:
         slot = self.slot_of(location).to_bytes(4, "little", signed=True)
-        return int(self._evalsha(self._remove_sha, _REMOVE, [self.stock_key(sku)], [slot]))
+        return int(self._evalsha(self._remove_sha, scripts.REMOVE, [self.stock_key(sku)], [slot]))
 
     def _write(self, positions: Mapping[tuple[str, str], Projected], force: bool) -> int:
         by_sku: dict[str, list[bytes]] = {}
@@ -223,7 +122,7 @@ class Projection:
                 pipe.evalsha(self._put_sha, len(keys), *keys, *args)
             return sum(pipe.execute())
         except redis.exceptions.NoScriptError:  # the server restarted or was flushed: load again
-            self._put_sha = self.raw.script_load(_PUT)
+            self._put_sha = self.raw.script_load(scripts.PUT)
             return self._write(positions, force)
 
     def _put_on_cluster(self, calls: list[_Call]) -> int:
@@ -245,7 +144,7 @@ class Projection:
                 replies = [error] * len(its_calls)  # a failover: the cluster client finds the node
             for (keys, args), reply in zip(its_calls, replies, strict=True):
                 if isinstance(reply, Exception):
-                    reply = self._evalsha(self._put_sha, _PUT, keys, args)
+                    reply = self._evalsha(self._put_sha, scripts.PUT, keys, args)
                 written += int(reply)
         return written
 
@@ -278,7 +177,7 @@ class Projection:
         for (sku, locations), raw in zip(wanted.items(), replies, strict=True):
             entries = records.unpack(raw)
             if locations is not None:
-                entries = entries[_one_of(entries["slot"], self._known_slots(locations))]
+                entries = entries[_one_of(entries["slot"], self.slots.known_slots(locations))]
             found[sku] = {
                 self.location_of(slot): Projected(ver, on_hand, reserved, safety, reported)
                 for ver, slot, reported, on_hand, reserved, safety in entries.tolist()

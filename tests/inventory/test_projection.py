@@ -14,7 +14,8 @@ from inventory.availability.tally import tally_many
 from inventory.domain import records
 from inventory.domain.model import Location, LocationType
 from inventory.domain.projected import Projected
-from inventory.projection.store import Projection, UnknownLocation
+from inventory.projection.slots import UnknownLocation
+from inventory.projection.store import Projection
 from inventory.stock.feed import MAX_EVENT_QUANTITY
 from tests.inventory.helpers import NETWORK, STORE, VENDOR, WAREHOUSE, ev, sku
 
