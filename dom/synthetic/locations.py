@@ -6,12 +6,12 @@ import unicodedata
 
 import numpy as np
 
+from allocation.geo import haversine_km
 from dom.synthetic.cities import City
 from inventory import Capability, Location, LocationType
 
 SHIP_FROM_STORE_SHARE = 0.7
 KM_PER_DEGREE = 111.2
-EARTH_RADIUS_KM = 6371.0
 
 
 def _slug(name: str) -> str:
@@ -114,11 +114,3 @@ def place_vendors(cities: tuple[City, ...], count: int, rng: np.random.Generator
             )
         )
     return locations
-
-
-def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km; broadcasts over numpy arrays."""
-    phi1, phi2 = np.radians(lat1), np.radians(lat2)
-    dphi, dlmb = phi2 - phi1, np.radians(np.subtract(lon2, lon1))
-    a = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(a))
