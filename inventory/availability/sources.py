@@ -86,33 +86,53 @@ def sources_for(
     """Decide, for every location, whether and how fast it may serve this kind of request.
     `slots`: each location's slot in the projection's records."""
     pickup_store = locations.get(query.store or "") if query.method == "pickup" else None
-    by_location = {}
-    for loc_id, location in locations.items():
-        fences = tuple(
-            f
-            for f in policy.fences
-            if f.channel != query.channel and f.applies_to(loc_id, location.type.value)
-        )
-        if query.method != "pickup":
-            by_location[loc_id] = Source(
-                location, _cannot_ship(location, policy), location.lead_time_hours, fences
-            )
-        elif pickup_store is None or not pickup_store.can(Capability.pickup):
-            by_location[loc_id] = Source(
-                location, "pickup store unknown or not a pickup point", 0.0, fences
-            )
-        elif loc_id == pickup_store.id:
-            by_location[loc_id] = Source(location, "", location.lead_time_hours, fences, shelf=True)
-        else:
-            by_location[loc_id] = Source(
-                location, _cannot_transfer(location, policy), location.transfer_days * 24, fences
-            )
-    eligible = frozenset(loc_id for loc_id, s in by_location.items() if not s.why_not)
+    by_location = {
+        loc_id: _source(location, query, policy, pickup_store)
+        for loc_id, location in locations.items()
+    }
     ordered = list(by_location.values())
+    whole = frozenset(
+        loc_id
+        for loc_id, s in by_location.items()
+        if not s.why_not and not s.fences and s.location.type is not LocationType.dropship
+    )
+    return Sources(
+        by_location,
+        eligible=frozenset(loc_id for loc_id, s in by_location.items() if not s.why_not),
+        table=_table(ordered, slots),
+        fenced=any(s.fences for s in ordered),
+        whole=whole,
+        pickup=query.method == "pickup",
+    )
+
+
+def _source(
+    location: Location, query: Query, policy: AvailabilityPolicy, pickup_store: Location | None
+) -> Source:
+    """What `location` may give to `query`: for shipping, its own parcels; for pickup, the pickup
+    store's shelf, or a transfer to that store."""
+    fences = tuple(
+        f
+        for f in policy.fences
+        if f.channel != query.channel and f.applies_to(location.id, location.type.value)
+    )
+    if query.method != "pickup":
+        return Source(location, _cannot_ship(location, policy), location.lead_time_hours, fences)
+    if pickup_store is None or not pickup_store.can(Capability.pickup):
+        return Source(location, "pickup store unknown or not a pickup point", 0.0, fences)
+    if location.id == pickup_store.id:
+        return Source(location, "", location.lead_time_hours, fences, shelf=True)
+    return Source(
+        location, _cannot_transfer(location, policy), location.transfer_days * 24, fences
+    )
+
+
+def _table(ordered: list[Source], slots: Mapping[str, int]) -> SourceTable:
+    """The sources as arrays, indexed by projection slot, for the vectorised tally."""
     by_slot = np.full(max((slots[s.location.id] for s in ordered), default=-1) + 1, -1)
     for i, source in enumerate(ordered):
         by_slot[slots[source.location.id]] = i
-    table = SourceTable(
+    return SourceTable(
         ids=tuple(s.location.id for s in ordered),
         by_slot=by_slot,
         eligible=np.array([not s.why_not for s in ordered], dtype=bool),
@@ -120,13 +140,6 @@ def sources_for(
         dropship=np.array([s.location.type is LocationType.dropship for s in ordered], dtype=bool),
         shelf=np.array([s.shelf for s in ordered], dtype=bool),
     )
-    whole = frozenset(
-        loc_id
-        for loc_id, s in by_location.items()
-        if not s.why_not and not s.fences and s.location.type is not LocationType.dropship
-    )
-    fenced = any(s.fences for s in ordered)
-    return Sources(by_location, eligible, table, fenced, whole, query.method == "pickup")
 
 
 def _cannot_ship(location: Location, policy: AvailabilityPolicy) -> str:

@@ -33,6 +33,7 @@ PURE_MODULES = [
     "inventory.holds.request",
     "inventory.holds.outcome",
     "inventory.holds.plan",
+    "inventory.holds.recent_view",
 ]
 
 
