@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from inventory.stock.feed import MAX_BATCH_EVENTS, BatchTooLarge
 from inventory.stock.history import position_history
 from inventory.stock.safety import SafetyRule
 from tests.inventory.helpers import NETWORK, STORE, WAREHOUSE, ev, sku
+from tests.inventory.lock_waits import wait_until_another_waits_on
 
 
 @pytest.fixture
@@ -241,7 +241,7 @@ def test_a_position_another_batch_creates_first_is_decided_again(ledger, backend
 @pytest.mark.parametrize("backend", ["server"], indirect=True)
 @pytest.mark.parametrize("other", ["batch", "hold"])
 def test_a_batch_that_finds_a_position_moved_never_deadlocks_a_writer_locking_in_order(
-    ledger, backend, other
+    ledger, backend, other, postgres_admin
 ):
     """Batch A reads W < X unlocked; W moves; A writes X, finding W moved. Meanwhile B (a batch,
     or a two-line hold) takes W and waits for X. A must let go of X before it waits for W, or
@@ -271,7 +271,7 @@ def test_a_batch_that_finds_a_position_moved_never_deadlocks_a_writer_locking_in
                                                           HoldLine(sku=x, quantity=1, location=STORE.id)])  # fmt: skip
                 hold = Reservations(ledger, backend.reader, group_commit=False).hold
                 second.append(pool.submit(hold, request))
-            time.sleep(0.3)  # B is waiting for X by now
+            wait_until_another_waits_on(conn, postgres_admin)  # B waits for X
         return moved
 
     def retryable(error: Exception) -> bool:
@@ -296,7 +296,9 @@ def test_a_batch_that_finds_a_position_moved_never_deadlocks_a_writer_locking_in
 
 @pytest.mark.server
 @pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite: one writer at a time
-def test_a_rule_change_racing_a_new_position_leaves_it_the_new_safety_stock(ledger, backend):
+def test_a_rule_change_racing_a_new_position_leaves_it_the_new_safety_stock(
+    ledger, backend, postgres_admin
+):
     """A batch reads the safety rules to create a position; the rules are replaced before it
     commits. The replacement waits for the batch, then gives the new position its buffer."""
     s = sku()
@@ -306,7 +308,7 @@ def test_a_rule_change_racing_a_new_position_leaves_it_the_new_safety_stock(ledg
         units = real(conn, keys, types)
         if not pending:
             pending.append(pool.submit(ledger.set_safety_rules, [SafetyRule(3, sku=s)]))
-            time.sleep(0.3)  # long enough for the replacement to commit, were it not held back
+            wait_until_another_waits_on(conn, postgres_admin)  # the replacement is held back
         return units
 
     with (
