@@ -3,17 +3,69 @@ race for a hold that is due."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from functools import partial
 
 import pytest
 from sqlalchemy import select
 
+from inventory.holds.expiry import ExpirySweeper
 from inventory.holds.service import Reservations
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
 from tests.inventory.holding import RES, assert_never_oversold, available, hold, together
 
 RACE_ROUNDS = 30
+
+
+def test_a_hold_is_released_exactly_once(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    outcome = desk.hold(hold((s, 2)))
+    assert desk.release(outcome.id) == "released"
+    assert desk.release(outcome.id) == "released"
+    assert available(backend, s) == 5
+    assert_never_oversold(backend)
+
+
+def test_a_consumed_hold_keeps_its_units_for_the_order_and_cannot_be_released(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    outcome = desk.hold(hold((s, 2)))
+    assert desk.consume(outcome.id, "O-1") == "consumed"
+    assert desk.release(outcome.id) == "consumed"
+    assert available(backend, s) == 3
+    assert_never_oversold(backend)
+
+
+def test_expired_holds_go_back_to_availability_exactly_once(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    now = T0 + timedelta(hours=1)
+    backend.ledger.clock = lambda: now
+    desk.hold(hold((s, 2), ttl_s=60))
+    desk.hold(hold((s, 1)))
+    assert desk.expire_due() == 0
+    now = T0 + timedelta(hours=1, minutes=2)
+    assert desk.expire_due() == 1
+    assert desk.expire_due() == 0
+    assert available(backend, s) == 4
+    assert_never_oversold(backend)
+
+
+def test_expired_holds_are_released_without_anyone_calling(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 3)])
+    desk.hold(hold((s, 3), ttl_s=1))
+    assert available(backend, s) == 0
+    sweeper = ExpirySweeper(desk.expire_due, interval_s=0.2).start()
+    try:
+        deadline = time.monotonic() + 10
+        while available(backend, s) != 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        sweeper.stop()
+    assert available(backend, s) == 3
 
 
 def status_of(backend, rid: str) -> str:

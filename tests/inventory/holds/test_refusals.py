@@ -1,5 +1,6 @@
-"""Bad hold input is refused and changes nothing (invariant 6): the SQL positions, the projection's
-records and the reservations are as they were."""
+"""Bad hold input is refused and changes nothing (invariant 6): a request that does not validate
+is refused before anything is read, and one that does but cannot be served leaves the SQL
+positions, the projection's records and the reservations as they were."""
 
 from __future__ import annotations
 
@@ -12,6 +13,17 @@ from inventory.holds.outcome import ReservationConflict
 from inventory.holds.request import HoldLine, HoldRequest
 from tests.inventory.helpers import STORE, WAREHOUSE, ev, sku
 from tests.inventory.holding import POS, available, hold, reservation_rows
+
+
+def test_bad_hold_requests_are_refused_before_anything_changes():
+    with pytest.raises(ValueError, match="greater than 0"):
+        HoldRequest(id="x", lines=[HoldLine(sku="S", quantity=0)])
+    with pytest.raises(ValueError, match="at least 1 item"):
+        HoldRequest(id="x", lines=[])
+    with pytest.raises(ValueError, match="names its store"):
+        HoldRequest(id="x", lines=[HoldLine(sku="S", quantity=1)], method="pickup")
+    with pytest.raises(ValueError, match="Extra inputs"):
+        HoldRequest.model_validate({"id": "x", "lines": [{"sku": "S", "quantity": 1}], "price": 3})
 
 
 def recorded_state(backend, skus: list[str]) -> tuple:
@@ -83,3 +95,13 @@ def test_a_hold_reusing_an_id_with_other_content_raises_a_conflict_and_changes_n
             desk.hold(other)
     assert recorded_state(backend, [s]) == before
     assert available(backend, s) == 18
+
+
+def test_a_pickup_hold_names_what_is_wrong_with_its_store(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    outcome = desk.hold(hold((s, 1), method="pickup", store=WAREHOUSE.id))
+    assert (outcome.status, outcome.reason) == (
+        "refused",
+        f"{WAREHOUSE.id!r} is not a pickup point",
+    )
