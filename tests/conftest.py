@@ -3,6 +3,11 @@
 Every test gets its own SQL schema (or SQLite file) and its own Redis key prefix, so tests never
 collide. Where a server is unreachable its tests are skipped with the reason, except when
 DOM_REQUIRE_SERVERS=1 (CI), where that is a failure.
+
+Property tests run under a Hypothesis profile named by HYPOTHESIS_PROFILE: `ci` (the default
+when CI is set) draws the same examples on every run and keeps no example database, so a CI
+result is reproducible; `dev` (the default otherwise) draws fresh examples, remembers failing
+ones, and prints the `@reproduce_failure` blob of a failure. `--hypothesis-profile` overrides both.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from inventory.availability.reader import AvailabilityReader
@@ -26,6 +32,17 @@ PG_URL = os.environ.get(
     "DOM_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("DOM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Loaded here, before any test module is imported: a test's own @settings(...) is built when its
+# module is, from the profile loaded then, and overrides only the values it names.
+_BUILTIN = settings.get_profile("default")
+settings.register_profile(
+    "ci", _BUILTIN, derandomize=True, database=None, deadline=None, print_blob=True
+)
+settings.register_profile("dev", _BUILTIN, print_blob=True)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 
 @dataclass

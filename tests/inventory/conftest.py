@@ -1,11 +1,13 @@
-"""Fixtures shared by the inventory tests."""
+"""Fixtures shared by the inventory tests, in every sub-package."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pytest
 
 from inventory.holds.service import Reservations
-from tests.inventory.helpers import NETWORK
+from tests.inventory.helpers import NETWORK, T0
 
 
 @pytest.fixture(params=[True, False], ids=["group-commit", "one-by-one"])
@@ -15,3 +17,11 @@ def desk(backend, request):
     reservations = Reservations(backend.ledger, backend.reader, group_commit=request.param)
     yield reservations
     reservations.close()
+
+
+@pytest.fixture
+def ledger(backend):
+    """The ledger on the test network, its clock and the reader's an hour after the test events."""
+    backend.ledger.upsert_locations(NETWORK)
+    backend.ledger.clock = backend.reader.clock = lambda: T0 + timedelta(hours=1)
+    return backend.ledger

@@ -55,3 +55,8 @@ def ev(
         "occurred_at": (T0 + timedelta(minutes=minutes)).isoformat(),
         "source": "test",
     }
+
+
+def outcomes(result) -> list[str]:
+    """The outcome of each event of an ingested batch, in the batch's order."""
+    return [v.outcome.value for _, v in result.verdicts]

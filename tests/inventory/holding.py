@@ -1,4 +1,5 @@
-"""Helpers shared by the hold tests: requests, concurrent callers, and invariant 1 checked in SQL."""
+"""Helpers shared by the hold tests: requests, concurrent callers, invariant 1 checked in SQL, and
+the reservations as recorded."""
 
 from __future__ import annotations
 
@@ -73,3 +74,13 @@ def assert_never_oversold(backend) -> None:
         key = (p.location, p.sku)
         assert 0 <= p.reserved <= p.on_hand - p.safety, key
         assert p.reserved == kept.get(key, 0), key
+
+
+def reservation_rows(backend) -> dict[str, tuple]:
+    """Every reservation as recorded: its status, content hash and lines."""
+    lines: dict[str, set] = defaultdict(set)
+    with backend.ledger.engine.connect() as conn:
+        for r in conn.execute(select(LINE)):
+            lines[r.reservation_id].add((r.line, r.location, r.sku, r.quantity))
+        rows = list(conn.execute(select(RES)))
+    return {r.id: (r.status, r.request_hash, frozenset(lines[r.id])) for r in rows}

@@ -1,9 +1,12 @@
-"""Stock feeds into the ledger, on the embedded default and on PostgreSQL + Redis."""
+"""Batches racing other writers on PostgreSQL: a position that moves, or is created, under a
+batch's unlocked read is decided again with its row locked, without deadlocking a writer that
+locks in order, and a safety-rule change waits for the batch creating a position from the old
+rules. Each race is staged by patching the batch's SQL steps; where the other writer must be
+blocked on the batch's lock, the test waits until the server reports it waiting, not for time."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -17,166 +20,17 @@ from inventory.projection.reconcile import reconcile
 from inventory.sql import transaction as sql_transaction
 from inventory.stock import ingest as ingest_module
 from inventory.stock import ingest_sql as bulk
-from inventory.stock.count_rule import Outcome
-from inventory.stock.feed import MAX_BATCH_EVENTS, BatchTooLarge
 from inventory.stock.history import position_history
 from inventory.stock.safety import SafetyRule
-from tests.inventory.helpers import NETWORK, STORE, WAREHOUSE, ev, sku
+from tests.inventory.helpers import NETWORK, STORE, ev, outcomes, sku
+from tests.inventory.lock_waits import wait_until_another_waits_on
 
 
 @pytest.fixture
 def ledger(backend):
+    """The ledger on the test network, on the real clock (unlike the shared fixture's)."""
     backend.ledger.upsert_locations(NETWORK)
     return backend.ledger
-
-
-def outcomes(result) -> list[str]:
-    return [v.outcome.value for _, v in result.verdicts]
-
-
-def test_a_count_then_later_sales_give_the_on_hand(ledger, backend):
-    s = sku()
-    result = ledger.ingest(
-        [
-            ev(STORE.id, s, "count", 10, 0),
-            ev(STORE.id, s, "sale", 3, 5),
-            ev(STORE.id, s, "receive", 4, 6),
-        ]
-    )
-    assert outcomes(result) == ["applied"] * 3
-    assert ledger.position(STORE.id, s).on_hand == 11
-    assert backend.projection.read([s])[s][STORE.id].on_hand == 11
-
-
-def test_replaying_an_event_changes_nothing_and_answers_its_first_result(ledger, backend):
-    s = sku()
-    receipt = ev(STORE.id, s, "receive", 5, 1)
-    ledger.ingest([receipt])
-    late = ev(STORE.id, s, "count", 9, 5)
-    stale = ev(STORE.id, s, "sale", 2, 3)  # before the count: inside it
-    assert outcomes(ledger.ingest([late, stale])) == ["applied", "stale"]
-    again = ledger.ingest([receipt, stale, receipt])
-    assert outcomes(again) == ["duplicate"] * 3
-    assert [v.first.value for _, v in again.verdicts] == ["applied", "stale", "applied"]
-    assert again.changed == {}
-    assert ledger.position(STORE.id, s).on_hand == 9
-
-
-def test_a_duplicate_inside_one_batch_counts_once(ledger):
-    s = sku()
-    receipt = ev(STORE.id, s, "receive", 5, 1)
-    nowhere = ev("NO-SUCH-PLACE", s, "receive", 5, 1)
-    result = ledger.ingest([receipt, receipt, nowhere, nowhere])
-    assert outcomes(result) == ["applied", "duplicate", "rejected", "duplicate"]
-    assert [v.first for _, v in result.verdicts] == [None, "applied", None, "rejected"]
-    assert ledger.position(STORE.id, s).on_hand == 5
-
-
-def test_a_late_sale_from_before_the_count_is_recorded_as_stale(ledger):
-    s = sku()
-    ledger.ingest([ev(STORE.id, s, "count", 10, 10)])
-    result = ledger.ingest([ev(STORE.id, s, "sale", 2, 5)])
-    assert outcomes(result) == ["stale"]
-    assert ledger.position(STORE.id, s).on_hand == 10
-
-
-def test_a_late_count_keeps_the_receipts_that_followed_it(ledger, backend):
-    s = sku()
-    ledger.ingest([ev(WAREHOUSE.id, s, "receive", 5, 20)])
-    ledger.ingest([ev(WAREHOUSE.id, s, "count", 10, 10)])
-    assert ledger.position(WAREHOUSE.id, s).on_hand == 15
-    assert backend.projection.read([s])[s][WAREHOUSE.id].on_hand == 15
-
-
-def test_an_older_count_than_the_applied_one_is_ignored(ledger):
-    s = sku()
-    ledger.ingest([ev(STORE.id, s, "count", 4, 30)])
-    result = ledger.ingest([ev(STORE.id, s, "count", 9, 10)])
-    assert outcomes(result) == ["stale"]
-    assert result.verdicts[0][1].reason == "older than the count already applied"
-    assert ledger.position(STORE.id, s).on_hand == 4
-
-
-def test_bad_events_are_rejected_each_with_its_reason_and_change_nothing(ledger, backend):
-    s = sku()
-    good = ev(STORE.id, s, "receive", 3, 1)
-    bad = [
-        ev("NOWHERE", s, "receive", 1),
-        ev(STORE.id, s, "receive", -2),
-        ev(STORE.id, s, "count", -1),
-        ev(STORE.id, s, "receive", 10**9),
-        {**ev(STORE.id, s, "receive", 1), "type": "teleport"},
-        {**ev(STORE.id, s, "receive", 1), "quantity": "lots"},
-        {**ev(STORE.id, s, "receive", 1), "occurred_at": "2999-01-01T00:00:00+00:00"},
-        {**ev(STORE.id, s, "receive", 1), "occurred_at": "2026-11-01T08:00:00"},
-        {**ev(STORE.id, s, "receive", 1), "unexpected": True},
-        "not an event",
-    ]
-    result = ledger.ingest([good, *bad])
-    verdicts = [v for _, v in result.verdicts]
-    assert [v.outcome for v in verdicts] == [Outcome.applied] + [Outcome.rejected] * len(bad)
-    reasons = [v.reason for v in verdicts[1:]]
-    assert "unknown location 'NOWHERE'" in reasons[0]
-    assert reasons[1] == "quantity: a receive carries a positive quantity"
-    assert reasons[2] == "quantity: a count cannot be negative"
-    assert reasons[3].startswith("quantity:")
-    assert reasons[4].startswith("type:")
-    assert reasons[5].startswith("quantity:")
-    assert reasons[6] == "occurred_at: lies in the future"
-    assert reasons[7].startswith("occurred_at:")
-    assert reasons[8].startswith("unexpected:")
-    assert reasons[9] == "an event must be an object"
-    assert ledger.position(STORE.id, s).on_hand == 3
-    assert ledger.position("NOWHERE", s) is None
-
-
-def test_a_batch_over_the_limit_is_refused_whole(ledger):
-    s = sku()
-    with pytest.raises(BatchTooLarge, match=str(MAX_BATCH_EVENTS)):
-        ledger.ingest([ev(STORE.id, s, "receive", 1) for _ in range(MAX_BATCH_EVENTS + 1)])
-    assert ledger.position(STORE.id, s) is None
-
-
-def test_arrival_order_does_not_change_the_position(ledger):
-    a, b = sku(), sku()
-    history = lambda s: [  # noqa: E731
-        ev(STORE.id, s, "count", 20, 10, eid=f"{s}-c1"),
-        ev(STORE.id, s, "sale", 2, 5, eid=f"{s}-s0"),
-        ev(STORE.id, s, "sale", 3, 12, eid=f"{s}-s1"),
-        ev(STORE.id, s, "count", 14, 15, eid=f"{s}-c2"),
-        ev(STORE.id, s, "receive", 6, 16, eid=f"{s}-r1"),
-        ev(STORE.id, s, "adjust", -1, 17, eid=f"{s}-a1"),
-    ]
-    for item in history(a):
-        ledger.ingest([item])
-    for item in reversed(history(b)):
-        ledger.ingest([item])
-    assert ledger.position(STORE.id, a).on_hand == ledger.position(STORE.id, b).on_hand == 19
-
-
-def test_the_same_batch_sent_by_four_writers_at_once_counts_once(ledger):
-    s = sku()
-    batch = [ev(STORE.id, s, "receive", 2, i) for i in range(50)]
-    start = threading.Barrier(4)
-
-    def send(_: int) -> list[str]:
-        start.wait()
-        return outcomes(ledger.ingest(batch))
-
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(send, range(4)))
-    assert sorted(r.count("applied") for r in results) == [0, 0, 0, 50]
-    assert all(set(r) <= {"applied", "duplicate"} for r in results)
-    assert ledger.position(STORE.id, s).on_hand == 100
-
-
-def test_a_batch_across_a_thousand_positions_moves_each_of_them(ledger):
-    skus = [sku() for _ in range(1000)]
-    ledger.ingest([ev(STORE.id, s, "count", 10, 1) for s in skus])
-    result = ledger.ingest([ev(STORE.id, s, "sale", 1 + i % 3, 2) for i, s in enumerate(skus)])
-    assert outcomes(result) == ["applied"] * 1000
-    assert [ledger.position(STORE.id, s).on_hand for s in skus[:5]] == [9, 8, 7, 9, 8]
-    assert ledger.position(STORE.id, skus[-1]).on_hand == 10 - (1 + 999 % 3)
 
 
 @contextmanager
@@ -240,7 +94,7 @@ def test_a_position_another_batch_creates_first_is_decided_again(ledger, backend
 @pytest.mark.parametrize("backend", ["server"], indirect=True)
 @pytest.mark.parametrize("other", ["batch", "hold"])
 def test_a_batch_that_finds_a_position_moved_never_deadlocks_a_writer_locking_in_order(
-    ledger, backend, other
+    ledger, backend, other, postgres_admin
 ):
     """Batch A reads W < X unlocked; W moves; A writes X, finding W moved. Meanwhile B (a batch,
     or a two-line hold) takes W and waits for X. A must let go of X before it waits for W, or
@@ -270,7 +124,7 @@ def test_a_batch_that_finds_a_position_moved_never_deadlocks_a_writer_locking_in
                                                           HoldLine(sku=x, quantity=1, location=STORE.id)])  # fmt: skip
                 hold = Reservations(ledger, backend.reader, group_commit=False).hold
                 second.append(pool.submit(hold, request))
-            time.sleep(0.3)  # B is waiting for X by now
+            wait_until_another_waits_on(conn, postgres_admin)  # B waits for X
         return moved
 
     def retryable(error: Exception) -> bool:
@@ -296,7 +150,9 @@ def test_a_batch_that_finds_a_position_moved_never_deadlocks_a_writer_locking_in
 
 @pytest.mark.server
 @pytest.mark.parametrize("backend", ["server"], indirect=True)  # SQLite: one writer at a time
-def test_a_rule_change_racing_a_new_position_leaves_it_the_new_safety_stock(ledger, backend):
+def test_a_rule_change_racing_a_new_position_leaves_it_the_new_safety_stock(
+    ledger, backend, postgres_admin
+):
     """A batch reads the safety rules to create a position; the rules are replaced before it
     commits. The replacement waits for the batch, then gives the new position its buffer."""
     s = sku()
@@ -306,7 +162,7 @@ def test_a_rule_change_racing_a_new_position_leaves_it_the_new_safety_stock(ledg
         units = real(conn, keys, types)
         if not pending:
             pending.append(pool.submit(ledger.set_safety_rules, [SafetyRule(3, sku=s)]))
-            time.sleep(0.3)  # long enough for the replacement to commit, were it not held back
+            wait_until_another_waits_on(conn, postgres_admin)  # the replacement is held back
         return units
 
     with (

@@ -12,15 +12,7 @@ from inventory.availability.sources import Query
 from inventory.projection.rebuild import rebuild
 from inventory.stock.inbound import InboundIn, record
 from inventory.stock.safety import SafetyRule
-from tests.inventory.helpers import NETWORK, STORE, STORE_NO_SHIP, T0, VENDOR, WAREHOUSE, ev, sku
-
-
-@pytest.fixture
-def ledger(backend):
-    backend.ledger.upsert_locations(NETWORK)
-    backend.ledger.clock = lambda: T0 + timedelta(hours=1)
-    backend.reader.clock = backend.ledger.clock
-    return backend.ledger
+from tests.inventory.helpers import STORE, STORE_NO_SHIP, T0, VENDOR, WAREHOUSE, ev, sku
 
 
 def stock(ledger, s: str, **units: int) -> None:

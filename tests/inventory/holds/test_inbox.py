@@ -22,6 +22,24 @@ def filled(items: list[Pending]) -> Inbox:
     return inbox
 
 
+class _Watched(threading.Condition):
+    """The inbox's condition, telling when its taker starts to wait on it."""
+
+    def __init__(self) -> None:
+        super().__init__(threading.Lock())
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()  # still holding the lock: a put or close now lands after the wait began
+        return super().wait(timeout)
+
+
+def watched(inbox: Inbox) -> threading.Event:
+    """An event set once the inbox's taker waits (before any hold or close has been put in)."""
+    inbox._ready = condition = _Watched()
+    return condition.waiting
+
+
 def test_a_group_is_every_hold_queued_when_no_more_are_expected() -> None:
     items = pending(3)
     inbox = filled(items)
@@ -42,11 +60,12 @@ def test_fewer_than_expected_wait_at_most_the_linger(monkeypatch) -> None:
 def test_the_wait_ends_as_soon_as_the_expected_holds_are_in(monkeypatch) -> None:
     monkeypatch.setattr(hold_inbox, "GROUP_LINGER_S", 30)
     inbox = Inbox()
+    lingering, staged = watched(inbox), []
     items = pending(4)
     inbox.put(items[0])
 
     def late() -> None:
-        time.sleep(0.05)
+        staged.append(lingering.wait(timeout=10))  # the writer waits for the other three now
         for item in items[1:]:
             inbox.put(item)
 
@@ -54,6 +73,7 @@ def test_the_wait_ends_as_soon_as_the_expected_holds_are_in(monkeypatch) -> None
     started = time.perf_counter()
     assert inbox.take(expected=4) == items
     assert time.perf_counter() - started < 10  # far below the 30 s linger
+    assert staged == [True], "the writer never waited for the holds still to come"
 
 
 def test_a_group_holds_at_most_the_limit(monkeypatch) -> None:
@@ -74,10 +94,11 @@ def test_a_closed_inbox_gives_what_was_queued_then_nothing() -> None:
 
 def test_closing_wakes_a_writer_waiting_for_holds() -> None:
     inbox = Inbox()
+    waiting = watched(inbox)
     taken: list = []
     writer = threading.Thread(target=lambda: taken.append(inbox.take(expected=1)), daemon=True)
     writer.start()
-    time.sleep(0.05)
+    assert waiting.wait(timeout=10), "the writer never came to wait for holds"
     inbox.close()
     writer.join(timeout=10)
     assert not writer.is_alive() and taken == [None]
