@@ -7,10 +7,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, text, update
 
-import inventory.projection.reconcile as reconcile_module
+import inventory.projection.record_drift as record_drift
+import inventory.projection.repair as repair_module
 from inventory.domain.projected import Projected
 from inventory.holds.request import HoldLine, HoldRequest
 from inventory.holds.service import Reservations
+from inventory.projection.drift import Drift
 from inventory.projection.reconcile import reconcile
 from inventory.sql.schema import CorrectionRow, PositionRow
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
@@ -147,14 +149,14 @@ def test_a_batch_committed_while_reconcile_runs_is_no_drift(backend, monkeypatch
     batch commits, and the projection, which is live, is judged against SQL as it is now where
     it is ahead of that snapshot."""
     skus = seeded(backend)
-    real_init = reconcile_module._Histories.__init__
+    real_init = record_drift.Histories.__init__
 
-    def a_batch_commits_meanwhile(self, conn):
+    def a_batch_commits_meanwhile(self, conn, chunk_positions):
         with ThreadPoolExecutor(1) as other:
             other.submit(backend.ledger.ingest, [ev(STORE.id, skus[1], "sale", 1, 3)]).result(10)
-        real_init(self, conn)
+        real_init(self, conn, chunk_positions)
 
-    monkeypatch.setattr(reconcile_module._Histories, "__init__", a_batch_commits_meanwhile)
+    monkeypatch.setattr(record_drift.Histories, "__init__", a_batch_commits_meanwhile)
     assert reconcile(backend.ledger).drifts == []
 
 
@@ -166,11 +168,11 @@ def test_a_repair_leaves_a_position_that_moved_since_it_was_checked(backend):
             select(POS.c.version).where(POS.c.location == STORE.id, POS.c.sku == skus[1])
         ).scalar_one()
     for seen in (
-        reconcile_module.Drift("on_hand", STORE.id, skus[1], 99, 1234, "another value", version),
-        reconcile_module.Drift("on_hand", STORE.id, skus[1], 99, now.on_hand, "older", version - 1),
+        Drift("on_hand", STORE.id, skus[1], 99, 1234, "another value", version),
+        Drift("on_hand", STORE.id, skus[1], 99, now.on_hand, "older", version - 1),
     ):
         changed, written = backend.ledger.transaction(
-            lambda conn, seen=seen: reconcile_module._correct(conn, [seen], 0)
+            lambda conn, seen=seen: repair_module._correct(conn, [seen], 0)
         )
         assert (changed, written) == ({}, 0)  # nothing is overwritten
     assert backend.ledger.position(STORE.id, skus[1]).on_hand == now.on_hand
