@@ -68,6 +68,7 @@ _EXPORTS: dict[str, str] = {
     "MAX_HOLD_TTL_S": "inventory.holds.request",
     "DEFAULT_CART_TTL_S": "inventory.holds.expiry",
     "ReservationConflict": "inventory.holds.outcome",
+    "UnknownReservation": "inventory.holds.outcome",
     "ExpirySweeper": "inventory.holds.expiry",
     # keeping the projection true
     "rebuild": "inventory.projection.rebuild",
@@ -118,6 +119,7 @@ __all__ = [
     "StockEvent",
     "Take",
     "UnknownLocation",
+    "UnknownReservation",
     "VendorConfidence",
     "Verdict",
     "from_micros",
@@ -164,7 +166,12 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.domain.projected import Projected
     from inventory.domain.time import from_micros, to_micros
     from inventory.holds.expiry import DEFAULT_CART_TTL_S, ExpirySweeper
-    from inventory.holds.outcome import HoldOutcome, HoldStatus, ReservationConflict
+    from inventory.holds.outcome import (
+        HoldOutcome,
+        HoldStatus,
+        ReservationConflict,
+        UnknownReservation,
+    )
     from inventory.holds.request import MAX_HOLD_TTL_S, HoldLine, HoldRequest, Take
     from inventory.holds.service import Reservations
     from inventory.ledger import Ledger

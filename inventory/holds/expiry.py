@@ -11,9 +11,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
-from inventory.holds.lifecycle import give_back
+from inventory.holds.lifecycle import expire
 from inventory.holds.outcome import Changes, HoldStatus
 from inventory.holds.request import HoldRequest
 from inventory.sql.schema import ReservationRow
@@ -43,12 +43,7 @@ def expire_due(conn: Connection, now_us: int, limit: int, changes: Changes) -> l
     ))  # fmt: skip
     if not due:
         return []
-    expired = list(conn.scalars(
-        update(RES).where(RES.c.id.in_(due), RES.c.status == HoldStatus.held).values(status=HoldStatus.expired, closed_us=now_us).returning(RES.c.id)
-    ))  # fmt: skip
-    if expired:
-        give_back(conn, expired, changes)
-    return expired
+    return expire(conn, due, now_us, changes)
 
 
 def expire_all(

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from inventory.domain.projected import Projected
-from inventory.holds.outcome import Changes, HoldStatus
+from inventory.holds.outcome import (
+    Changes,
+    HoldStatus,
+    ReservationConflict,
+    UnknownReservation,
+)
 from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
 
 Key = tuple[str, str]
@@ -45,22 +50,50 @@ def close(
 ) -> HoldStatus:
     """Move a held reservation to `to` exactly once; returns the status it ends in.
 
-    Releasing or expiring gives its units back; consuming keeps them reserved for the order.
+    Releasing or expiring gives its units back; consuming keeps them reserved for the order. A
+    hold past its expiry is expired here, whoever asks, even before a sweep reaches it: it can
+    no longer be consumed. A hold is consumed by one order: the same order again is a replay,
+    another order a conflict naming the first.
     """
     moved = conn.execute(
         update(RES)
-        .where(RES.c.id == reservation_id, RES.c.status == HoldStatus.held)
+        .where(
+            RES.c.id == reservation_id,
+            RES.c.status == HoldStatus.held,
+            or_(RES.c.expires_us.is_(None), RES.c.expires_us > now_us),
+        )
         .values(status=to, closed_us=now_us, order_id=order_id)
         .returning(RES.c.id)
     ).first()
-    if moved is None:
-        status = conn.scalar(select(RES.c.status).where(RES.c.id == reservation_id))
-        if status is None:
-            raise KeyError(reservation_id)
-        return HoldStatus(status)
-    if to is not HoldStatus.consumed:
-        give_back(conn, [reservation_id], changes)
-    return to
+    if moved is not None:
+        if to is not HoldStatus.consumed:
+            give_back(conn, [reservation_id], changes)
+        return to
+    row = conn.execute(
+        select(RES.c.status, RES.c.order_id).where(RES.c.id == reservation_id)
+    ).first()
+    if row is None:
+        raise UnknownReservation(f"no reservation {reservation_id!r}")
+    status = HoldStatus(row.status)
+    if status is HoldStatus.held:  # due: it expires now, as the sweep would have made it
+        expire(conn, [reservation_id], now_us, changes)
+        return HoldStatus.expired
+    if status is HoldStatus.consumed and to is HoldStatus.consumed and row.order_id != order_id:
+        raise ReservationConflict(
+            f"reservation {reservation_id!r} was consumed by order {row.order_id!r}"
+        )
+    return status
+
+
+def expire(conn: Connection, ids: list[str], now_us: int, changes: Changes) -> list[str]:
+    """Expire the holds of `ids` that are still held, each exactly once, giving their units back;
+    returns those it expired."""
+    expired = list(conn.scalars(
+        update(RES).where(RES.c.id.in_(ids), RES.c.status == HoldStatus.held).values(status=HoldStatus.expired, closed_us=now_us).returning(RES.c.id)
+    ))  # fmt: skip
+    if expired:
+        give_back(conn, expired, changes)
+    return expired
 
 
 def give_back(conn: Connection, ids: list[str], changes: Changes) -> None:

@@ -23,6 +23,10 @@ class HoldStatus(StrEnum):
     expired = "expired"
 
 
+class UnknownReservation(LookupError):
+    """No reservation has this id."""
+
+
 class ReservationConflict(Exception):
     """The request contradicts what is recorded (same id, other content; or a closed reservation)."""
 
