@@ -12,7 +12,7 @@ from inventory.availability.policy import AvailabilityPolicy
 from inventory.availability.sources import Sources, vendor_stale
 from inventory.domain.model import Capability
 from inventory.domain.projected import Projected
-from inventory.holds.request import HoldRequest, Take
+from inventory.holds.request import HoldLine, HoldRequest, Take
 
 
 @dataclass(slots=True)
@@ -113,6 +113,13 @@ def plan_hold(
     return Plan(lines, held_back, terms)
 
 
+def _planning_order(item: tuple[int, HoldLine]) -> tuple[str, bool]:
+    """Lines by SKU, and within a SKU the lines pinned to a location first: they have one place
+    to take from, the others may take from any, so the answer does not depend on line order."""
+    _, line = item
+    return line.sku, line.location is None
+
+
 def decide_group(
     items: Sequence[tuple[HoldRequest, Plan]], free: dict[tuple[str, str], int]
 ) -> list[tuple[Take, ...] | str]:
@@ -126,7 +133,7 @@ def decide_group(
     for request, plan in items:
         taken: list[Take] = []
         refusal = ""
-        for index, line in sorted(enumerate(request.lines), key=lambda item: item[1].sku):
+        for index, line in sorted(enumerate(request.lines), key=_planning_order):
             remaining = line.quantity
             if keep := plan.keep(index):
                 offers = {

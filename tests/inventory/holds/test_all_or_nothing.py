@@ -4,8 +4,12 @@ holds sent at once never oversell."""
 from __future__ import annotations
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from inventory import HoldLine, HoldRequest
 from tests.inventory.helpers import STORE, WAREHOUSE, ev, sku
 from tests.inventory.holding import assert_never_oversold, available, hold
 
@@ -70,4 +74,21 @@ def test_many_concurrent_holds_never_oversell_a_hot_sku(desk, backend):
         taken += 1
     assert taken == 57
     assert available(backend, s) == 0
+    assert_never_oversold(backend)
+
+
+@pytest.mark.parametrize("pinned_first", [False, True])
+def test_the_order_of_a_holds_lines_never_changes_its_answer(desk, backend, pinned_first):
+    """WH has 6, the store 5: five pinned to WH and five from anywhere fit, in either order."""
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 6), ev(STORE.id, s, "count", 5)])
+    anywhere = HoldLine(sku=s, quantity=5)
+    pinned = HoldLine(sku=s, quantity=5, location=WAREHOUSE.id)
+    lines = [pinned, anywhere] if pinned_first else [anywhere, pinned]
+    outcome = desk.hold(HoldRequest(id=uuid.uuid4().hex, lines=lines))
+    assert outcome.status == "held", outcome.reason
+    taken = {(t.line, t.location): t.quantity for t in outcome.takes}
+    pinned_line = lines.index(pinned)
+    assert taken[(pinned_line, WAREHOUSE.id)] == 5
+    assert available(backend, s) == 1
     assert_never_oversold(backend)
