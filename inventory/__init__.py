@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "NetworkNotPublished": "inventory.availability.reader",
     "MAX_CART_SKUS": "inventory.availability.reader",
     "Query": "inventory.availability.sources",
+    "InvalidQuery": "inventory.availability.sources",
     "SkuAvailability": "inventory.availability.compute",
     "Contribution": "inventory.availability.compute",
     "Promise": "inventory.availability.compute",
@@ -99,6 +100,7 @@ __all__ = [
     "HoldRequest",
     "HoldStatus",
     "InboundIn",
+    "InvalidQuery",
     "Ledger",
     "Location",
     "LocationIn",
@@ -154,7 +156,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         CartTooLarge,
         NetworkNotPublished,
     )
-    from inventory.availability.sources import Query
+    from inventory.availability.sources import InvalidQuery, Query
     from inventory.domain.model import (
         Capability,
         EventType,

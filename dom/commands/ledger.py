@@ -22,6 +22,7 @@ from inventory import (
     MAX_BATCH_EVENTS,
     BatchTooLarge,
     CartTooLarge,
+    InvalidQuery,
     LocationIn,
     Query,
     SkuAvailability,
@@ -115,11 +116,10 @@ def ingest(
 
 
 def _query(method: str, store: str | None, quantity: int, channel: str) -> Query:
-    if method not in ("ship", "pickup"):
-        raise typer.BadParameter("method is ship or pickup")
-    if method == "pickup" and not store:
-        raise typer.BadParameter("--store is required for pickup")
-    return Query(method=method, store=store, quantity=quantity, channel=channel)
+    try:
+        return Query(method=method, store=store, quantity=quantity, channel=channel)
+    except InvalidQuery as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 def _as_dict(answer: SkuAvailability) -> dict:
@@ -143,7 +143,7 @@ def availability(
     with session() as engine:
         try:
             answers = engine.reader.check(skus, _query(method, store, quantity, channel))
-        except CartTooLarge as error:
+        except (CartTooLarge, InvalidQuery) as error:
             raise typer.BadParameter(str(error)) from None
     if json:
         sys.stdout.write(orjson.dumps([_as_dict(a) for a in answers]).decode() + "\n")
@@ -170,7 +170,10 @@ def explain(
 ) -> None:
     """How a SKU's availability is computed: each location's part, buffers, exclusions, freshness."""
     with session() as engine:
-        answer = engine.reader.explain(sku, _query(method, store, 1, channel))
+        try:
+            answer = engine.reader.explain(sku, _query(method, store, 1, channel))
+        except InvalidQuery as error:
+            raise typer.BadParameter(str(error)) from None
     out.print(explanation_table(answer))
     out.print(
         f"{answer.method} available for {sku}: {answer.available} (held back by threshold: {answer.held_back})"

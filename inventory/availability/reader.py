@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from inventory.availability import network
 from inventory.availability.compute import SkuAvailability, compute
-from inventory.availability.sources import Query, Sources, sources_for
+from inventory.availability.sources import InvalidQuery, Query, Sources, sources_for
 from inventory.availability.tally import Tally, tally_many
+from inventory.domain.model import Capability
 from inventory.projection.store import Projection
 
 MAX_CART_SKUS = 500
@@ -44,6 +45,8 @@ class AvailabilityReader:
             raise CartTooLarge(f"at most {MAX_CART_SKUS} SKUs per call, got {len(unique)}")
         version, positions, inbound = self.projection.read_with_inbound(unique)
         view = self.view_for(version)
+        if query.method == "pickup":
+            _check_pickup_store(view, query.store)
         sources = self.sources(view, query)
         now = self.clock()
         tallies: list[Tally | None] = [None] * len(unique)
@@ -105,3 +108,13 @@ class AvailabilityReader:
             self._view = network.decode(blob, current)
             self._sources = {}
             return self._view
+
+
+def _check_pickup_store(view: network.NetworkView, store: str | None) -> None:
+    """A pickup query names a pickup point the network has: anything else is the caller's
+    mistake, not stock that happens to be zero."""
+    location = view.locations.get(store or "")
+    if location is None:
+        raise InvalidQuery(f"unknown pickup store {store!r}")
+    if not location.can(Capability.pickup):
+        raise InvalidQuery(f"{store!r} is not a pickup point")

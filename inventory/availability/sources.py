@@ -16,14 +16,34 @@ from inventory.availability.policy import AvailabilityPolicy, ChannelFence
 from inventory.availability.tally import SourceTable
 from inventory.domain.model import Capability, Location, LocationType
 
+METHODS = frozenset({"ship", "pickup"})
+MAX_QUERY_UNITS = 1_000_000  # units one availability query may ask to promise
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """What checkout asks: by `method` (ship, or pickup at `store`), for `channel`, `quantity`
+    units, optionally on a future date. Refused when malformed, never read as something else."""
+
     method: str = "ship"  # ship | pickup
     store: str | None = None
     channel: str = "web"
     quantity: int = 1
     on_date: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InvalidQuery(f"method is ship or pickup, not {self.method!r}")
+        if self.method == "pickup" and not self.store:
+            raise InvalidQuery("a pickup query names its store")
+        if isinstance(self.quantity, bool) or not isinstance(self.quantity, int):
+            raise InvalidQuery(f"quantity is a whole number, not {self.quantity!r}")
+        if not 1 <= self.quantity <= MAX_QUERY_UNITS:
+            raise InvalidQuery(f"quantity is 1 to {MAX_QUERY_UNITS:,}, not {self.quantity}")
+
+
+class InvalidQuery(ValueError):
+    """An availability query that cannot be answered as asked: the message says why."""
 
 
 @dataclass(frozen=True, slots=True)

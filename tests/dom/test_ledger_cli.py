@@ -80,7 +80,21 @@ def test_a_pickup_question_needs_its_store(dom):
     dom("seed", "--stores", "2", "--skus", "10")
     result = dom("availability", "SKU-000001", "--method", "pickup")
     assert result.returncode == 2
-    assert "--store is required for pickup" in result.stderr
+    assert "a pickup query names its store" in result.stderr
+
+
+def test_a_pickup_question_at_a_store_the_network_does_not_have_is_an_error_not_zero(dom):
+    dom("seed", "--stores", "2", "--skus", "10")
+    for command in ("availability", "explain"):
+        result = dom(command, "SKU-000001", "--method", "pickup", "--store", "NOPE")
+        assert result.returncode == 2, result.stdout
+        assert "unknown pickup store 'NOPE'" in result.stderr
+
+
+def test_an_unknown_method_is_refused_not_read_as_ship(dom):
+    result = dom("availability", "SKU-000001", "--method", "bogus")
+    assert result.returncode == 2
+    assert "method is ship or pickup, not 'bogus'" in result.stderr
 
 
 def test_locations_are_upserted_from_a_file_and_a_bad_one_changes_nothing(dom, tmp_path):

@@ -8,11 +8,11 @@ import pytest
 
 from inventory.availability.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
 from inventory.availability.reader import MAX_CART_SKUS, CartTooLarge
-from inventory.availability.sources import Query
+from inventory.availability.sources import InvalidQuery, Query
 from inventory.projection.rebuild import rebuild
 from inventory.stock.inbound import InboundIn, record
 from inventory.stock.safety import SafetyRule
-from tests.inventory.helpers import STORE, STORE_NO_SHIP, T0, VENDOR, WAREHOUSE, ev, sku
+from tests.inventory.helpers import NETWORK, STORE, STORE_NO_SHIP, T0, VENDOR, WAREHOUSE, ev, sku
 
 
 def stock(ledger, s: str, **units: int) -> None:
@@ -212,3 +212,24 @@ def test_explain_shows_the_buffer_and_the_fence_each_location_keeps(ledger, back
     assert (dc.on_hand, dc.safety, dc.fenced, dc.counted) == (10, 0, 3, 7)
     assert (store.on_hand, store.safety, store.fenced, store.counted) == (9, 2, 3, 4)  # 7 free
     assert backend.reader.check([s])[0].available == 7 + 4
+
+
+def test_a_malformed_query_is_refused_never_read_as_something_else():
+    with pytest.raises(InvalidQuery, match="not 'bogus'"):
+        Query(method="bogus")
+    with pytest.raises(InvalidQuery, match="names its store"):
+        Query(method="pickup")
+    for quantity in (0, -1, True, "5", 2.5):
+        with pytest.raises(InvalidQuery, match="quantity"):
+            Query(quantity=quantity)
+
+
+def test_a_pickup_read_at_an_unknown_store_or_one_that_is_no_pickup_point_says_so(backend):
+    backend.ledger.upsert_locations(NETWORK)
+    s = sku()
+    backend.ledger.ingest([ev(STORE.id, s, "count", 5)])
+    with pytest.raises(InvalidQuery, match="unknown pickup store 'NOPE'"):
+        backend.reader.check([s], Query(method="pickup", store="NOPE"))
+    with pytest.raises(InvalidQuery, match=f"'{VENDOR.id}' is not a pickup point"):
+        backend.reader.check([s], Query(method="pickup", store=VENDOR.id))
+    assert backend.reader.check([s], Query(method="pickup", store=STORE.id))[0].available == 5

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event
 
 from inventory.availability.policy import AvailabilityPolicy, ChannelFence
 from inventory.availability.reader import AvailabilityReader
-from inventory.availability.sources import Query
+from inventory.availability.sources import InvalidQuery, Query
 from inventory.stock.safety import SafetyRule
 from tests.inventory.helpers import NETWORK, STORE, STORE_NO_SHIP, T0, ev, sku
 
@@ -56,7 +57,6 @@ def test_availability_reads_touch_the_projection_only_never_sql(ledger, backend)
     queries = [
         Query(),
         Query(method="pickup", store=STORE.id, quantity=3),
-        Query(method="pickup", store="NOWHERE"),
         Query(on_date=T0 + timedelta(days=2)),
     ]
 
@@ -64,6 +64,8 @@ def test_availability_reads_touch_the_projection_only_never_sql(ledger, backend)
         cold = AvailabilityReader(backend.projection, clock=backend.reader.clock)
         plain = [cold.check([s, t, never], q) for q in queries]
         detailed = [backend.reader.explain(s, q) for q in queries]
+        with pytest.raises(InvalidQuery, match="unknown pickup store"):
+            cold.check([s], Query(method="pickup", store="NOWHERE"))
     assert (seen.statements, seen.checkouts) == ([], 0)
     assert plain[0][0].available == 5 + 4 + int(5 * 0.8)  # the reads did read stock
     assert detailed[0].available == plain[0][0].available
