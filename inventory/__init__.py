@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "ChannelFence": "inventory.availability.policy",
     "VendorConfidence": "inventory.availability.policy",
     "SafetyRule": "inventory.stock.safety",
+    "InvalidSafetyRule": "inventory.stock.safety",
     "InboundIn": "inventory.stock.inbound",
     "record_inbound": "inventory.stock.inbound",
     "BatchResult": "inventory.stock.ingest",
@@ -101,6 +102,7 @@ __all__ = [
     "HoldStatus",
     "InboundIn",
     "InvalidQuery",
+    "InvalidSafetyRule",
     "Ledger",
     "Location",
     "LocationIn",
@@ -189,3 +191,4 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.stock.inbound import InboundIn
     from inventory.stock.inbound import record as record_inbound
     from inventory.stock.ingest import BatchResult
+    from inventory.stock.safety import InvalidSafetyRule, SafetyRule

@@ -7,6 +7,9 @@ hold is one conditional update (inventory.holds.lifecycle); expiry is inventory.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import Connection
 
 from inventory.availability.reader import AvailabilityReader
@@ -37,7 +40,13 @@ class Reservations:
         self._writer = HoldWriter(self._decider, view_ttl_s)
 
     # -- holding ------------------------------------------------------------------------------
-    def hold(self, request: HoldRequest) -> HoldOutcome:
+    def hold(self, request: HoldRequest | Mapping[str, Any]) -> HoldOutcome:
+        """Hold every line or none. A mapping is validated as a HoldRequest first (a pydantic
+        ValidationError names each field that is wrong)."""
+        if isinstance(request, Mapping):
+            request = HoldRequest.model_validate(request)
+        elif not isinstance(request, HoldRequest):
+            raise TypeError(f"a hold is a HoldRequest or a mapping, not {type(request).__name__}")
         request = expiry.with_default_ttl(request, self.cart_ttl_s)
         if self.group_commit:
             return self._writer.submit(request)

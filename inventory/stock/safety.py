@@ -5,13 +5,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+MAX_SAFETY_UNITS = 1_000_000_000  # a buffer no position needs more of; SQL keeps it in 32 bits
+LOCATION_TYPES = frozenset({"warehouse", "store", "dropship"})
+
+
+class InvalidSafetyRule(ValueError):
+    """A safety rule that cannot be kept as written: the message says why."""
+
 
 @dataclass(frozen=True, slots=True)
 class SafetyRule:
+    """A buffer of `units` kept back from online sale, for the positions the rule names."""
+
     units: int
     location_type: str | None = None
     location: str | None = None
     sku: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.units, bool) or not isinstance(self.units, int):
+            raise InvalidSafetyRule(f"units is a whole number, not {self.units!r}")
+        if not 0 <= self.units <= MAX_SAFETY_UNITS:
+            raise InvalidSafetyRule(f"units is 0 to {MAX_SAFETY_UNITS:,}, not {self.units}")
+        if self.location_type is not None and self.location_type not in LOCATION_TYPES:
+            raise InvalidSafetyRule(f"unknown location type {self.location_type!r}")
+        for name in ("location", "sku"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 64):
+                raise InvalidSafetyRule(f"{name} is 1 to 64 characters, not {value!r}")
 
     @property
     def specificity(self) -> int:

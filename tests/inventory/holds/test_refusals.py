@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from inventory.holds.outcome import ReservationConflict
@@ -105,3 +106,15 @@ def test_a_pickup_hold_names_what_is_wrong_with_its_store(desk, backend):
         "refused",
         f"{WAREHOUSE.id!r} is not a pickup point",
     )
+
+
+def test_a_hold_given_as_a_mapping_is_validated_like_a_request(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    outcome = desk.hold({"id": uuid.uuid4().hex, "lines": [{"sku": s, "quantity": 2}]})
+    assert outcome.status == "held"
+    with pytest.raises(ValidationError, match="quantity"):
+        desk.hold({"id": uuid.uuid4().hex, "lines": [{"sku": s, "quantity": "lots"}]})
+    with pytest.raises(TypeError, match="not list"):
+        desk.hold([s, 2])
+    assert available(backend, s) == 3

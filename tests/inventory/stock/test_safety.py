@@ -13,7 +13,7 @@ from inventory.holds.outcome import Changes
 from inventory.holds.plan import Plan
 from inventory.holds.request import HoldRequest
 from inventory.sql import transaction as sql_transaction
-from inventory.stock.safety import SafetyRule
+from inventory.stock.safety import InvalidSafetyRule, SafetyRule
 from tests.inventory.helpers import STORE, STORE_NO_SHIP, WAREHOUSE, ev, sku
 from tests.inventory.holding import available, hold
 
@@ -139,3 +139,26 @@ def test_sql_refuses_a_hold_into_safety_stock_whatever_the_projection_claims(
     position = ledger.position(WAREHOUSE.id, s)
     assert (position.reserved, position.safety) == (3, 2)
     assert position.reserved <= position.on_hand - position.safety
+
+
+@pytest.mark.parametrize(
+    ("rule", "reason"),
+    [
+        (dict(units=-1), "units is 0 to"),
+        (dict(units=2**40), "units is 0 to"),
+        (dict(units="5"), "whole number"),
+        (dict(units=True), "whole number"),
+        (dict(units=1, location_type="shop"), "unknown location type 'shop'"),
+        (dict(units=1, sku=""), "sku is 1 to 64 characters"),
+        (dict(units=1, location="L" * 65), "location is 1 to 64 characters"),
+    ],
+)
+def test_a_safety_rule_that_cannot_be_kept_is_refused_and_the_rules_in_force_stay(
+    ledger, backend, rule, reason
+):
+    s = sku()
+    ledger.set_safety_rules([SafetyRule(2, location=WAREHOUSE.id)])
+    ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
+    with pytest.raises(InvalidSafetyRule, match=reason):
+        ledger.set_safety_rules([SafetyRule(**rule)])
+    assert ledger.position(WAREHOUSE.id, s).safety == 2
