@@ -5,6 +5,7 @@ positions, the projection's records and the reservations as they were."""
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 import pytest
 from pydantic import ValidationError
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from inventory.holds.outcome import ReservationConflict
 from inventory.holds.request import HoldLine, HoldRequest
 from tests.inventory.helpers import STORE, WAREHOUSE, ev, sku
-from tests.inventory.holding import POS, available, hold, reservation_rows
+from tests.inventory.holding import POS, available, hold, reservation_rows, together
 
 
 def test_bad_hold_requests_are_refused_before_anything_changes():
@@ -118,3 +119,27 @@ def test_a_hold_given_as_a_mapping_is_validated_like_a_request(desk, backend):
     with pytest.raises(TypeError, match="not list"):
         desk.hold([s, 2])
     assert available(backend, s) == 3
+
+
+@pytest.mark.parametrize("bad_id", ["bad\x00", "   ", "line\nbreak", "del\x7f"])
+def test_a_hold_id_with_a_control_character_or_only_blanks_is_refused_at_the_boundary(bad_id):
+    with pytest.raises(ValidationError, match="id"):
+        HoldRequest(id=bad_id, lines=[HoldLine(sku="SKU-1", quantity=1)])
+    with pytest.raises(ValidationError, match="channel"):
+        HoldRequest(id="ok", lines=[HoldLine(sku="SKU-1", quantity=1)], channel=bad_id)
+
+
+def test_a_bad_hold_among_concurrent_ones_fails_alone(desk, backend):
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 20)])
+
+    def attempt(request_id: str):
+        try:
+            return desk.hold({"id": request_id, "lines": [{"sku": s, "quantity": 1}]}).status
+        except ValidationError:
+            return "invalid"
+
+    ids = [uuid.uuid4().hex for _ in range(11)] + ["bad\x00"]
+    answers = together(*(partial(attempt, request_id) for request_id in ids))
+    assert answers == ["held"] * 11 + ["invalid"]
+    assert available(backend, s) == 9
