@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import Connection, select
 
@@ -35,6 +36,9 @@ from inventory.stock.safety import SafetyBook, SafetyRule
 from inventory.stock.safety_sql import SAFETY, lock_rules
 
 Key = tuple[str, str]  # (location, sku)
+# Ledgered from its values in field order (unchecked), skipping the Python-level __new__ that
+# calling a NamedTuple class runs.
+_ledgered = partial(tuple.__new__, Ledgered)
 
 
 @dataclass(slots=True)
@@ -170,7 +174,7 @@ class _Batch:
     def decide(self, key: Key, row: tuple, at: list[int]) -> tuple:
         """The position's new row (see bulk.update_positions) after its events `at`."""
         events, times = self.events, self.times
-        old = (row[2], *row[5:9])
+        old = _ledgered((row[2], *row[5:9]))
         new = None
         if len(at) == 1:  # most positions get one event a batch
             event = events[at[0]]
@@ -178,7 +182,7 @@ class _Batch:
             if new is not None:
                 self.verdicts[at[0]] = Verdict(event.event_id, Outcome.applied)
         if new is None:
-            new = _fold_position(self.conn, row, at, events, times, self.verdicts)
+            new = _fold_position(self.conn, row[10], old, at, events, times, self.verdicts)
         # A chain's receive stamps never go down, whatever the clocks of the writers (see
         # inventory.stock.history): the stamp is this clock's, or the head's if that is later.
         head, stamp = row[10], max(self.now_us, row[11] or 0)
@@ -187,7 +191,9 @@ class _Batch:
         # The version moves only with what the projection shows; a stale event moves the head only.
         version = row[9] + 1 if new != old else row[9]
         if new != old:
-            self.result.changed[key] = Projected.of(version, new[0], row[3], row[4], new[4])
+            self.result.changed[key] = Projected.of(
+                version, new.on_hand, row[3], row[4], new.reported_us
+            )
         else:
             self.result.changed.pop(key, None)
         return (*key, *new, version, head, stamp, row[9], row[10])
@@ -195,22 +201,21 @@ class _Batch:
 
 def _fold_position(
     conn: Connection,
-    row: tuple,
+    head: str | None,
+    state: Ledgered,
     at: list[int],
     events: list[StockEvent],
     times: list[int],
     verdicts: list[Verdict],
-) -> tuple:
-    """The full rule for one position: fill in the verdicts of `at`, return the new
-    (on_hand, count_us, count_id, last_delta_us, reported_us)."""
-    state = Ledgered(row[2], *row[5:9])
+) -> Ledgered:
+    """The full rule for one position whose chain ends at `head`: fill in the verdicts of `at`,
+    return the new state."""
     group, group_times = [events[i] for i in at], [times[i] for i in at]
-    stored = _stored_deltas(conn, row[10], state, group, group_times)
+    stored = _stored_deltas(conn, head, state, group, group_times)
     new_state, group_verdicts = fold(state, group, stored, group_times)
     for i, verdict in zip(at, group_verdicts, strict=True):
         verdicts[i] = verdict
-    return (new_state.on_hand, new_state.count_us, new_state.count_id,
-            new_state.last_delta_us, new_state.reported_us)  # fmt: skip
+    return new_state
 
 
 def rejections_as_verdicts(rejections: Iterable[Rejection]) -> list[tuple[int, Verdict]]:
