@@ -7,6 +7,13 @@ meanwhile, the transaction starts over with all the batch's positions locked in 
 (`FOR UPDATE`). A batch thus usually holds row locks only from its writes to its commit, and never
 waits for a lock while holding others taken out of key order. The fold of inventory.stock.count_rule decides,
 and every changed position gets version + 1.
+
+Positions are read and written as the records of inventory.stock.ingest_sql (`PositionRead`,
+`PositionWrite`) and the rule's state is count_rule's `Ledgered`: every decision here reads a
+column by its name, so none depends on where a SELECT puts it. All three are NamedTuples, passed,
+compared and sent to the driver as the bare tuples they replaced; only building them costs more
+(under a microsecond a position), so the two built a position a batch are built from a tuple of
+their values (`_ledgered`, `_position_write`), half the cost of calling the class.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import Connection, select
 
@@ -35,6 +43,10 @@ from inventory.stock.safety import SafetyBook, SafetyRule
 from inventory.stock.safety_sql import SAFETY, lock_rules
 
 Key = tuple[str, str]  # (location, sku)
+# Each record from its values in field order (unchecked), skipping the Python-level __new__ that
+# calling a NamedTuple class runs.
+_ledgered = partial(tuple.__new__, Ledgered)
+_position_write = partial(tuple.__new__, bulk.PositionWrite)
 
 
 @dataclass(slots=True)
@@ -110,9 +122,9 @@ def _apply(
     batch = _Batch(conn, events, times, now_us, result)
     keys = sorted(members)
     if locked and conn.dialect.name == "postgresql":
-        rows = {(row[0], row[1]): row for row in bulk.lock_positions(conn, keys)}
+        rows = {(row.location, row.sku): row for row in bulk.lock_positions(conn, keys)}
     else:
-        rows = {(row[0], row[1]): row for row in bulk.read_positions(conn, keys)}
+        rows = {(row.location, row.sku): row for row in bulk.read_positions(conn, keys)}
     moved = _write(conn, batch, members, keys, rows, types)
     if moved and not locked:
         # The writes have locked rows out of key order; waiting for more locks now could
@@ -120,7 +132,7 @@ def _apply(
         raise PositionsMoved(sorted(moved))
     if moved:  # only another batch creating a position can have come between: it committed
         # first, so lock that position too and decide on top of it
-        rows = {(row[0], row[1]): row for row in bulk.lock_positions(conn, sorted(moved))}
+        rows = {(row.location, row.sku): row for row in bulk.lock_positions(conn, sorted(moved))}
         if bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in moved]):
             raise AssertionError("a locked position moved")
     return batch
@@ -131,7 +143,7 @@ def _write(
     batch: _Batch,
     members: dict[Key, list[int]],
     keys: list[Key],
-    rows: dict[Key, tuple],
+    rows: dict[Key, bulk.PositionRead],
     types: dict[str, str],
 ) -> set[Key]:
     """Decide every position and write it: the existing ones where they are still as read, the
@@ -140,11 +152,12 @@ def _write(
     moved = bulk.update_positions(conn, [batch.decide(k, rows[k], members[k]) for k in rows])
     missing = [key for key in keys if key not in rows]
     if missing:
+        safety = _safety_of(conn, missing, types)
         fresh = [
-            (*batch.decide(key, bulk.new_position(key, units), members[key]), units)
-            for key, units in zip(missing, _safety_of(conn, missing, types), strict=True)
+            batch.decide(key, bulk.new_position(key, units), members[key])
+            for key, units in zip(missing, safety, strict=True)
         ]
-        moved |= bulk.insert_positions(conn, fresh)
+        moved |= bulk.insert_positions(conn, fresh, safety)
     return moved
 
 
@@ -167,10 +180,12 @@ class _Batch:
         self.previous = [None] * len(self.events)
         self.received = [self.now_us] * len(self.events)
 
-    def decide(self, key: Key, row: tuple, at: list[int]) -> tuple:
-        """The position's new row (see bulk.update_positions) after its events `at`."""
+    def decide(self, key: Key, row: bulk.PositionRead, at: list[int]) -> bulk.PositionWrite:
+        """The position's new row after its events `at`."""
         events, times = self.events, self.times
-        old = (row[2], *row[5:9])
+        old = _ledgered(
+            (row.on_hand, row.count_us, row.count_id, row.last_delta_us, row.reported_us)
+        )
         new = None
         if len(at) == 1:  # most positions get one event a batch
             event = events[at[0]]
@@ -178,39 +193,46 @@ class _Batch:
             if new is not None:
                 self.verdicts[at[0]] = Verdict(event.event_id, Outcome.applied)
         if new is None:
-            new = _fold_position(self.conn, row, at, events, times, self.verdicts)
+            new = _fold_position(
+                self.conn, row.last_event_id, old, at, events, times, self.verdicts
+            )
         # A chain's receive stamps never go down, whatever the clocks of the writers (see
         # inventory.stock.history): the stamp is this clock's, or the head's if that is later.
-        head, stamp = row[10], max(self.now_us, row[11] or 0)
+        head, stamp = row.last_event_id, max(self.now_us, row.last_received_us or 0)
         for i in at:
             self.previous[i], self.received[i], head = head, stamp, events[i].event_id
         # The version moves only with what the projection shows; a stale event moves the head only.
-        version = row[9] + 1 if new != old else row[9]
+        version = row.version
         if new != old:
-            self.result.changed[key] = Projected.of(version, new[0], row[3], row[4], new[4])
+            version += 1
+            self.result.changed[key] = Projected.of(
+                version, new.on_hand, row.reserved, row.safety, new.reported_us
+            )
         else:
             self.result.changed.pop(key, None)
-        return (*key, *new, version, head, stamp, row[9], row[10])
+        return _position_write((
+            row.location, row.sku, new.on_hand, new.count_us, new.count_id, new.last_delta_us,
+            new.reported_us, version, head, stamp, row.version, row.last_event_id,
+        ))  # fmt: skip
 
 
 def _fold_position(
     conn: Connection,
-    row: tuple,
+    head: str | None,
+    state: Ledgered,
     at: list[int],
     events: list[StockEvent],
     times: list[int],
     verdicts: list[Verdict],
-) -> tuple:
-    """The full rule for one position: fill in the verdicts of `at`, return the new
-    (on_hand, count_us, count_id, last_delta_us, reported_us)."""
-    state = Ledgered(row[2], *row[5:9])
+) -> Ledgered:
+    """The full rule for one position whose chain ends at `head`: fill in the verdicts of `at`,
+    return the new state."""
     group, group_times = [events[i] for i in at], [times[i] for i in at]
-    stored = _stored_deltas(conn, row[10], state, group, group_times)
+    stored = _stored_deltas(conn, head, state, group, group_times)
     new_state, group_verdicts = fold(state, group, stored, group_times)
     for i, verdict in zip(at, group_verdicts, strict=True):
         verdicts[i] = verdict
-    return (new_state.on_hand, new_state.count_us, new_state.count_id,
-            new_state.last_delta_us, new_state.reported_us)  # fmt: skip
+    return new_state
 
 
 def rejections_as_verdicts(rejections: Iterable[Rejection]) -> list[tuple[int, Verdict]]:

@@ -4,13 +4,20 @@ SQLAlchemy's per-row parameter handling costs more than the database work at 50,
 these statements go to the driver directly: PostgreSQL gets arrays (`unnest`) sent in binary
 (text arrays cost the client more to build than the server to read) and COPY for the events,
 SQLite gets `executemany` and the keys as a VALUES list. Both do the same thing; tests run both.
+
+What a batch reads (`PositionRead`) and writes (`PositionWrite`) are NamedTuples whose fields are
+the columns: each statement's column list is derived from them, so the order is written once and
+the ingest path reads and builds rows by name. They are tuples still, so the driver's rows become
+records at C speed and nothing about the statements' parameters changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from functools import partial
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -18,7 +25,44 @@ from sqlalchemy.exc import DBAPIError
 Key = tuple[str, str]
 SQLITE_KEYS_PER_SELECT = 400  # two parameters a key, within SQLite's oldest limit of 999
 SQLITE_IDS_PER_SELECT = 900
-POSITION_COLUMNS = "location, sku, on_hand, reserved, safety, count_us, count_id, last_delta_us, reported_us, version, last_event_id, last_received_us"
+
+
+class PositionRead(NamedTuple):
+    """A position as the ingest path reads it: the fields are the columns selected, in order,
+    with the table's defaults (inventory.sql.schema.PositionRow), which a new position starts from."""
+
+    location: str
+    sku: str
+    on_hand: int = 0
+    reserved: int = 0
+    safety: int = 0
+    count_us: int | None = None
+    count_id: str | None = None
+    last_delta_us: int | None = None
+    reported_us: int | None = None
+    version: int = 0
+    last_event_id: str | None = None  # the head of the position's chain (inventory.stock.history)
+    last_received_us: int | None = None  # the head's receive stamp
+
+
+class PositionWrite(NamedTuple):
+    """A position as a batch writes it: the columns it sets, then the version and chain head it
+    read, which `update_positions` expects to find still there."""
+
+    location: str
+    sku: str
+    on_hand: int
+    count_us: int | None
+    count_id: str | None
+    last_delta_us: int | None
+    reported_us: int | None
+    version: int
+    last_event_id: str | None
+    last_received_us: int | None
+    read_version: int
+    read_head: str | None
+
+
 _EVENT_COLUMNS = "event_id, location, sku, type, quantity, occurred_us, received_us, source, outcome, prev_event_id"
 
 
@@ -40,7 +84,7 @@ def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
 
 
 def _fetchall(conn: Connection, sql: str, params: tuple) -> list[tuple]:
-    """Plain tuples straight from the driver: no per-row wrapping on the hot path."""
+    """Plain tuples straight from the driver: no per-row Python wrapping on the hot path."""
     with _cursor(conn, sql) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
@@ -48,6 +92,48 @@ def _fetchall(conn: Connection, sql: str, params: tuple) -> list[tuple]:
 
 def _columns(rows: Sequence[tuple]) -> tuple[list, ...]:
     return tuple(list(c) for c in zip(*rows, strict=True))
+
+
+def _arrays(columns: Sequence[str]) -> str:
+    """PostgreSQL: one typed array parameter a column, for `unnest`."""
+    return ", ".join(f"%b::{'text' if c in _TEXT else 'bigint'}[]" for c in columns)
+
+
+def _pick(fields: Sequence[str], names: Sequence[str]) -> Callable[[tuple], tuple]:
+    """Takes `names`, in that order, out of a row of `fields` (an itemgetter: no Python call a row)."""
+    return itemgetter(*(fields.index(name) for name in names))
+
+
+# The position statements, their column lists derived from the records' fields.
+_TEXT = {"location", "sku", "count_id", "last_event_id", "read_head"}  # the other columns: bigint
+_KEY = ("location", "sku")
+_AS_READ = ("read_version", "read_head")
+_WRITTEN = tuple(c for c in PositionWrite._fields if c not in _AS_READ)
+_SET = tuple(c for c in _WRITTEN if c not in _KEY)
+_INSERTED = (*_WRITTEN, "safety")
+_SELECTED = ", ".join(f"p.{c}" for c in PositionRead._fields)
+_PG_INSERT = (
+    f"INSERT INTO position ({', '.join(_INSERTED)}, reserved) SELECT *, 0 "
+    f"FROM unnest({_arrays(_INSERTED)}) ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING location, sku"
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO position ({', '.join(_INSERTED)}, reserved) "
+    f"VALUES ({', '.join('?' * len(_INSERTED))}, 0)"
+)
+_PG_UPDATE = (
+    f"UPDATE position p SET {', '.join(f'{c} = u.{c}' for c in _SET)} "
+    f"FROM unnest({_arrays(PositionWrite._fields)}) AS u({', '.join(PositionWrite._fields)}) "
+    "WHERE p.location = u.location AND p.sku = u.sku AND p.version = u.read_version "
+    "AND p.last_event_id IS NOT DISTINCT FROM u.read_head "
+    "RETURNING p.location, p.sku"
+)
+_SQLITE_UPDATE = (
+    f"UPDATE position SET {', '.join(f'{c} = ?' for c in _SET)} WHERE location = ? AND sku = ?"
+)
+# Rows to records without a Python call a row, and unchecked: the SELECT lists the fields.
+_as_position: Callable[[tuple], PositionRead] = partial(tuple.__new__, PositionRead)
+_written = _pick(PositionWrite._fields, _WRITTEN)
+_set_then_key = _pick(PositionWrite._fields, (*_SET, *_KEY))
 
 
 def _where_in(conn: Connection, select_from: str, column: str, ids: Sequence[str]) -> list[tuple]:
@@ -73,8 +159,8 @@ def location_types(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
     return dict(_where_in(conn, "SELECT id, type FROM location", "id", ids))
 
 
-def read_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
-    """The existing positions among `keys`, as tuples in the order of POSITION_COLUMNS.
+def read_positions(conn: Connection, keys: Sequence[Key]) -> list[PositionRead]:
+    """The existing positions among `keys`.
 
     SQLite: this transaction holds the only write lock, so the rows stay as read. PostgreSQL: the
     rows are read without a lock; `update_positions` writes each only if it is still as read, and
@@ -83,59 +169,51 @@ def read_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
     return _select_positions(conn, keys, lock=False)
 
 
-def new_position(key: Key, safety: int) -> tuple:
-    """The row of a position that does not exist yet, in the order of POSITION_COLUMNS."""
-    return (*key, 0, 0, safety, None, None, None, None, 0, None, None)
+def new_position(key: Key, safety: int) -> PositionRead:
+    """The row of a position that does not exist yet."""
+    location, sku = key
+    return PositionRead(location, sku, safety=safety)
 
 
-def insert_positions(conn: Connection, rows: Sequence[tuple]) -> set[Key]:
-    """rows: as for `update_positions`, plus the safety stock last. Creates each position with its
-    first state in one write; returns the keys another batch created first (PostgreSQL: the
-    insert waited for it to commit), which were not written."""
-    columns = "location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version, last_event_id, last_received_us, safety"
-    values = [(*r[:10], r[12]) for r in rows]
+def insert_positions(
+    conn: Connection, rows: Sequence[PositionWrite], safety: Sequence[int]
+) -> set[Key]:
+    """Creates each position with its first state (`rows`) and its safety stock in one write;
+    returns the keys another batch created first (PostgreSQL: the insert waited for it to
+    commit), which were not written."""
+    values = [(*_written(r), s) for r, s in zip(rows, safety, strict=True)]
     if _pg(conn):
-        written = _fetchall(
-            conn,
-            f"INSERT INTO position ({columns}, reserved) SELECT *, 0 FROM unnest(%b::text[], "
-            "%b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], "
-            "%b::bigint[], %b::text[], %b::bigint[], %b::bigint[]) ORDER BY 1, 2 "
-            "ON CONFLICT DO NOTHING RETURNING location, sku",
-            _columns(values),
-        )
-        return {(r[0], r[1]) for r in rows} - {(r[0], r[1]) for r in written}
-    conn.exec_driver_sql(
-        f"INSERT INTO position ({columns}, reserved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-        values,
-    )
+        written = _fetchall(conn, _PG_INSERT, _columns(values))
+        return {(r.location, r.sku) for r in rows} - set(written)
+    conn.exec_driver_sql(_SQLITE_INSERT, values)
     return set()
 
 
-def lock_positions(conn: Connection, keys: Sequence[Key]) -> list[tuple]:
+def lock_positions(conn: Connection, keys: Sequence[Key]) -> list[PositionRead]:
     """The existing positions of `keys`, locked in key order (PostgreSQL)."""
     return _select_positions(conn, keys, lock=True)
 
 
-def _select_positions(conn: Connection, keys: Sequence[Key], lock: bool) -> list[tuple]:
+def _select_positions(conn: Connection, keys: Sequence[Key], lock: bool) -> list[PositionRead]:
     """The existing positions among `keys`; on PostgreSQL locked in key order when asked."""
     if _pg(conn):
-        return _fetchall(
+        rows = _fetchall(
             conn,
-            f"SELECT {POSITION_COLUMNS} FROM position p JOIN unnest(%b::text[], %b::text[]) AS k(l, s) "
+            f"SELECT {_SELECTED} FROM position p JOIN unnest(%b::text[], %b::text[]) AS k(l, s) "
             "ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku"
             + (" FOR UPDATE OF p" if lock else ""),
             _columns(keys),
         )
-    found: list[tuple] = []
-    columns = ", ".join("p." + c for c in POSITION_COLUMNS.split(", "))
+        return list(map(_as_position, rows))
+    found: list[PositionRead] = []
     for start in range(0, len(keys), SQLITE_KEYS_PER_SELECT):
         chunk = keys[start : start + SQLITE_KEYS_PER_SELECT]
-        found += _fetchall(
+        found += map(_as_position, _fetchall(
             conn,
-            f"SELECT {columns} FROM (VALUES {', '.join(['(?, ?)'] * len(chunk))}) AS k "
+            f"SELECT {_SELECTED} FROM (VALUES {', '.join(['(?, ?)'] * len(chunk))}) AS k "
             "CROSS JOIN position p ON p.location = k.column1 AND p.sku = k.column2",  # keys drive
             tuple(part for key in chunk for part in key),
-        )
+        ))  # fmt: skip
     return found
 
 
@@ -154,33 +232,15 @@ def insert_events(conn: Connection, rows: Sequence[tuple]) -> None:
     )
 
 
-def update_positions(conn: Connection, rows: Sequence[tuple]) -> set[Key]:
-    """rows: (location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version,
-    last_event_id, last_received_us, version as read, last_event_id as read). Writes a row only
-    where the position is still as read; returns the keys of the rows that had moved on (another
-    writer's commit moved the version or the chain's head) and were not written."""
+def update_positions(conn: Connection, rows: Sequence[PositionWrite]) -> set[Key]:
+    """Writes each row only where the position is still as read (its read_version and
+    read_head); returns the keys of the rows that had moved on (another writer's commit moved
+    the version or the chain's head) and were not written."""
     if not rows:
         return set()
     if _pg(conn):
-        written = _fetchall(
-            conn,
-            "UPDATE position p SET on_hand = u.on_hand, count_us = u.count_us, count_id = u.count_id, "
-            "last_delta_us = u.last_delta_us, reported_us = u.reported_us, version = u.version, "
-            "last_event_id = u.last_event_id, last_received_us = u.last_received_us "
-            "FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], %b::text[], %b::bigint[], "
-            "%b::bigint[], %b::bigint[], %b::text[], %b::bigint[], %b::bigint[], %b::text[]) "
-            "AS u(location, sku, on_hand, count_us, count_id, last_delta_us, reported_us, version, "
-            "last_event_id, last_received_us, read_version, read_head) "
-            "WHERE p.location = u.location AND p.sku = u.sku AND p.version = u.read_version "
-            "AND p.last_event_id IS NOT DISTINCT FROM u.read_head "
-            "RETURNING p.location, p.sku",
-            _columns(sorted(rows)),
-        )
-        return {(r[0], r[1]) for r in rows} - {(r[0], r[1]) for r in written}
+        written = _fetchall(conn, _PG_UPDATE, _columns(sorted(rows)))
+        return {(r.location, r.sku) for r in rows} - set(written)
     # SQLite: the transaction has held the only write lock since the rows were read.
-    conn.exec_driver_sql(
-        "UPDATE position SET on_hand = ?, count_us = ?, count_id = ?, last_delta_us = ?, reported_us = ?, version = ?, "
-        "last_event_id = ?, last_received_us = ? WHERE location = ? AND sku = ?",
-        [(*r[2:10], r[0], r[1]) for r in rows],
-    )
+    conn.exec_driver_sql(_SQLITE_UPDATE, list(map(_set_then_key, rows)))
     return set()
