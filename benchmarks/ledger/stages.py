@@ -26,7 +26,7 @@ from inventory.stock import history
 from inventory.stock import ingest_sql as bulk
 
 STEPS = (  # module, function, label
-    (bulk, "recorded_outcomes", "duplicate check"),
+    (bulk, "recorded_events", "duplicate check"),
     (bulk, "location_types", "location types"),
     (bulk, "read_positions", "read positions"),
     (bulk, "lock_positions", "lock positions"),

@@ -257,24 +257,45 @@ _RECORDED = "event_id already recorded"
 _REPEATED = "event_id repeated within the batch"
 
 
+def _content(event: StockEvent) -> tuple:
+    """What an event says, as the log records it: a replay says the same under the same id."""
+    return (event.location, event.sku, event.type.value, event.quantity, micros(event), event.source)
+
+
+def _conflict(event: StockEvent, where: str, first: tuple) -> Verdict:
+    location, sku, kind, quantity = first[:4]
+    reason = (
+        f"event_id conflict: {event.event_id!r} {where} with other content"
+        f" ({kind} {quantity} at {location}/{sku}); an event id names one event forever"
+    )
+    return Verdict(event.event_id, Outcome.rejected, reason)
+
+
 def _drop_duplicates(
     conn: Connection, events: Sequence[tuple[int, StockEvent]], result: BatchResult
 ) -> tuple[list[tuple[int, StockEvent]], list[tuple[int, int]]]:
     """The events not recorded before, first copies only. A replay's verdict carries the result
     its event was first recorded with; the repeats within the batch (index, index of the first
-    copy) get theirs once the first copies are decided."""
-    recorded = bulk.recorded_outcomes(conn, [e.event_id for _, e in events])
-    first_copy: dict[str, int] = {}
+    copy) get theirs once the first copies are decided. The same id with other content is
+    rejected as a conflict, naming what the id was first given for."""
+    recorded = bulk.recorded_events(conn, [e.event_id for _, e in events])
+    first_copy: dict[str, tuple[int, tuple]] = {}
     fresh, repeats = [], []
     for index, event in events:
-        if event.event_id in recorded:
-            first = Outcome(recorded[event.event_id])
-            verdict = Verdict(event.event_id, Outcome.duplicate, _RECORDED, first)
+        if (known := recorded.get(event.event_id)) is not None:
+            if _content(event) != known.content:
+                verdict = _conflict(event, "was recorded", known.content)
+            else:
+                first = Outcome(known.outcome)
+                verdict = Verdict(event.event_id, Outcome.duplicate, _RECORDED, first)
             result.verdicts.append((index, verdict))
-        elif event.event_id in first_copy:
-            repeats.append((index, first_copy[event.event_id]))
+        elif (copy := first_copy.get(event.event_id)) is not None:
+            if _content(event) != copy[1]:
+                result.verdicts.append((index, _conflict(event, "came earlier in the batch", copy[1])))
+            else:
+                repeats.append((index, copy[0]))
         else:
-            first_copy[event.event_id] = index
+            first_copy[event.event_id] = (index, _content(event))
             fresh.append((index, event))
     return fresh, repeats
 

@@ -149,9 +149,24 @@ def _where_in(conn: Connection, select_from: str, column: str, ids: Sequence[str
     return rows
 
 
-def recorded_outcomes(conn: Connection, ids: Sequence[str]) -> dict[str, str]:
-    """event id -> the outcome it was recorded with, for the ids recorded already."""
-    return dict(_where_in(conn, "SELECT event_id, outcome FROM stock_event", "event_id", ids))
+class RecordedEvent(NamedTuple):
+    """An event as the log holds it: its content, to tell a replay from another event under the
+    same id, and the outcome it was recorded with, which a replay answers."""
+
+    outcome: str
+    content: tuple  # (location, sku, type, quantity, occurred_us, source)
+
+
+def recorded_events(conn: Connection, ids: Sequence[str]) -> dict[str, RecordedEvent]:
+    """event id -> the event recorded under it, for the ids recorded already."""
+    rows = _where_in(
+        conn,
+        "SELECT event_id, outcome, location, sku, type, quantity, occurred_us, source"
+        " FROM stock_event",
+        "event_id",
+        ids,
+    )
+    return {row[0]: RecordedEvent(row[1], tuple(row[2:])) for row in rows}
 
 
 def location_types(conn: Connection, ids: Sequence[str]) -> dict[str, str]:

@@ -90,7 +90,7 @@ def test_an_oversized_batch_changes_nothing_at_all(ledger, backend):
     assert snapshot(backend, [s, t]) == before
 
 
-def test_a_replayed_batch_says_duplicate_and_changes_nothing_even_with_other_contents(
+def test_a_replayed_batch_says_duplicate_and_its_ids_with_other_contents_are_conflicts(
     ledger, backend
 ):
     s, t = sku(), sku()
@@ -105,7 +105,9 @@ def test_a_replayed_batch_says_duplicate_and_changes_nothing_even_with_other_con
     assert outcomes(ledger.ingest(batch)) == ["duplicate"] * 4
     assert snapshot(backend, [s, t]) == before
     altered = [{**e, "quantity": 99} for e in reversed(batch)]  # same ids, other contents
-    assert outcomes(ledger.ingest(altered)) == ["duplicate"] * 4
+    result = ledger.ingest(altered)
+    assert outcomes(result) == ["rejected"] * 4
+    assert all("event_id conflict" in v.reason for _, v in result.verdicts)
     assert snapshot(backend, [s, t]) == before
     assert ledger.position(STORE.id, s).on_hand == 8
 

@@ -162,3 +162,27 @@ def test_a_batch_across_a_thousand_positions_moves_each_of_them(ledger):
     assert outcomes(result) == ["applied"] * 1000
     assert [ledger.position(STORE.id, s).on_hand for s in skus[:5]] == [9, 8, 7, 9, 8]
     assert ledger.position(STORE.id, skus[-1]).on_hand == 10 - (1 + 999 % 3)
+
+
+def test_an_event_id_reused_for_other_content_is_a_conflict_that_changes_nothing(ledger, backend):
+    a, b = sku(), sku()
+    first = ev(WAREHOUSE.id, a, "count", 10, eid=f"e1-{a}")
+    assert outcomes(ledger.ingest([first])) == ["applied"]
+    other = ev(STORE.id, b, "receive", 500, eid=f"e1-{a}")
+    result = ledger.ingest([other])
+    assert outcomes(result) == ["rejected"]
+    [(_, verdict)] = result.verdicts
+    assert verdict.reason.startswith(f"event_id conflict: 'e1-{a}' was recorded with other content")
+    assert f"count 10 at {WAREHOUSE.id}/{a}" in verdict.reason
+    assert ledger.position(STORE.id, b) is None
+    assert ledger.position(WAREHOUSE.id, a).on_hand == 10
+    assert outcomes(ledger.ingest([first])) == ["duplicate"]  # the true replay still is one
+
+
+def test_an_event_id_given_twice_in_one_batch_with_other_content_is_a_conflict(ledger):
+    s = sku()
+    three, four = (ev(STORE.id, s, "receive", units, eid=f"r-{s}") for units in (3, 4))
+    result = ledger.ingest([three, four, three])
+    assert outcomes(result) == ["applied", "rejected", "duplicate"]
+    assert "came earlier in the batch" in result.verdicts[1][1].reason
+    assert ledger.position(STORE.id, s).on_hand == 3
