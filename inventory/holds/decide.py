@@ -10,7 +10,8 @@ confidence) still let them take q there (inventory.holds.plan.needs).
   updates and
   `INSERT ... ON CONFLICT DO NOTHING`; if a position gave less or an id was already recorded,
   nothing of it stays written and the group is decided the locked way. On PostgreSQL that write
-  is one statement sent with its BEGIN: one round trip, then the commit. A projection that is behind
+  is one statement in its own transaction that writes only when the whole group fits: one round
+  trip. A projection that is behind
   therefore costs time, never stock. Refusals are never made this way.
 - Locked: the positions are locked in key order (`FOR UPDATE`; SQLite has one writer), replays
   answer from the record, the others are decided in arrival order against the locked free units.
