@@ -27,7 +27,7 @@ from typing import Any
 
 from inventory.domain.projected import Projected
 from inventory.holds.dialects import Dialect
-from inventory.holds.expiry import expires_us
+from inventory.holds.expiry import DEFAULT_CART_TTL_S, expires_us
 from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Key, ReservationConflict
 from inventory.holds.plan import Plan, decide_group, needs
 from inventory.holds.request import HoldRequest, Take
@@ -42,9 +42,11 @@ def decide(
     now_us: int,
     changes: Changes,
     proposed: Mapping[Key, int] | None = None,
+    cart_ttl_s: int = DEFAULT_CART_TTL_S,
 ) -> list[HoldOutcome]:
     """Decide a group of holds in one transaction: as `proposed` (free units per position, from
-    the projection) when SQL agrees, otherwise the locked way."""
+    the projection) when SQL agrees, otherwise the locked way. A cart hold that names no TTL is
+    held for `cart_ttl_s`."""
     ids = [request.id for request, _ in items]
     if len(set(ids)) != len(ids):
         raise ReservationConflict("the same reservation id twice in one group")
@@ -56,12 +58,12 @@ def decide(
         if not any(isinstance(decision, str) for decision in decisions):
             held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]
             need = needs(items, decisions, proposed)
-            ordered, reservations, lines = _statement_rows(held, now_us, need)
+            ordered, reservations, lines = _statement_rows(held, now_us, cart_ttl_s, need)
             rows = dialect.write_at_once(conn, ordered, reservations, lines)
             if rows is not None:
                 _record(changes, ordered, rows)
-                return [HoldOutcome(r.id, HoldStatus.held, t, "", expires_us(r, now_us)) for r, t in held]
-    return _decide_locked(conn, dialect, items, now_us, changes)
+                return [HoldOutcome(r.id, HoldStatus.held, t, "", expires_us(r, now_us, cart_ttl_s)) for r, t in held]
+    return _decide_locked(conn, dialect, items, now_us, changes, cart_ttl_s)
 
 
 def _decide_locked(
@@ -70,6 +72,7 @@ def _decide_locked(
     items: Sequence[tuple[HoldRequest, Plan]],
     now_us: int,
     changes: Changes,
+    cart_ttl_s: int,
 ) -> list[HoldOutcome]:
     """Replays answer from the record; the others are decided in arrival order against the
     positions they may take from, locked for the transaction."""
@@ -97,7 +100,7 @@ def _decide_locked(
         for request, _ in fresh
         if not isinstance(takes := decisions[request.id], str)
     ]
-    if held and not _write(conn, dialect, held, now_us, changes):
+    if held and not _write(conn, dialect, held, now_us, changes, cart_ttl_s):
         raise AssertionError("a locked position gave less than decided")  # rolls the group back
     outcomes = []
     for request, _ in items:
@@ -107,7 +110,7 @@ def _decide_locked(
         elif isinstance(decision, str):
             outcomes.append(HoldOutcome(request.id, HoldStatus.refused, (), decision))
         else:
-            outcomes.append(HoldOutcome(request.id, HoldStatus.held, decision, "", expires_us(request, now_us)))
+            outcomes.append(HoldOutcome(request.id, HoldStatus.held, decision, "", expires_us(request, now_us, cart_ttl_s)))
     return outcomes
 
 
@@ -117,10 +120,11 @@ def _write(
     held: list[tuple[HoldRequest, tuple[Take, ...]]],
     now_us: int,
     changes: Changes,
+    cart_ttl_s: int,
 ) -> bool:
     """Record the held reservations and take their units; False if a position gave less than its
     total or a reservation id was already recorded (the caller rolls back)."""
-    ordered, reservations, lines = _statement_rows(held, now_us)
+    ordered, reservations, lines = _statement_rows(held, now_us, cart_ttl_s)
     rows, inserted = dialect.write(conn, ordered, reservations, lines)
     if inserted != len(reservations) or any(row is None for row in rows):
         return False
@@ -131,6 +135,7 @@ def _write(
 def _statement_rows(
     held: list[tuple[HoldRequest, tuple[Take, ...]]],
     now_us: int,
+    cart_ttl_s: int,
     need: Mapping[Key, int] | None = None,
 ) -> tuple[list[Total], list[tuple], list[tuple]]:
     """The units to take per position (in key order) with the free units it must have (`need`,
@@ -141,7 +146,7 @@ def _statement_rows(
         for take in takes:
             totals[(take.location, take.sku)] += take.quantity
     reservations = [
-        (request.id, request.channel, request.digest(), now_us, expires_us(request, now_us))
+        (request.id, request.channel, request.digest(), now_us, expires_us(request, now_us, cart_ttl_s))
         for request, _ in held
     ]
     lines = [

@@ -24,16 +24,14 @@ EXPIRY_BATCH = 1000  # holds expired in one transaction
 log = logging.getLogger(__name__)
 
 
-def with_default_ttl(request: HoldRequest, cart_ttl_s: int) -> HoldRequest:
-    """The request as the ledger records it: a cart hold that names no TTL gets `cart_ttl_s`."""
-    if request.kind == "cart" and request.ttl_s is None:
-        return request.model_copy(update={"ttl_s": cart_ttl_s})
-    return request
-
-
-def expires_us(request: HoldRequest, now_us: int) -> int | None:
-    """When a hold decided at `now_us` is due; None for one that never expires."""
-    return now_us + request.ttl_s * 1_000_000 if request.ttl_s else None
+def expires_us(
+    request: HoldRequest, now_us: int, cart_ttl_s: int = DEFAULT_CART_TTL_S
+) -> int | None:
+    """When a hold decided at `now_us` is due: a cart hold after its own TTL, or `cart_ttl_s`
+    when it names none; None for an allocation, which never expires."""
+    if request.kind == "allocation":
+        return None
+    return now_us + (request.ttl_s or cart_ttl_s) * 1_000_000
 
 
 def expire_due(conn: Connection, now_us: int, limit: int, changes: Changes) -> list[str]:

@@ -48,9 +48,10 @@ def merge(into: Changed, more: Changed) -> None:
 class GroupDecider:
     """Decides groups of holds for one ledger; the writer thread and direct callers share it."""
 
-    def __init__(self, ledger: Ledger, reader: AvailabilityReader) -> None:
+    def __init__(self, ledger: Ledger, reader: AvailabilityReader, cart_ttl_s: int) -> None:
         self.ledger = ledger
         self.reader = reader
+        self.cart_ttl_s = cart_ttl_s
         self._dialect = dialect_of(ledger.engine)
 
     def decide(
@@ -121,7 +122,9 @@ class GroupDecider:
 
         def work(conn: Any) -> list[HoldOutcome]:
             changes.positions.clear()
-            return decide(conn, self._dialect, viable, now_us, changes, proposed)
+            return decide(
+                conn, self._dialect, viable, now_us, changes, proposed, self.cart_ttl_s
+            )
 
         decided = driver_transaction(connections, work)
         merge(committed, changes.positions)

@@ -36,7 +36,7 @@ class Reservations:
         self.reader = reader
         self.group_commit = group_commit
         self.cart_ttl_s = cart_ttl_s
-        self._decider = GroupDecider(ledger, reader)
+        self._decider = GroupDecider(ledger, reader, cart_ttl_s)
         self._writer = HoldWriter(self._decider, view_ttl_s)
 
     # -- holding ------------------------------------------------------------------------------
@@ -47,7 +47,6 @@ class Reservations:
             request = HoldRequest.model_validate(request)
         elif not isinstance(request, HoldRequest):
             raise TypeError(f"a hold is a HoldRequest or a mapping, not {type(request).__name__}")
-        request = expiry.with_default_ttl(request, self.cart_ttl_s)
         if self.group_commit:
             return self._writer.submit(request)
         committed: Changed = {}
