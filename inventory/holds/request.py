@@ -10,15 +10,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from inventory.domain.text import CLIENT_TEXT
+
 MAX_HOLD_LINES = 100
 MAX_LINE_UNITS = 10_000
 MAX_HOLD_TTL_S = 7 * 24 * 3600
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
 ]
-# A client's own id or label: any printable text, never a control character (PostgreSQL refuses
-# NUL in text, and one such request must not fail the other holds of its group), nor blank.
-ClientText = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 
 
 class HoldLine(BaseModel):
@@ -34,11 +33,11 @@ class HoldRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=ClientText)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=CLIENT_TEXT)]
     lines: list[HoldLine] = Field(min_length=1, max_length=MAX_HOLD_LINES)
     method: Literal["ship", "pickup"] = "ship"
     store: Identifier | None = None
-    channel: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=ClientText)] = "web"
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=CLIENT_TEXT)] = "web"
     # A cart hold expires: after `ttl_s`, or the engine's configured TTL when it names none. An
     # order's allocation is held until consumed, released or shipped: it names no TTL.
     kind: Literal["cart", "allocation"] = "cart"

@@ -7,9 +7,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from inventory.domain.model import EventType, StockEvent
+from inventory.domain.text import CLIENT_TEXT, PRINTABLE_OR_EMPTY
 
 MAX_BATCH_EVENTS = 10_000
 MAX_EVENT_QUANTITY = 1_000_000  # units in one event; more is a feed error, not stock
@@ -17,7 +27,7 @@ MAX_FUTURE_SKEW = timedelta(minutes=15)  # an event may not claim to have happen
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
 ]
-EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=CLIENT_TEXT)]
 
 
 class StockEventIn(BaseModel):
@@ -29,9 +39,17 @@ class StockEventIn(BaseModel):
     location: Identifier
     sku: Identifier
     type: EventType
-    quantity: int = Field(ge=-MAX_EVENT_QUANTITY, le=MAX_EVENT_QUANTITY)
+    quantity: StrictInt = Field(ge=-MAX_EVENT_QUANTITY, le=MAX_EVENT_QUANTITY)
     occurred_at: AwareDatetime
-    source: Annotated[str, StringConstraints(max_length=64)] = ""
+    source: Annotated[str, StringConstraints(max_length=64, pattern=PRINTABLE_OR_EMPTY)] = ""
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _a_time_not_a_number(cls, value: Any) -> Any:
+        """An ISO 8601 time with its zone: a bare number could be seconds or milliseconds."""
+        if isinstance(value, int | float):
+            raise ValueError("an ISO 8601 time with its zone, not a number")
+        return value
 
 
 class BatchTooLarge(ValueError):

@@ -141,3 +141,27 @@ def test_a_stale_count_is_recorded_as_stale_and_changes_no_stock(ledger, backend
     assert outcomes(ledger.ingest([stale])) == ["duplicate"]
     assert snapshot(backend, [s]) == after
     assert ledger.position(STORE.id, s).on_hand == 6
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("event_id", "bad\x00id", "event_id"),
+        ("event_id", "   ", "event_id"),
+        ("source", "pos\x00", "source"),
+        ("quantity", "5", "quantity"),
+        ("quantity", True, "quantity"),
+        ("occurred_at", 1_700_000_000, "not a number"),
+    ],
+)
+def test_an_event_with_a_bad_field_is_rejected_alone_and_the_rest_of_its_batch_applies(
+    ledger, backend, field, value, reason
+):
+    """On PostgreSQL a NUL in an id or source failed the whole batch; loose types were taken."""
+    s, t = sku(), sku()
+    bad = {**ev(STORE.id, s, "receive", 3), field: value}
+    result = ledger.ingest([bad, ev(WAREHOUSE.id, t, "count", 7)])
+    assert outcomes(result) == ["rejected", "applied"]
+    assert reason in result.verdicts[0][1].reason
+    assert ledger.position(STORE.id, s) is None
+    assert ledger.position(WAREHOUSE.id, t).on_hand == 7
