@@ -21,6 +21,7 @@ PURE_MODULES = [
     "inventory.domain.projected",
     "inventory.domain.records",
     "inventory.domain.time",
+    "inventory.domain.text",
     "inventory.stock.count_rule",
     "inventory.stock.feed",
     "inventory.stock.safety",
