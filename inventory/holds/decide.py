@@ -6,13 +6,11 @@ Two ways to decide, one consistency mechanism: a unit is only ever taken by the 
 confidence) still let them take q there (inventory.holds.plan.needs).
 - As proposed: when every hold of the group fits the free units the projection showed
   (inventory.holds.plan.decide_group on them) and no line is bound by the network threshold (which
-  spans more positions than the group writes to), the group is written at once by conditional
-  updates and
-  `INSERT ... ON CONFLICT DO NOTHING`; if a position gave less or an id was already recorded,
-  nothing of it stays written and the group is decided the locked way. On PostgreSQL that write
-  is one statement in its own transaction that writes only when the whole group fits: one round
-  trip. A projection that is behind
-  therefore costs time, never stock. Refusals are never made this way.
+  spans more positions than the group writes to), the group is written at once, all of it or
+  nothing (inventory.holds.dialects); if a position gave less or an id was already recorded, the
+  group is decided the locked way. On PostgreSQL that write is one statement in its own
+  transaction: one round trip. A projection that is behind therefore costs time, never stock.
+  Refusals are never made this way.
 - Locked: the positions are locked in key order (`FOR UPDATE`; SQLite has one writer), replays
   answer from the record, the others are decided in arrival order against the locked free units.
 The ORM's per-statement cost was most of a group's time, so each step is one statement (over
@@ -26,13 +24,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inventory.domain.projected import Projected
-from inventory.holds.dialects import Dialect
+from inventory.holds.dialects import Dialect, Total
 from inventory.holds.expiry import DEFAULT_CART_TTL_S, expires_us
 from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Key, ReservationConflict
 from inventory.holds.plan import Plan, decide_group, needs
 from inventory.holds.request import HoldRequest, Take
-
-Total = tuple[Key, int, int]  # a position, the units to take there, the free units it must have
 
 
 def decide(
@@ -62,7 +58,10 @@ def decide(
             rows = dialect.write_at_once(conn, ordered, reservations, lines)
             if rows is not None:
                 _record(changes, ordered, rows)
-                return [HoldOutcome(r.id, HoldStatus.held, t, "", expires_us(r, now_us, cart_ttl_s)) for r, t in held]
+                return [
+                    HoldOutcome(r.id, HoldStatus.held, t, "", expires_us(r, now_us, cart_ttl_s))
+                    for r, t in held
+                ]
     return _decide_locked(conn, dialect, items, now_us, changes, cart_ttl_s)
 
 
@@ -110,7 +109,8 @@ def _decide_locked(
         elif isinstance(decision, str):
             outcomes.append(HoldOutcome(request.id, HoldStatus.refused, (), decision))
         else:
-            outcomes.append(HoldOutcome(request.id, HoldStatus.held, decision, "", expires_us(request, now_us, cart_ttl_s)))
+            due_us = expires_us(request, now_us, cart_ttl_s)
+            outcomes.append(HoldOutcome(request.id, HoldStatus.held, decision, "", due_us))
     return outcomes
 
 
@@ -146,7 +146,13 @@ def _statement_rows(
         for take in takes:
             totals[(take.location, take.sku)] += take.quantity
     reservations = [
-        (request.id, request.channel, request.digest(), now_us, expires_us(request, now_us, cart_ttl_s))
+        (
+            request.id,
+            request.channel,
+            request.digest(),
+            now_us,
+            expires_us(request, now_us, cart_ttl_s),
+        )
         for request, _ in held
     ]
     lines = [

@@ -35,7 +35,6 @@ class Reservations:
         self.ledger = ledger
         self.reader = reader
         self.group_commit = group_commit
-        self.cart_ttl_s = cart_ttl_s
         self._decider = GroupDecider(ledger, reader, cart_ttl_s)
         self._writer = HoldWriter(self._decider, view_ttl_s)
 

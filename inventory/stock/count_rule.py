@@ -73,7 +73,7 @@ def earliest_new_count_us(
 
 # Ledgered from its values in field order, without the Python-level __new__ that calling a
 # NamedTuple class runs: half the cost, on a path that runs once a position a batch.
-_ledgered = partial(tuple.__new__, Ledgered)
+ledgered = partial(tuple.__new__, Ledgered)
 
 
 def lone_event(state: Ledgered, event: StockEvent, occurred_us: int) -> Ledgered | None:
@@ -89,12 +89,12 @@ def lone_event(state: Ledgered, event: StockEvent, occurred_us: int) -> Ledgered
             return None
         if last_delta_us is not None and last_delta_us > occurred_us:
             return None
-        return _ledgered((event.quantity, occurred_us, event.event_id, last_delta_us, reported))
+        return ledgered((event.quantity, occurred_us, event.event_id, last_delta_us, reported))
     if count_us is not None and occurred_us <= count_us:
         return None
     last = occurred_us if last_delta_us is None or occurred_us > last_delta_us else last_delta_us
     on_hand = state.on_hand + DELTA_SIGN[event.type] * event.quantity
-    return _ledgered((on_hand, count_us, count_id, last, reported))
+    return ledgered((on_hand, count_us, count_id, last, reported))
 
 
 def fold(

@@ -13,7 +13,7 @@ Positions are read and written as the records of inventory.stock.ingest_sql (`Po
 column by its name, so none depends on where a SELECT puts it. All three are NamedTuples, passed,
 compared and sent to the driver as the bare tuples they replaced; only building them costs more
 (under a microsecond a position), so the two built a position a batch are built from a tuple of
-their values (`_ledgered`, `_position_write`), half the cost of calling the class.
+their values (`count_rule.ledgered`, `_position_write`), half the cost of calling the class.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from inventory.stock.count_rule import (
     Verdict,
     earliest_new_count_us,
     fold,
+    ledgered,
     lone_event,
     micros,
 )
@@ -43,9 +44,8 @@ from inventory.stock.safety import SafetyBook, SafetyRule
 from inventory.stock.safety_sql import SAFETY, lock_rules
 
 Key = tuple[str, str]  # (location, sku)
-# Each record from its values in field order (unchecked), skipping the Python-level __new__ that
-# calling a NamedTuple class runs.
-_ledgered = partial(tuple.__new__, Ledgered)
+# A record from its values in field order (unchecked), skipping the Python-level __new__ that
+# calling a NamedTuple class runs (count_rule.ledgered does the same for the rule's state).
 _position_write = partial(tuple.__new__, bulk.PositionWrite)
 
 
@@ -183,7 +183,7 @@ class _Batch:
     def decide(self, key: Key, row: bulk.PositionRead, at: list[int]) -> bulk.PositionWrite:
         """The position's new row after its events `at`."""
         events, times = self.events, self.times
-        old = _ledgered(
+        old = ledgered(
             (row.on_hand, row.count_us, row.count_id, row.last_delta_us, row.reported_us)
         )
         new = None
@@ -279,7 +279,7 @@ def _drop_duplicates(
     copy) get theirs once the first copies are decided. The same id with other content is
     rejected as a conflict, naming what the id was first given for."""
     recorded = bulk.recorded_events(conn, [e.event_id for _, e in events])
-    first_copy: dict[str, tuple[int, tuple]] = {}
+    first_copy: dict[str, tuple[int, StockEvent]] = {}
     fresh, repeats = [], []
     for index, event in events:
         if (known := recorded.get(event.event_id)) is not None:
@@ -290,12 +290,12 @@ def _drop_duplicates(
                 verdict = Verdict(event.event_id, Outcome.duplicate, _RECORDED, first)
             result.verdicts.append((index, verdict))
         elif (copy := first_copy.get(event.event_id)) is not None:
-            if _content(event) != copy[1]:
-                result.verdicts.append((index, _conflict(event, "came earlier in the batch", copy[1])))
+            if (first := _content(copy[1])) != _content(event):
+                result.verdicts.append((index, _conflict(event, "came earlier in the batch", first)))
             else:
                 repeats.append((index, copy[0]))
         else:
-            first_copy[event.event_id] = (index, _content(event))
+            first_copy[event.event_id] = (index, event)
             fresh.append((index, event))
     return fresh, repeats
 
