@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from inventory.holds.outcome import Key
+from inventory.sql import functions
 
 Total = tuple[Key, int, int]  # a position, the units to take there, the free units it must have
 _FREE = "on_hand - reserved - safety"
@@ -142,35 +143,15 @@ class Postgres(Dialect):
     _WRITE = _TAKE_AND_RECORD + " SELECT (SELECT count(*) FROM held), taken.* FROM taken"
     # no row at all when no position gave: then nothing is decided either way
 
-    # A proposed group as one statement that writes all or nothing. `want` locks the group's
-    # positions in key order and reads them as they stand once locked (READ COMMITTED re-reads a
-    # row a concurrent writer changed); the group is whole when every position still has the
-    # free units it needs and no reservation id is recorded yet. The writes happen only then: the
-    # UPDATE re-checks each row on the version just locked, so all of them pass. An id that a
-    # concurrent writer records meanwhile makes the INSERT fail on its key, undoing the statement
-    # (the transaction's retry then finds it recorded: a replay).
+    # A proposed group as one statement that writes all or nothing: the writes of _WRITE, then a
+    # guard that raises (inventory.sql.functions.GROUP_NOT_WHOLE) unless every position gave and
+    # every reservation was inserted. The statement is its own transaction, so the raise undoes
+    # all of it; the caller then decides the group the locked way.
     _WRITE_WHOLE = (
-        "WITH k AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[])"
-        " AS k(l, s, q, need)),"
-        " want AS (SELECT p.location, p.on_hand - p.reserved - p.safety >= k.need AS enough"
-        " FROM position p JOIN k ON p.location = k.l AND p.sku = k.s"
-        " ORDER BY p.location, p.sku FOR UPDATE OF p),"
-        " r AS (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[])"
-        " AS r(id, channel, digest, created, expires)),"
-        " ln AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::int[])"
-        " AS ln(reservation_id, line, location, sku, quantity)),"
-        " whole AS (SELECT (SELECT count(*) FILTER (WHERE enough) FROM want) = %s"
-        " AND NOT EXISTS (SELECT 1 FROM reservation WHERE id = ANY(%s)) AS yes),"
-        " taken AS (UPDATE position p SET reserved = p.reserved + k.q, version = p.version + 1"
-        " FROM k WHERE p.location = k.l AND p.sku = k.s AND (SELECT yes FROM whole)"
-        " AND p.on_hand - p.reserved - p.safety >= k.need"
-        " RETURNING p.location, p.sku, p.version, p.on_hand, p.reserved, p.safety, p.reported_us),"
-        " held AS (INSERT INTO reservation (id, status, channel, request_hash, created_us, expires_us)"
-        " SELECT r.id, 'held', r.channel, r.digest, r.created, r.expires FROM r"
-        " WHERE (SELECT yes FROM whole)),"
-        " lines AS (INSERT INTO reservation_line (reservation_id, line, location, sku, quantity)"
-        " SELECT * FROM ln WHERE (SELECT yes FROM whole))"
-        " SELECT whole.yes, taken.* FROM whole LEFT JOIN taken ON true"
+        _TAKE_AND_RECORD + " SELECT guard.whole, taken.* FROM (SELECT CASE WHEN"
+        " (SELECT count(*) FROM taken) = %s AND (SELECT count(*) FROM held) = %s"
+        f" THEN true ELSE {functions.GROUP_NOT_WHOLE_CALL} END AS whole) AS guard"
+        " LEFT JOIN taken ON true"
     )
 
     def __init__(self) -> None:
@@ -197,20 +178,18 @@ class Postgres(Dialect):
     def write_at_once(
         self, conn: Any, totals: list[Total], reservations: list, lines: list
     ) -> list[tuple] | None:
-        """One statement in its own transaction (autocommit): one round trip. It writes only
-        when it is whole (_WRITE_WHOLE), so it commits all of the group or none of it."""
-        columns = (
-            *self._columns(totals, reservations, lines),
-            len(totals),
-            [request_id for request_id, *_ in reservations],
-        )
+        """One statement in its own transaction (autocommit): one round trip. Its guard raises
+        when the group is not whole (_WRITE_WHOLE), so it commits all of the group or none of it."""
+        columns = (*self._columns(totals, reservations, lines), len(totals), len(reservations))
         conn.autocommit = True
         try:
             rows = conn.execute(self._WRITE_WHOLE, columns).fetchall()
+        except Exception as error:
+            if not functions.group_not_whole(error):
+                raise
+            return None
         finally:
             conn.autocommit = False
-        if not rows or not rows[0][0]:
-            return None
         taken = {(row[1], row[2]): row[3:] for row in rows}
         return [taken[key] for key, _, _ in totals]
 

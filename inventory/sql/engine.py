@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlmodel import SQLModel
 
-from inventory.sql import schema  # noqa: F401  (registers the tables)
+from inventory.sql import functions, schema  # noqa: F401  (schema registers the tables)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_INTERVAL_S = 0.5
@@ -52,6 +52,7 @@ def open_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
         # transaction, which Ledger.transaction retries on a fresh one.
         engine = create_engine(url, pool_size=16, max_overflow=16, pool_recycle=3600)
     SQLModel.metadata.create_all(engine)
+    functions.create(engine)
     _check_schema(engine)
     return engine
 
