@@ -78,7 +78,7 @@ def order_plan(
         "method": opt.order.delivery.method,
         "shipments": [_shipment(network, opt, j, units) for j in opened],
         "backordered": [
-            {"id": line.id, "quantity": int(missing[i])}
+            {"id": line.id, "quantity": int(missing[i]), "reason": _backorder_reason(network, line)}
             for i, line in enumerate(opt.order.lines)
             if missing[i] > 0
         ],
@@ -89,6 +89,15 @@ def order_plan(
     if isinstance(opt.order.delivery, PickupAt):
         plan["ready_at_hours"] = _ready_at_hours(network, opt, opened)
     return plan
+
+
+def _backorder_reason(network: Network, line: Any) -> str:
+    """Why units of a line are left unallocated: nobody stocks the SKU, or what is stocked
+    is taken, excluded by the rules, or dearer to send than the backorder penalty."""
+    _, units = network.holders.get(line.sku, ((), np.zeros(0)))
+    if not np.any(units):
+        return f"no location has {line.sku} available"
+    return f"not enough {line.sku} where the rules let it come from, at less than the backorder penalty"
 
 
 def assemble(

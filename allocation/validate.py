@@ -1,8 +1,9 @@
 """Refuse invalid instances with a precise message before any decision is made.
 
 Field errors come from the models in `allocation.instance`; this module adds the references between
-parts: every id unique, every location and SKU reference known, pickups at an existing store.
-A SKU is known when at least one stock record names it (possibly with 0 available).
+parts: every id unique, every location reference known, pickups at an existing store. A SKU
+that no stock record names is not an error: nobody stocks it, so its lines are backordered and
+the rest of the instance is planned.
 """
 
 from __future__ import annotations
@@ -57,16 +58,13 @@ def _reference_problems(instance: Instance) -> Iterable[str]:
     for i, record in enumerate(instance.stock):
         if record.location not in locations:
             yield f"stock[{i}]: unknown location {record.location!r}"
-    skus = {s.sku for s in instance.stock}
     for dup in _duplicates(o.id for o in instance.orders):
         yield f"duplicate order id {dup!r}"
     for order in instance.orders:
-        yield from _order_problems(order, locations, skus)
+        yield from _order_problems(order, locations)
     for dup in _duplicates(r.id for r in instance.returns):
         yield f"duplicate return line id {dup!r}"
     for line in instance.returns:
-        if line.sku not in skus:
-            yield f"return line {line.id!r}: unknown SKU {line.sku!r}"
         if isinstance(line.drop_off, DropOffStore) and line.drop_off.store not in locations:
             yield f"return line {line.id!r}: drop-off store {line.drop_off.store!r} does not exist"
     for value in instance.resale_values:
@@ -77,12 +75,9 @@ def _reference_problems(instance: Instance) -> Iterable[str]:
             yield f"rules.exclusions: unknown location {rule.location!r}"
 
 
-def _order_problems(order, locations, skus) -> Iterable[str]:  # type: ignore[no-untyped-def]
+def _order_problems(order, locations) -> Iterable[str]:  # type: ignore[no-untyped-def]
     for dup in _duplicates(line.id for line in order.lines):
         yield f"order {order.id!r}: duplicate line id {dup!r}"
-    for line in order.lines:
-        if line.sku not in skus:
-            yield f"order {order.id!r} line {line.id!r}: unknown SKU {line.sku!r}"
     if isinstance(order.delivery, PickupAt):
         store = locations.get(order.delivery.store)
         if store is None:

@@ -44,6 +44,28 @@ def test_dom_allocate_prints_a_plan_for_every_order_as_json(tmp_path: Path, mode
     assert plan["orders"][1]["shipments"][0]["location"] == "ST-001"
 
 
+@pytest.mark.parametrize("mode", ["online", "batch"])
+@pytest.mark.parametrize("stocked", ["nowhere", "at zero"])
+def test_a_line_of_a_sku_nobody_has_is_backordered_and_the_rest_is_planned(
+    tmp_path: Path, mode: str, stocked: str
+) -> None:
+    data = _small()
+    data["orders"][0]["lines"].append({"id": "9", "sku": "SKU-404", "quantity": 2})
+    if stocked == "at zero":
+        data["stock"].append({"location": "DC-PARIS", "sku": "SKU-404", "available": 0})
+    path = _write(tmp_path, data)
+
+    result = CliRunner().invoke(app, ["allocate", str(path), "--mode", mode, "--time-limit", "5"])
+
+    assert result.exit_code == 0, result.output
+    first, second = json.loads(result.stdout)["orders"]
+    assert first["backordered"] == [
+        {"id": "9", "quantity": 2, "reason": "no location has SKU-404 available"}
+    ]
+    assert [line["id"] for s in first["shipments"] for line in s["lines"]] == ["1"]
+    assert second["shipments"][0]["location"] == "ST-001"
+
+
 def _broken(change) -> dict:  # type: ignore[no-untyped-def]
     data = _small()
     change(data)
@@ -54,10 +76,6 @@ REFUSALS = {
     "unknown location": (
         lambda d: d["stock"].append({"location": "NOWHERE", "sku": "SKU-1", "available": 1}),
         "unknown location 'NOWHERE'",
-    ),
-    "unknown sku": (
-        lambda d: d["orders"][0]["lines"].append({"id": "9", "sku": "SKU-404", "quantity": 1}),
-        "unknown SKU 'SKU-404'",
     ),
     "negative quantity": (
         lambda d: d["orders"][0]["lines"][0].update(quantity=-2),

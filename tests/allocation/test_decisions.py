@@ -9,6 +9,7 @@ from allocation.audit import plan_problems
 
 PARIS = (48.86, 2.35)
 LYON = (45.76, 4.84)
+SHORT_OF_A = "not enough A where the rules let it come from, at less than the backorder penalty"
 
 
 def _plan(data: dict, mode: str = "online") -> dict:
@@ -77,7 +78,10 @@ def test_units_no_location_holds_are_backordered_explicitly_never_dropped() -> N
 
     order = _plan(data)["orders"][0]
 
-    assert order["backordered"] == [{"id": "1", "quantity": 2}, {"id": "2", "quantity": 1}]
+    assert order["backordered"] == [
+        {"id": "1", "quantity": 2, "reason": SHORT_OF_A},
+        {"id": "2", "quantity": 1, "reason": "no location has B available"},
+    ]
     assert order["backorder_cost"] == 180.0
 
 
@@ -127,7 +131,9 @@ def test_a_location_without_transfer_never_serves_another_stores_pickup() -> Non
         [pickup_order("O", "S1", ("A", 1))],
     )
 
-    assert _plan(data)["orders"][0]["backordered"] == [{"id": "1", "quantity": 1}]
+    assert _plan(data)["orders"][0]["backordered"] == [
+        {"id": "1", "quantity": 1, "reason": SHORT_OF_A}
+    ]
 
 
 def test_a_hard_exclusion_keeps_a_location_out_and_a_soft_one_costs_its_penalty() -> None:
@@ -224,7 +230,7 @@ def test_a_store_buffer_keeps_its_last_units_for_walk_in_customers() -> None:
     order = _plan(data)["orders"][0]
 
     assert order["shipments"][0]["units"] == 1
-    assert order["backordered"] == [{"id": "1", "quantity": 1}]
+    assert order["backordered"] == [{"id": "1", "quantity": 1, "reason": SHORT_OF_A}]
 
 
 def test_a_store_never_sends_more_shipments_than_its_capacity() -> None:
