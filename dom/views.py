@@ -10,7 +10,8 @@ from inventory import SkuAvailability
 
 
 def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Table:
-    """Each location's part in an availability answer, and why a location adds nothing."""
+    """Each location's part in an availability answer, and why a location adds nothing. "short"
+    is what is reserved there beyond its stock: holds a count left short (`dom reconcile` names them)."""
     table = Table(
         "location",
         "type",
@@ -18,6 +19,7 @@ def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Tabl
         "reserved",
         "safety",
         "fenced",
+        "short",
         "counted",
         "last report",
         "excluded because",
@@ -28,6 +30,6 @@ def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Tabl
             if c.reported_s
             else "-"
         )
-        cells = (c.on_hand, c.reserved, c.safety, c.fenced, c.counted)
+        cells = (c.on_hand, c.reserved, c.safety, c.fenced, c.short, c.counted)
         table.add_row(c.location, c.type, *map(str, cells), reported, c.excluded)
     return table

@@ -71,6 +71,8 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_CART_TTL_S": "inventory.holds.expiry",
     "ReservationConflict": "inventory.holds.outcome",
     "UnknownReservation": "inventory.holds.outcome",
+    "ShortHold": "inventory.holds.outcome",
+    "ShortReservation": "inventory.holds.outcome",
     "ExpirySweeper": "inventory.holds.expiry",
     # keeping the projection true
     "rebuild": "inventory.projection.rebuild",
@@ -119,6 +121,8 @@ __all__ = [
     "ReservationConflict",
     "Reservations",
     "SafetyRule",
+    "ShortHold",
+    "ShortReservation",
     "SkuAvailability",
     "StockEvent",
     "Take",
@@ -174,6 +178,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         HoldOutcome,
         HoldStatus,
         ReservationConflict,
+        ShortHold,
+        ShortReservation,
         UnknownReservation,
     )
     from inventory.holds.request import MAX_HOLD_TTL_S, HoldLine, HoldRequest, Take
