@@ -283,9 +283,15 @@ def _set_bound(
     candidates where the component is small and beats it, else the sum of the standalone optima.
     """
     total, kinds = 0.0, Counter()
-    for group in components(problems, capacity):
+    groups = components(problems, capacity)
+    sizes = [_variables([problems[o] for o in group]) for group in groups]
+    left = sum(sizes)
+    for group, size in zip(groups, sizes, strict=True):  # each its share of the time left
+        now = time.perf_counter()
+        until = now + max(0.0, deadline - now) * (size / left if left else 1.0)
+        left -= size
         bound, kind = _component_bound(
-            [problems[o] for o in group], [floors[o] for o in group], capacity, instance, deadline
+            [problems[o] for o in group], [floors[o] for o in group], capacity, instance, until
         )
         total += bound
         kinds[kind] += 1

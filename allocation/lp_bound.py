@@ -2,13 +2,14 @@
 
 The LP over every candidate of a few hundred contended orders is too large for a batch's time
 (GLOP took 67 s on 670 orders and 347,000 variables). Few candidates matter, so the LP is solved
-over a shortlist per order (allocation.shortlist) and its prices are used twice:
+over a shortlist per order (allocation.shortlist), grown in place (allocation.lp_master), and
+its prices are used twice:
 
 - Lagrangian bound. The shared and per-order rows (line demand, stock, capacity, the cost cut
   of each order) are priced by the LP's duals and moved into the objective. What is left falls
   apart into one tiny problem per candidate shipment of *every* order (open it or not; send up to
   its units), solved exactly by a formula. The result is a valid lower bound whatever the
-  prices, for the full candidate sets. Rows of the order's own rules (shipment limits, kits,
+  prices, for the full candidate sets. The order's own rules (shipment limits, kits,
   minimum values) are dropped, which only lowers it.
 - Column generation. A candidate outside the shortlist whose shipment has a negative reduced
   cost could lower the LP: the most negative join the shortlist and the LP is solved again. When
@@ -25,11 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocation.costs import OrderOptions
-from allocation.model import Prices, solve_lp
+from allocation.lp_master import Master, Prices
 from allocation.rules import Rules
 from allocation.shortlist import shortlist
 
-JOIN_PER_ROUND = 6  # candidates an order may gain per round
+JOIN_PER_ROUND = 15  # candidates an order may gain per round (fewer rounds, each dearer)
 EPS = 1e-7
 
 
@@ -52,17 +53,20 @@ def lp_bound(
     `floors`: each order's standalone optimum, a valid cut on its cost."""
     started = time.perf_counter()
     penalty = rules.backorder_penalty
-    kept = [shortlist(opt, set(), penalty) for opt in problems]
+    master = Master(problems, floors, capacity, penalty)
+    for o, opt in enumerate(problems):
+        master.add(o, shortlist(opt, set(), penalty))
     best, exact, rounds = float("-inf"), False, 0
     while not exact and time.perf_counter() < deadline:
         rounds += 1
-        part = [opt.subset(k) for opt, k in zip(problems, kept, strict=True)]
-        lp = solve_lp(part, rules, deadline - time.perf_counter(), capacity, floors)
-        if not lp.optimal or lp.prices is None:
+        solved = master.solve(deadline - time.perf_counter())
+        if solved is None:
             break
-        reduced = [_reduced(opt, o, lp.prices, penalty) for o, opt in enumerate(problems)]
-        best = max(best, _lagrangian(problems, floors, capacity, lp.prices, reduced, penalty))
-        exact = not _join(kept, reduced)
+        prices = solved[1]
+        stock, ship = _dense_prices(prices, len(capacity))
+        reduced = [_reduced(opt, o, prices, stock, ship, penalty) for o, opt in enumerate(problems)]
+        best = max(best, _lagrangian(problems, floors, capacity, prices, reduced, penalty))
+        exact = not _join(master, reduced)
     if best == float("-inf"):
         return None
     return LpBound(best, exact, rounds, time.perf_counter() - started)
@@ -76,26 +80,40 @@ class _Reduced:
     lines: float  # what its lines and cut add to the bound, whatever the shipments
 
 
-def _reduced(opt: OrderOptions, o: int, prices: Prices, penalty: float) -> _Reduced:
+def _dense_prices(prices: Prices, locations: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per SKU, the price of a unit of its stock at every location, and the price of a
+    shipment at every location (0 where no row binds)."""
+    stock: dict[str, np.ndarray] = {}
+    for (n, sku), price in prices.stock.items():
+        stock.setdefault(sku, np.zeros(locations))[n] = min(0.0, price)
+    ship = np.zeros(locations)
+    for n, price in prices.ship.items():
+        ship[n] = min(0.0, price)
+    return stock, ship
+
+
+def _reduced(
+    opt: OrderOptions,
+    o: int,
+    prices: Prices,
+    stock: dict[str, np.ndarray],
+    ship: np.ndarray,
+    penalty: float,
+) -> _Reduced:
     keep = 1.0 - max(0.0, prices.cut.get(o, 0.0))  # the cut prices the order's own costs
-    skus = [line.sku for line in opt.order.lines]
-    demand = np.array([prices.demand.get((o, i), 0.0) for i in range(len(skus))])
-    stock = np.zeros(opt.stock.shape)
-    for i, sku in enumerate(skus):
-        stock[:, i] = [min(0.0, prices.stock.get((int(n), sku), 0.0)) for n in opt.loc]
-    ship = np.array([min(0.0, prices.ship.get(int(n), 0.0)) for n in opt.loc])
+    lines = opt.order.lines
+    demand = np.array([prices.demand.get((o, i), 0.0) for i in range(len(lines))])
+    none = np.zeros(len(opt.loc))
+    held = np.stack([stock[line.sku][opt.loc] if line.sku in stock else none for line in lines], 1)
     units = np.minimum(opt.quantity[None, :], opt.stock)
-    per_unit = opt.unit[:, None] * keep - demand[None, :] - stock
-    shipment = (
-        opt.fixed * keep
-        - ship
-        + np.where(units > 0, units * np.minimum(per_unit, 0.0), 0.0).sum(axis=1)
-    )
+    per_unit = opt.unit[:, None] * keep - demand[None, :] - held
+    sent = np.where(units > 0, units * np.minimum(per_unit, 0.0), 0.0).sum(axis=1)
+    shipment = opt.fixed * keep - ship[opt.loc] + sent
     served = units.sum(axis=0) > 0
     unserved = penalty * float(opt.quantity[~served].sum())  # no candidate at all: backordered
     backorder = np.minimum(penalty * keep - demand, 0.0)
-    lines = float(((demand + backorder) * opt.quantity)[served].sum()) + unserved
-    return _Reduced(shipment, lines - (1.0 - keep) * unserved)
+    total = float(((demand + backorder) * opt.quantity)[served].sum()) + unserved
+    return _Reduced(shipment, total - (1.0 - keep) * unserved)
 
 
 def _lagrangian(
@@ -116,15 +134,12 @@ def _lagrangian(
     return total
 
 
-def _join(kept: list[np.ndarray], reduced: list[_Reduced]) -> int:
-    """Add each order's most negative candidates outside its shortlist; returns how many."""
+def _join(master: Master, reduced: list[_Reduced]) -> int:
+    """Give each order its most negative candidates not yet in the LP; returns how many joined."""
     joined = 0
     for o, r in enumerate(reduced):
-        outside = np.ones(len(r.shipment), dtype=bool)
-        outside[kept[o]] = False
-        candidates = np.flatnonzero(outside & (r.shipment < -EPS))
-        if len(candidates):
-            best = candidates[np.argsort(r.shipment[candidates], kind="stable")][:JOIN_PER_ROUND]
-            kept[o] = np.union1d(kept[o], best)
-            joined += len(best)
+        priced = np.flatnonzero(r.shipment < -EPS)
+        best = priced[np.argsort(r.shipment[priced], kind="stable")]
+        fresh = [j for j in best.tolist() if j not in master.columns[o]][:JOIN_PER_ROUND]
+        joined += master.add(o, np.array(fresh, dtype=int))
     return joined

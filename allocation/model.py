@@ -46,17 +46,11 @@ class _Builder:
         self.stock_rows: dict[tuple[int, str], list] = defaultdict(list)
         self.stock_limit: dict[tuple[int, str], int] = {}
         self.ship_rows: dict[int, list] = defaultdict(list)
-        # The rows whose prices (duals) a lower bound reads (allocation.lp_bound).
-        self.demand: dict[tuple[int, int], object] = {}  # (order, line) -> its demand row
-        self.cuts: dict[int, object] = {}  # order -> its cost cut
-        self.stock_cons: dict[tuple[int, str], object] = {}
-        self.ship_cons: dict[int, object] = {}
 
-    def row(self, lb: float, ub: float, terms: list[tuple[object, float]]) -> object:
+    def row(self, lb: float, ub: float, terms: list[tuple[object, float]]) -> None:
         constraint = self.solver.Constraint(lb, ub)
         for var, coef in terms:
             constraint.SetCoefficient(var, coef)
-        return constraint
 
     def add_order(
         self, o: int, opt: OrderOptions, floor: float | None = None
@@ -87,12 +81,12 @@ class _Builder:
                 backorder = s.NumVar(0, int(opt.quantity[i]), f"b{o}_{i}")
                 self.objective.append((backorder, rules.backorder_penalty))
                 q = int(opt.quantity[i])
-                self.demand[o, i] = self.row(q, q, [*terms, (backorder, 1)])
+                self.row(q, q, [*terms, (backorder, 1)])
             else:
                 self.constant += rules.backorder_penalty * float(opt.quantity[i])
         self._order_rules(o, opt, x, y)
         if floor is not None:
-            self.cuts[o] = self.row(
+            self.row(
                 floor - 1e-6 - (self.constant - constant), self.inf, self.objective[first_term:]
             )
         return x
@@ -147,13 +141,12 @@ class _Builder:
     def add_resources(self, capacity: np.ndarray | None) -> None:
         for key, row in self.stock_rows.items():
             if sum(ub for _, ub in row) > self.stock_limit[key]:
-                limit = self.stock_limit[key]
-                self.stock_cons[key] = self.row(-self.inf, limit, [(v, 1) for v, _ in row])
+                self.row(-self.inf, self.stock_limit[key], [(v, 1) for v, _ in row])
         if capacity is None:
             return
         for n, row in self.ship_rows.items():
             if len(row) > capacity[n]:
-                self.ship_cons[n] = self.row(-self.inf, int(capacity[n]), [(v, 1) for v in row])
+                self.row(-self.inf, int(capacity[n]), [(v, 1) for v in row])
 
 
 def solve_mip(
@@ -170,9 +163,18 @@ def solve_mip(
 ) -> MipResult:
     """Solve the orders jointly; ``capacity`` is shipments left per location (None: unbounded)."""
     started = time.perf_counter()
-    builder, xs = _build(problems, rules, backend, capacity, floors)
+    builder = _Builder(rules, backend)
+    xs = [
+        builder.add_order(o, opt, None if floors is None else floors[o])
+        for o, opt in enumerate(problems)
+    ]
+    builder.add_resources(capacity)
     solver = builder.solver
     objective = solver.Objective()
+    for var, coef in builder.objective:
+        objective.SetCoefficient(var, objective.GetCoefficient(var) + coef)
+    objective.SetOffset(builder.constant)
+    objective.SetMinimization()
     if hint is not None and backend == "SCIP":  # HiGHS via pywraplp crashes on hints
         pairs = [(x[i, j], float(h[j, i])) for x, h in zip(xs, hint, strict=True) for (i, j) in x]
         solver.SetHint([v for v, _ in pairs], [u for _, u in pairs])
@@ -196,72 +198,6 @@ def solve_mip(
         status={0: "optimal", 1: "feasible", 2: "infeasible", 6: "not solved"}.get(status, "other"),
         seconds=time.perf_counter() - started,
     )
-
-
-def _build(
-    problems: list[OrderOptions],
-    rules: Rules,
-    backend: str,
-    capacity: np.ndarray | None,
-    floors: list[float] | None,
-) -> tuple[_Builder, list[dict]]:
-    builder = _Builder(rules, backend)
-    xs = [
-        builder.add_order(o, opt, None if floors is None else floors[o])
-        for o, opt in enumerate(problems)
-    ]
-    builder.add_resources(capacity)
-    objective = builder.solver.Objective()
-    for var, coef in builder.objective:
-        objective.SetCoefficient(var, objective.GetCoefficient(var) + coef)
-    objective.SetOffset(builder.constant)
-    objective.SetMinimization()
-    return builder, xs
-
-
-@dataclass(frozen=True)
-class Prices:
-    """The LP's duals on the rows many orders share or each order owns, by what they price."""
-
-    demand: dict[tuple[int, int], float]  # (order, line): a unit of the line served
-    stock: dict[tuple[int, str], float]  # (location index, sku): a unit of its stock (<= 0)
-    ship: dict[int, float]  # location index: a shipment of its capacity (<= 0)
-    cut: dict[int, float]  # order: its cost cut (>= 0)
-    stock_limit: dict[tuple[int, str], int]  # the units each priced stock row allows
-
-
-@dataclass(frozen=True)
-class LpResult:
-    objective: float
-    optimal: bool
-    prices: Prices | None
-    seconds: float
-
-
-def solve_lp(
-    problems: list[OrderOptions],
-    rules: Rules,
-    time_limit_s: float,
-    capacity: np.ndarray | None = None,
-    floors: list[float] | None = None,
-) -> LpResult:
-    """The LP relaxation of the joint model (GLOP), with the prices of its rows."""
-    started = time.perf_counter()
-    builder, _ = _build(problems, rules, "GLOP", capacity, floors)
-    solver = builder.solver
-    solver.SetTimeLimit(max(1, int(time_limit_s * 1000)))
-    optimal = solver.Solve() == pywraplp.Solver.OPTIMAL
-    prices = None
-    if optimal:
-        prices = Prices(
-            demand={key: row.dual_value() for key, row in builder.demand.items()},
-            stock={key: row.dual_value() for key, row in builder.stock_cons.items()},
-            ship={key: row.dual_value() for key, row in builder.ship_cons.items()},
-            cut={key: row.dual_value() for key, row in builder.cuts.items()},
-            stock_limit={key: builder.stock_limit[key] for key in builder.stock_cons},
-        )
-    value = solver.Objective().Value() if optimal else float("nan")
-    return LpResult(value, optimal, prices, time.perf_counter() - started)
 
 
 def _units(x: dict, opt: OrderOptions, found: bool) -> np.ndarray:

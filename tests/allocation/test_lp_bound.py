@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from allocation import allocate, batch, lp_bound, parse_instance, shortlist
 from allocation.costs import order_options
-from allocation.model import Prices, solve_lp, solve_mip
+from allocation.lp_master import Prices
+from allocation.model import solve_mip
 from allocation.network import Remaining, compile_network
 from allocation.single import solve_order
 
@@ -67,7 +68,7 @@ def test_the_bound_is_never_above_the_optimum_and_reaches_the_full_lp(tiny_short
 
     assert bound is not None and bound.exact
     assert bound.value <= optimum + 1e-6
-    lp = solve_lp(problems, instance.rules, 30, full.capacity, floors)
+    lp = solve_mip(problems, instance.rules, 30, full.capacity, floors=floors, backend="GLOP")
     assert bound.value == pytest.approx(lp.objective, rel=1e-6, abs=1e-6)
 
 
@@ -94,7 +95,8 @@ def test_the_lagrangian_bound_holds_at_any_prices(data, draw) -> None:
     prices = _prices(draw.draw, problems, full.capacity)
     penalty = instance.rules.backorder_penalty
 
-    reduced = [lp_bound._reduced(opt, o, prices, penalty) for o, opt in enumerate(problems)]
+    dense = lp_bound._dense_prices(prices, len(full.capacity))
+    reduced = [lp_bound._reduced(opt, o, prices, *dense, penalty) for o, opt in enumerate(problems)]
     value = lp_bound._lagrangian(problems, floors, full.capacity, prices, reduced, penalty)
 
     assert value <= optimum + 1e-6
