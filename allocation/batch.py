@@ -53,8 +53,8 @@ MAX_JOINT_VARIABLES = 60_000  # a larger contended set is planned neighbourhood 
 CHUNK_ORDERS = 150
 MAX_PASSES = 6
 TIME_SHARE_SOLVING = 0.75  # of the time limit, for solver calls (each overruns a little)
-TIME_SHARE_BOUND = 0.25  # of the time limit, kept for the lower bound ...
-MAX_BOUND_SECONDS = 20.0  # ... but no more than this
+TIME_SHARE_BOUND = 0.3  # of the time limit, kept for the lower bound ...
+MAX_BOUND_SECONDS = 40.0  # ... but no more than this
 MAX_EXACT_VARIABLES = 40_000  # a component this small gets its bound from the full-candidate MIP
 LP_BACKEND = "GLOP"  # the bound's LP (allocation.model.solve_lp)
 
@@ -251,7 +251,7 @@ def _component_bound(
     """The LP relaxation first (priced, allocation.lp_bound), then the full-candidate MIP's
     bound if the component is small and time is left."""
     size, best, kind = _variables(part), sum(floors), "standalone"
-    if deadline - time.perf_counter() > 0.5:
+    if deadline > time.perf_counter():
         lp = lp_bound(part, floors, capacity, instance.rules, deadline)
         if lp is not None and lp.value > best:
             best, kind = lp.value, "lp" if lp.exact else "lagrangian"
@@ -283,7 +283,7 @@ def _set_bound(
     candidates where the component is small and beats it, else the sum of the standalone optima.
     """
     total, kinds = 0.0, Counter()
-    groups = components(problems, capacity)
+    groups = sorted(components(problems, capacity), key=len)  # the small ones cost little
     sizes = [_variables([problems[o] for o in group]) for group in groups]
     left = sum(sizes)
     for group, size in zip(groups, sizes, strict=True):  # each its share of the time left
