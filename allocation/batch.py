@@ -22,8 +22,9 @@ instances most orders never compete. So the batch is decomposed rather than solv
 The lower bound is valid for the whole instance: the uncontended orders' optima plus, for the
 contended set, the LP relaxation over *all* their candidates (after the exact pruning of
 `allocation.joint_pruning`) and full resources, strengthened by one cut per order (its cost is at
-least its standalone optimum). When that LP is too large, the bound falls back to the sum of the
-standalone optima (still valid, less tight). The gap reported is the distance to that bound.
+least its standalone optimum), solved by pricing candidates into a shortlist (`allocation.lp_bound`):
+when time runs out first, the Lagrangian bound at the prices reached (still valid, less tight).
+The gap reported is the distance to that bound.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ from allocation.costs import OrderOptions, order_options
 from allocation.evaluate import order_cost
 from allocation.instance import Instance, PickupAt
 from allocation.joint_pruning import prune_jointly
+from allocation.lp_bound import lp_bound
 from allocation.model import solve_mip
 from allocation.network import Network, Remaining, compile_network
 from allocation.online import commit, decide_in_sequence
 from allocation.plan import assemble, order_plan
+from allocation.shortlist import CANDIDATES_PER_ORDER, shortlist
 from allocation.single import OrderDecision, solve_order
 
 MAX_ROUNDS = 4
@@ -50,13 +53,10 @@ MAX_JOINT_VARIABLES = 60_000  # a larger contended set is planned neighbourhood 
 CHUNK_ORDERS = 150
 MAX_PASSES = 6
 TIME_SHARE_SOLVING = 0.75  # of the time limit, for solver calls (each overruns a little)
-TIME_SHARE_BOUND = 0.25  # of the time limit, kept for the lower bound ...
-MAX_BOUND_SECONDS = 5.0  # ... but no more than this
-CANDIDATES_PER_ORDER = 12
-LINE_COVER = 3  # restricted candidates hold at least this many times each line's quantity
+TIME_SHARE_BOUND = 0.3  # of the time limit, kept for the lower bound ...
+MAX_BOUND_SECONDS = 40.0  # ... but no more than this
 MAX_EXACT_VARIABLES = 40_000  # a component this small gets its bound from the full-candidate MIP
-MAX_LP_VARIABLES = 400_000  # a larger component's bound is the sum of its standalone optima
-LP_BACKEND = "GLOP"
+LP_BACKEND = "GLOP"  # the bound's LP (allocation.model.solve_lp)
 
 Plans = dict[int, tuple[OrderOptions, np.ndarray]]
 
@@ -96,17 +96,8 @@ def _colliding(
 
 
 def _restrict(opt: OrderOptions, used: set[int], penalty: float) -> OrderOptions:
-    """The order's best candidates alone (by one-shipment cost) plus the locations in ``used``."""
-    sendable = np.minimum(opt.stock, opt.quantity[None, :]).sum(axis=1)
-    score = opt.fixed + (opt.unit - penalty) * sendable
-    ranked = np.argsort(score, kind="stable")
-    keep = set(ranked[:CANDIDATES_PER_ORDER].tolist())
-    keep |= {j for j in range(opt.size) if int(opt.loc[j]) in used}
-    for i, q in enumerate(opt.quantity):  # and, per line, holders enough for a few orders' worth
-        holders = ranked[opt.stock[ranked, i] > 0]
-        enough = np.searchsorted(np.cumsum(opt.stock[holders, i]), LINE_COVER * q)
-        keep |= set(holders[: enough + 1].tolist())
-    return opt.subset(np.array(sorted(keep), dtype=int))
+    """The order's shortlist (allocation.shortlist) plus the locations in ``used``."""
+    return opt.subset(shortlist(opt, used, penalty))
 
 
 def _used(decision: OrderDecision) -> set[int]:
@@ -257,19 +248,13 @@ def _component_bound(
     instance: Instance,
     deadline: float,
 ) -> tuple[float, str]:
-    """The LP relaxation first (fast), then the full-candidate MIP's bound if time is left."""
+    """The LP relaxation first (priced, allocation.lp_bound), then the full-candidate MIP's
+    bound if the component is small and time is left."""
     size, best, kind = _variables(part), sum(floors), "standalone"
-    if size <= MAX_LP_VARIABLES and deadline - time.perf_counter() > 0.5:
-        lp = solve_mip(
-            part,
-            instance.rules,
-            deadline - time.perf_counter(),
-            capacity=capacity,
-            floors=floors,
-            backend=LP_BACKEND,
-        )
-        if lp.status == "optimal" and lp.objective > best:
-            best, kind = lp.objective, "lp"
+    if deadline > time.perf_counter():
+        lp = lp_bound(part, floors, capacity, instance.rules, deadline)
+        if lp is not None and lp.value > best:
+            best, kind = lp.value, "lp" if lp.exact else "lagrangian"
     if size <= MAX_EXACT_VARIABLES and deadline - time.perf_counter() > 1.0:
         mip = solve_mip(
             part,
@@ -293,20 +278,27 @@ def _set_bound(
 ) -> tuple[float, str]:
     """A valid lower bound on the joint cost of these orders alone with all resources.
 
-    Component by component: the MIP bound over all candidates where the component is small, else
-    the LP relaxation with per-order cuts where it fits in size and time, else the sum of the
-    standalone optima.
+    Component by component: the LP relaxation with per-order cuts over every candidate (or, when
+    time runs out first, the Lagrangian bound at the prices reached), the MIP bound over all
+    candidates where the component is small and beats it, else the sum of the standalone optima.
     """
     total, kinds = 0.0, Counter()
-    for group in components(problems, capacity):
+    groups = sorted(components(problems, capacity), key=len)  # the small ones cost little
+    sizes = [_variables([problems[o] for o in group]) for group in groups]
+    left = sum(sizes)
+    for group, size in zip(groups, sizes, strict=True):  # each its share of the time left
+        now = time.perf_counter()
+        until = now + max(0.0, deadline - now) * (size / left if left else 1.0)
+        left -= size
         bound, kind = _component_bound(
-            [problems[o] for o in group], [floors[o] for o in group], capacity, instance, deadline
+            [problems[o] for o in group], [floors[o] for o in group], capacity, instance, until
         )
         total += bound
         kinds[kind] += 1
     names = {
         "mip": "full-candidate MIP bound",
         "lp": "LP relaxation with per-order cuts",
+        "lagrangian": "Lagrangian bound at the LP's prices (time ran out)",
         "standalone": "sum of standalone optima",
     }
     return total, "; ".join(f"{names[k]} for {n} component(s)" for k, n in kinds.items())
@@ -356,6 +348,9 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
         plans = {o: (d.options, d.units) for o, d in enumerate(online)}
         _improve(instance, network, joint, sorted(contended), plans)
     assert not _colliding(network, full, plans), "batch plan overuses a resource"
+    if contended and not members:  # too many for one MIP: the bound still covers them all
+        members = sorted(contended)
+        pruned = prune_jointly([options[o] for o in members], full.capacity, instance.rules)
     floors = [decisions[o].bound for o in members]
     set_bound, scope = _set_bound(pruned, floors, full.capacity, instance, deadline)
     if mip_bound > set_bound:  # the MIP saw every candidate: its own bound is valid and tighter
