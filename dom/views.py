@@ -10,8 +10,7 @@ from inventory import SkuAvailability
 
 
 def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Table:
-    """Each location's part in an availability answer, and why a location adds nothing. "short"
-    is what is reserved there beyond its stock: holds a count left short (`dom reconcile` names them)."""
+    """Each location's part in an availability answer, and why a location adds nothing."""
     table = Table(
         "location",
         "type",
@@ -19,7 +18,6 @@ def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Tabl
         "reserved",
         "safety",
         "fenced",
-        "short",
         "counted",
         "last report",
         "excluded because",
@@ -30,6 +28,6 @@ def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Tabl
             if c.reported_s
             else "-"
         )
-        cells = (c.on_hand, c.reserved, c.safety, c.fenced, c.short, c.counted)
+        cells = (c.on_hand, c.reserved, c.safety, c.fenced, c.counted)
         table.add_row(c.location, c.type, *map(str, cells), reported, c.excluded)
     return table

@@ -71,8 +71,6 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_CART_TTL_S": "inventory.holds.expiry",
     "ReservationConflict": "inventory.holds.outcome",
     "UnknownReservation": "inventory.holds.outcome",
-    "ShortHold": "inventory.holds.outcome",
-    "ShortReservation": "inventory.holds.outcome",
     "ExpirySweeper": "inventory.holds.expiry",
     # keeping the projection true
     "rebuild": "inventory.projection.rebuild",
@@ -121,8 +119,6 @@ __all__ = [
     "ReservationConflict",
     "Reservations",
     "SafetyRule",
-    "ShortHold",
-    "ShortReservation",
     "SkuAvailability",
     "StockEvent",
     "Take",
@@ -178,8 +174,6 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         HoldOutcome,
         HoldStatus,
         ReservationConflict,
-        ShortHold,
-        ShortReservation,
         UnknownReservation,
     )
     from inventory.holds.request import MAX_HOLD_TTL_S, HoldLine, HoldRequest, Take

@@ -195,22 +195,15 @@ def reconcile_ledger(
     ] = False,
     limit: Annotated[int, typer.Option(min=0, help="drifts to list")] = 50,
 ) -> None:
-    """Compare the projection with the ledger and positions with their history; list every drift,
-    and the holds a count has left short of stock (to re-route; not a drift)."""
+    """Compare the projection with the ledger and positions with their history; list every drift."""
     with session() as engine:
         report = reconcile(engine.ledger, repair=repair)
     for d in report.drifts[:limit]:
         out.print(
             f"{d.kind:10} {d.location:12} {d.sku:16} ledger={d.ledger} found={d.found}  {d.detail}"
         )
-    for h in report.short[:limit]:
-        held = f"order {h.order_id}" if h.order_id else h.status.value
-        out.print(
-            f"{'short':10} {h.location:12} {h.sku:16} reservation={h.reservation_id} ({held}) short by {h.short_units}"
-        )
     out.print(
-        f"checked {report.checked} positions: {len(report.drifts)} drifts, {report.repaired} repaired; "
-        f"{len(report.short)} holds short of stock"
+        f"checked {report.checked} positions: {len(report.drifts)} drifts, {report.repaired} repaired"
     )
     if report.drifts and not repair:
         raise typer.Exit(1)

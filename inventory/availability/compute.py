@@ -38,7 +38,6 @@ class Contribution:
     lead_hours: float
     reported_s: int
     excluded: str = ""  # why it adds nothing, when it adds nothing
-    short: int = 0  # units reserved beyond its stock (on hand less safety): holds left short
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +142,6 @@ def _tally_each(
                     source.lead_hours,
                     reported,
                     why,
-                    max(0, reserved - max(0, on_hand - safety)),
                 )
             )
     offers.sort(key=lambda offer: offer[0])

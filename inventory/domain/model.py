@@ -31,9 +31,6 @@ class EventType(StrEnum):
     return_ = "return"  # positive quantity back on the shelf
 
 
-FEED_TYPES = frozenset({EventType.adjust, EventType.count, EventType.receive, EventType.sale})
-ENGINE_EVENT_PREFIX = "engine:"  # ids of the events the engine writes; feeds may not use it
-
 # Sign each delta type applies to on_hand; a count has no sign, it replaces on_hand.
 DELTA_SIGN: dict[EventType, int] = {
     EventType.adjust: 1,

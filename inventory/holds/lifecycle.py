@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Connection, bindparam, or_, select, tuple_, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 
 from inventory.domain.projected import Projected
 from inventory.holds.outcome import (
     Changes,
     HoldStatus,
     ReservationConflict,
-    ShortReservation,
     UnknownReservation,
 )
-from inventory.holds.short import short_holds
 from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
 
 Key = tuple[str, str]
@@ -55,11 +53,8 @@ def close(
     Releasing or expiring gives its units back; consuming keeps them reserved for the order. A
     hold past its expiry is expired here, whoever asks, even before a sweep reaches it: it can
     no longer be consumed. A hold is consumed by one order: the same order again is a replay,
-    another order a conflict naming the first. A hold left short by a count is not consumed: the
-    caller learns where it is short (ShortReservation) and re-routes it.
+    another order a conflict naming the first.
     """
-    if to is HoldStatus.consumed:
-        _refuse_if_short(conn, reservation_id)
     moved = conn.execute(
         update(RES)
         .where(
@@ -99,27 +94,6 @@ def expire(conn: Connection, ids: list[str], now_us: int, changes: Changes) -> l
     if expired:
         give_back(conn, expired, changes)
     return expired
-
-
-def _refuse_if_short(conn: Connection, reservation_id: str) -> None:
-    keys = [(r.location, r.sku) for r in conn.execute(
-        select(LINE.c.location, LINE.c.sku).where(LINE.c.reservation_id == reservation_id)
-    )]  # fmt: skip
-    short = [s for s in short_holds(conn, keys) if s.reservation_id == reservation_id]
-    if short and short[0].status is HoldStatus.held:
-        raise ShortReservation(reservation_id, short)
-
-
-def reproject(conn: Connection, reservation_id: str, changes: Changes) -> None:
-    """Put the reservation's positions, as they stand, into `changes`: a replay projects them
-    again, since the first attempt may have committed and then failed to reach the projection."""
-    keys = select(LINE.c.location, LINE.c.sku).where(LINE.c.reservation_id == reservation_id)
-    for row in conn.execute(
-        select(POS.c.location, POS.c.sku, POS.c.version, POS.c.on_hand, POS.c.reserved,
-               POS.c.safety, POS.c.reported_us)
-        .where(tuple_(POS.c.location, POS.c.sku).in_(keys))
-    ):  # fmt: skip
-        changes.positions.setdefault((row.location, row.sku), Projected.of(*row[2:]))
 
 
 def give_back(conn: Connection, ids: list[str], changes: Changes) -> None:

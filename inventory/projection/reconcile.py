@@ -4,8 +4,6 @@ Three kinds of drift are found:
   projection  a Redis position differs from SQL, or Redis holds a position SQL does not know;
   on_hand     a position's on_hand differs from the fold of its stock events;
   reserved    a position's reserved differs from the open holds and orders that keep units there.
-Short holds are reported beside them (inventory.holds.short): a count below what is reserved is
-no drift (the record is right) but holds without stock behind them, for the order lifecycle.
 Repairs never overwrite silently: a position that left its record (on_hand against its events,
 reserved against its holds) is brought back with a correction entry in `ledger_correction` saying
 what it was, what it became and why; the projection is re-derived from SQL.
@@ -17,8 +15,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from inventory.holds.outcome import ShortHold
-from inventory.holds.short import short_holds
 from inventory.ledger import Ledger
 from inventory.projection.drift import Drift
 from inventory.projection.projection_drift import Now, projection_drift, stray_projection
@@ -42,7 +38,6 @@ class ReconcileReport:
     checked: int = 0
     drifts: list[Drift] = field(default_factory=list)
     repaired: int = 0
-    short: list[ShortHold] = field(default_factory=list)  # holds a count left without stock
 
 
 def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
@@ -70,7 +65,6 @@ def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
                 + projection_drift(conn, now, ledger, chunk)
             )
         report.drifts += stray_projection(now, ledger, skus)
-        report.short = short_holds(conn)
     if repair:
         report.repaired = repair_drifts(ledger, report.drifts)
     return report

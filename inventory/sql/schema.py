@@ -117,8 +117,7 @@ class InboundRow(SQLModel, table=True):
 
 
 class ReservationRow(SQLModel, table=True):
-    """A hold: `held` moves exactly once to `consumed`, `released` or `expired`; `consumed`
-    moves once to `settled` when its shipment leaves."""
+    """A hold: `held` moves exactly once to `consumed`, `released` or `expired`."""
 
     __tablename__ = "reservation"
     __table_args__ = (Index("reservation_open_expiry", "status", "expires_us"),)
@@ -131,7 +130,6 @@ class ReservationRow(SQLModel, table=True):
     expires_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     closed_us: int | None = Field(default=None, sa_column=Column(BigInteger))
     order_id: str | None = Field(default=None, max_length=128)
-    shipment_id: str | None = Field(default=None, max_length=128)  # the shipment that settled it
 
 
 class ReservationLineRow(SQLModel, table=True):

@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from inventory.domain.model import ENGINE_EVENT_PREFIX, FEED_TYPES, EventType, StockEvent
+from inventory.domain.model import EventType, StockEvent
 from inventory.domain.text import CLIENT_TEXT, PRINTABLE_OR_EMPTY
 
 MAX_BATCH_EVENTS = 10_000
@@ -114,13 +114,6 @@ def _parse_one(item: Mapping[str, Any] | StockEvent) -> tuple[StockEvent | None,
 
 
 def _semantic_error(event: StockEvent, latest: datetime) -> str | None:
-    if event.type not in FEED_TYPES:
-        return (
-            f"type: {event.type.value} is written by the engine, tied to what it settles "
-            "(a shipment settles a consumed reservation); feeds send adjust, count, receive, sale"
-        )
-    if event.event_id.startswith(ENGINE_EVENT_PREFIX):
-        return f"event_id: {ENGINE_EVENT_PREFIX!r} starts the ids of the engine's own events"
     if abs(event.quantity) > MAX_EVENT_QUANTITY:
         return f"quantity: must be within ±{MAX_EVENT_QUANTITY}"
     if event.type is EventType.count and event.quantity < 0:
