@@ -71,6 +71,10 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_CART_TTL_S": "inventory.holds.expiry",
     "ReservationConflict": "inventory.holds.outcome",
     "UnknownReservation": "inventory.holds.outcome",
+    "HoldNotConsumed": "inventory.holds.outcome",
+    "Settlement": "inventory.holds.outcome",
+    "Shipped": "inventory.holds.outcome",
+    "InvalidShipment": "inventory.holds.settlement",
     "ExpirySweeper": "inventory.holds.expiry",
     # keeping the projection true
     "rebuild": "inventory.projection.rebuild",
@@ -97,12 +101,14 @@ __all__ = [
     "EventType",
     "ExpirySweeper",
     "HoldLine",
+    "HoldNotConsumed",
     "HoldOutcome",
     "HoldRequest",
     "HoldStatus",
     "InboundIn",
     "InvalidQuery",
     "InvalidSafetyRule",
+    "InvalidShipment",
     "Ledger",
     "Location",
     "LocationIn",
@@ -119,6 +125,8 @@ __all__ = [
     "ReservationConflict",
     "Reservations",
     "SafetyRule",
+    "Settlement",
+    "Shipped",
     "SkuAvailability",
     "StockEvent",
     "Take",
@@ -171,13 +179,17 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.domain.time import from_micros, to_micros
     from inventory.holds.expiry import DEFAULT_CART_TTL_S, ExpirySweeper
     from inventory.holds.outcome import (
+        HoldNotConsumed,
         HoldOutcome,
         HoldStatus,
         ReservationConflict,
+        Settlement,
+        Shipped,
         UnknownReservation,
     )
     from inventory.holds.request import MAX_HOLD_TTL_S, HoldLine, HoldRequest, Take
     from inventory.holds.service import Reservations
+    from inventory.holds.settlement import InvalidShipment
     from inventory.ledger import Ledger
     from inventory.projection.rebuild import RebuildReport, rebuild
     from inventory.projection.reconcile import Drift, ReconcileReport, reconcile

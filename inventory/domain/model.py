@@ -39,6 +39,9 @@ DELTA_SIGN: dict[EventType, int] = {
     EventType.ship: -1,
     EventType.return_: 1,
 }
+# Written by the engine only, each tied to what it settles (a shipment its reservation, a return
+# its receipt); a feed that sends one is refused (inventory.stock.feed).
+ENGINE_WRITTEN: frozenset[EventType] = frozenset({EventType.ship, EventType.return_})
 
 
 @dataclass(frozen=True, slots=True)

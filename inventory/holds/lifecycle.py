@@ -2,7 +2,8 @@
 
 Holds are decided on the bare driver (inventory.holds.decide). Here: a reservation changes status only
 by `UPDATE ... WHERE status = 'held'`, so each hold is consumed, released or expired exactly once,
-and a released or expired hold gives its units back. A refused hold records nothing: a retry
+and a released or expired hold gives its units back. A consumed hold ends when its shipment
+settles it (inventory.holds.settlement), which takes its units out of reserved here too. A refused hold records nothing: a retry
 decides afresh.
 """
 
@@ -78,7 +79,8 @@ def close(
     if status is HoldStatus.held:  # due: it expires now, as the sweep would have made it
         expire(conn, [reservation_id], now_us, changes)
         return HoldStatus.expired
-    if status is HoldStatus.consumed and to is HoldStatus.consumed and row.order_id != order_id:
+    taken = status in (HoldStatus.consumed, HoldStatus.settled)
+    if taken and to is HoldStatus.consumed and row.order_id != order_id:
         raise ReservationConflict(
             f"reservation {reservation_id!r} was consumed by order {row.order_id!r}"
         )

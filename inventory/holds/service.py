@@ -1,22 +1,25 @@
-"""Reservations, the ledger's holding service: hold (all lines or none), release, consume, expire.
+"""Reservations, the ledger's holding service: hold (all lines or none), release, consume, expire,
+and settle (a shipment of a consumed hold).
 
 A hold is decided for its group (inventory.holds.group) by the hold writer's thread
 (inventory.holds.writer), or alone on the caller's thread when group commit is off. Closing a
-hold is one conditional update (inventory.holds.lifecycle); expiry is inventory.holds.expiry.
+hold is one conditional update (inventory.holds.lifecycle); expiry is inventory.holds.expiry;
+settling a shipment is inventory.holds.settlement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from inventory.availability.reader import AvailabilityReader
 from inventory.domain.time import to_micros
-from inventory.holds import expiry, lifecycle
+from inventory.holds import expiry, lifecycle, settlement
 from inventory.holds.group import Changed, GroupDecider
-from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus
+from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Settlement
 from inventory.holds.recent_view import DEFAULT_TTL_S as VIEW_TTL_S
 from inventory.holds.request import HoldRequest
 from inventory.holds.writer import HoldWriter
@@ -67,6 +70,27 @@ class Reservations:
     def consume(self, reservation_id: str, order_id: str) -> HoldStatus:
         """The order takes over the held units: they stay reserved until shipped."""
         return self._close(reservation_id, HoldStatus.consumed, order_id)
+
+    def settle(self, reservation_id: str, shipment_id: str, shipped_at: datetime) -> Settlement:
+        """A shipment left with the units of `reservation_id`, a hold an order consumed: they
+        leave reserved, and on_hand unless a count taken after `shipped_at` already excludes
+        them. Once: the same shipment again is a replay returning the first settlement; another
+        shipment of a settled reservation, a shipment id given for another, or a hold that is not
+        consumed is refused (ReservationConflict, HoldNotConsumed). Bad ids or times raise
+        InvalidShipment before anything is read. See inventory.holds.settlement."""
+        now = self.ledger.clock()
+        settlement.check(shipment_id, shipped_at, now)
+        changes = Changes()
+
+        def work(conn: Connection) -> Settlement:
+            changes.positions.clear()
+            return settlement.settle(
+                conn, reservation_id, shipment_id, shipped_at, to_micros(now), changes
+            )
+
+        settled = self.ledger.transaction(work)
+        self.ledger.projection.put(changes.positions)
+        return settled
 
     def _close(
         self, reservation_id: str, to: HoldStatus, order_id: str | None = None

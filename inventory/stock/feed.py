@@ -1,4 +1,9 @@
-"""Validation of stock events as they arrive from feeds: every refusal carries a precise reason."""
+"""Validation of stock events as they arrive from feeds: every refusal carries a precise reason.
+
+Feeds send `adjust`, `count`, `receive` and `sale`; `ship` and `return` are written by the engine
+only, each tied to what it settles, so a feed's copy would count the same units twice. The checks
+every event must pass, the engine's own too, are `check_event`.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from inventory.domain.model import EventType, StockEvent
+from inventory.domain.model import ENGINE_WRITTEN, EventType, StockEvent
 from inventory.domain.text import CLIENT_TEXT, PRINTABLE_OR_EMPTY
 
 MAX_BATCH_EVENTS = 10_000
@@ -70,13 +75,13 @@ def parse_batch(
     items = list(raw)
     if len(items) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(items)}")
-    latest = (now or datetime.now(UTC)) + MAX_FUTURE_SKEW
+    latest = latest_allowed(now or datetime.now(UTC))
     valid: list[tuple[int, StockEvent]] = []
     rejected: list[Rejection] = []
     for index, item in enumerate(items):
         event, reason = _parse_one(item)
         if event is not None and reason is None:
-            reason = _semantic_error(event, latest)
+            reason = _engine_only(event) or check_event(event, latest)
         if reason is not None:
             event_id = (
                 item.get("event_id")
@@ -113,7 +118,20 @@ def _parse_one(item: Mapping[str, Any] | StockEvent) -> tuple[StockEvent | None,
     ), None
 
 
-def _semantic_error(event: StockEvent, latest: datetime) -> str | None:
+def _engine_only(event: StockEvent) -> str | None:
+    if event.type in ENGINE_WRITTEN:
+        return f"type: a {event.type.value} is written by the engine only, never by a feed"
+    return None
+
+
+def latest_allowed(now: datetime) -> datetime:
+    """The latest time an event received at `now` may claim to have happened."""
+    return now + MAX_FUTURE_SKEW
+
+
+def check_event(event: StockEvent, latest: datetime) -> str | None:
+    """Why `event` is not a valid stock event (None when it is), for a feed's events and the
+    engine's own alike; `latest` is `latest_allowed(now)`."""
     if abs(event.quantity) > MAX_EVENT_QUANTITY:
         return f"quantity: must be within ±{MAX_EVENT_QUANTITY}"
     if event.type is EventType.count and event.quantity < 0:
