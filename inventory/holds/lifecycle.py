@@ -20,6 +20,7 @@ from inventory.holds.outcome import (
     ReservationConflict,
     UnknownReservation,
 )
+from inventory.holds.shortfall_sql import refuse_if_short
 from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
 
 Key = tuple[str, str]
@@ -54,7 +55,8 @@ def close(
     Releasing or expiring gives its units back; consuming keeps them reserved for the order. A
     hold past its expiry is expired here, whoever asks, even before a sweep reaches it: it can
     no longer be consumed. A hold is consumed by one order: the same order again is a replay,
-    another order a conflict naming the first.
+    another order a conflict naming the first. A hold that stock no longer backs (a short hold,
+    inventory.holds.shortfall) is not consumed: HoldShort names its shortfall.
     """
     moved = conn.execute(
         update(RES)
@@ -67,7 +69,9 @@ def close(
         .returning(RES.c.id)
     ).first()
     if moved is not None:
-        if to is not HoldStatus.consumed:
+        if to is HoldStatus.consumed:
+            refuse_if_short(conn, reservation_id)  # raises: the hold stays held
+        else:
             give_back(conn, [reservation_id], changes)
         return to
     row = conn.execute(
