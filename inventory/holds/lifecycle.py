@@ -3,8 +3,8 @@
 Holds are decided on the bare driver (inventory.holds.decide). Here: a reservation changes status only
 by `UPDATE ... WHERE status = 'held'`, so each hold is consumed, released or expired exactly once,
 and a released or expired hold gives its units back. A consumed hold ends when its shipment
-settles it (inventory.holds.settlement), which takes its units out of reserved here too. A refused hold records nothing: a retry
-decides afresh.
+settles it (inventory.holds.settlement), which takes its units out of reserved here too
+(`give_back`). A refused hold records nothing: a retry decides afresh.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Validation of stock events as they arrive from feeds: every refusal carries a precise reason.
 
 Feeds send `adjust`, `count`, `receive` and `sale`; `ship` and `return` are written by the engine
-only, each tied to what it settles, so a feed's copy would count the same units twice. The checks
-every event must pass, the engine's own too, are `check_event`.
+only, each tied to what it settles, so a feed's copy would count the same units twice.
 """
 
 from __future__ import annotations
@@ -81,7 +80,7 @@ def parse_batch(
     for index, item in enumerate(items):
         event, reason = _parse_one(item)
         if event is not None and reason is None:
-            reason = _engine_only(event) or check_event(event, latest)
+            reason = _engine_only(event) or _semantic_error(event, latest)
         if reason is not None:
             event_id = (
                 item.get("event_id")
@@ -125,13 +124,12 @@ def _engine_only(event: StockEvent) -> str | None:
 
 
 def latest_allowed(now: datetime) -> datetime:
-    """The latest time an event received at `now` may claim to have happened."""
+    """The latest time an event received at `now` may claim to have happened (the engine's own
+    events too: inventory.stock.history relies on it)."""
     return now + MAX_FUTURE_SKEW
 
 
-def check_event(event: StockEvent, latest: datetime) -> str | None:
-    """Why `event` is not a valid stock event (None when it is), for a feed's events and the
-    engine's own alike; `latest` is `latest_allowed(now)`."""
+def _semantic_error(event: StockEvent, latest: datetime) -> str | None:
     if abs(event.quantity) > MAX_EVENT_QUANTITY:
         return f"quantity: must be within ±{MAX_EVENT_QUANTITY}"
     if event.type is EventType.count and event.quantity < 0:
