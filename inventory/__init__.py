@@ -6,7 +6,8 @@ sub-packages behind it are internal:
   domain/        plain values (locations, stock events, positions as projected, time in µs)
   stock/         stock events: validation, the count rule, ingest, history, inbound, safety stock
   availability/  what may be sold: policy, sources, the arithmetic, tallies, the checkout reader
-  holds/         reservations: request, plan, the group-commit writer, SQL decisions, lifecycle, expiry
+  holds/         reservations: request, plan, the group-commit writer, SQL decisions, lifecycle,
+                 expiry, settlement of shipments, short holds
   projection/    the Redis projection: adapter, background projector, rebuild, reconcile
   sql/           the system of record: engine, schema, locations, the one transaction helper
 
@@ -71,6 +72,14 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_CART_TTL_S": "inventory.holds.expiry",
     "ReservationConflict": "inventory.holds.outcome",
     "UnknownReservation": "inventory.holds.outcome",
+    "HoldNotConsumed": "inventory.holds.outcome",
+    "Settlement": "inventory.holds.outcome",
+    "Shipped": "inventory.holds.outcome",
+    "InvalidShipment": "inventory.holds.settlement",
+    "HoldShort": "inventory.holds.shortfall",
+    "ShortHold": "inventory.holds.shortfall",
+    "ShortPosition": "inventory.holds.shortfall",
+    "Shortfall": "inventory.holds.shortfall",
     "ExpirySweeper": "inventory.holds.expiry",
     # keeping the projection true
     "rebuild": "inventory.projection.rebuild",
@@ -97,12 +106,15 @@ __all__ = [
     "EventType",
     "ExpirySweeper",
     "HoldLine",
+    "HoldNotConsumed",
     "HoldOutcome",
     "HoldRequest",
+    "HoldShort",
     "HoldStatus",
     "InboundIn",
     "InvalidQuery",
     "InvalidSafetyRule",
+    "InvalidShipment",
     "Ledger",
     "Location",
     "LocationIn",
@@ -119,6 +131,11 @@ __all__ = [
     "ReservationConflict",
     "Reservations",
     "SafetyRule",
+    "Settlement",
+    "Shipped",
+    "ShortHold",
+    "ShortPosition",
+    "Shortfall",
     "SkuAvailability",
     "StockEvent",
     "Take",
@@ -171,13 +188,18 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.domain.time import from_micros, to_micros
     from inventory.holds.expiry import DEFAULT_CART_TTL_S, ExpirySweeper
     from inventory.holds.outcome import (
+        HoldNotConsumed,
         HoldOutcome,
         HoldStatus,
         ReservationConflict,
+        Settlement,
+        Shipped,
         UnknownReservation,
     )
     from inventory.holds.request import MAX_HOLD_TTL_S, HoldLine, HoldRequest, Take
     from inventory.holds.service import Reservations
+    from inventory.holds.settlement import InvalidShipment
+    from inventory.holds.shortfall import HoldShort, Shortfall, ShortHold, ShortPosition
     from inventory.ledger import Ledger
     from inventory.projection.rebuild import RebuildReport, rebuild
     from inventory.projection.reconcile import Drift, ReconcileReport, reconcile

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dom.bootstrap import session
+from dom.commands.reservations import print_short
 from dom.synthetic import generate_network, stock_events
 from dom.views import explanation_table
 from inventory import (
@@ -174,10 +175,13 @@ def explain(
             answer = engine.reader.explain(sku, _query(method, store, 1, channel))
         except InvalidQuery as error:
             raise typer.BadParameter(str(error)) from None
+        short = [(c.location, sku) for c in answer.contributions if c.short]
+        positions = engine.reservations.short_positions(short) if short else []
     out.print(explanation_table(answer))
     out.print(
         f"{answer.method} available for {sku}: {answer.available} (held back by threshold: {answer.held_back})"
     )
+    print_short(positions)
 
 
 def rebuild_projection() -> None:
@@ -195,17 +199,20 @@ def reconcile_ledger(
     ] = False,
     limit: Annotated[int, typer.Option(min=0, help="drifts to list")] = 50,
 ) -> None:
-    """Compare the projection with the ledger and positions with their history; list every drift."""
+    """Compare the projection with the ledger and positions with their history; list every drift
+    and every short position (fails if any is left)."""
     with session() as engine:
         report = reconcile(engine.ledger, repair=repair)
     for d in report.drifts[:limit]:
         out.print(
             f"{d.kind:10} {d.location:12} {d.sku:16} ledger={d.ledger} found={d.found}  {d.detail}"
         )
+    print_short(report.short[:limit])
     out.print(
-        f"checked {report.checked} positions: {len(report.drifts)} drifts, {report.repaired} repaired"
+        f"checked {report.checked} positions: {len(report.drifts)} drifts, {report.repaired} repaired, "
+        f"{len(report.short)} short (their holds are for the order lifecycle to re-route)"
     )
-    if report.drifts and not repair:
+    if (report.drifts and not repair) or report.short:
         raise typer.Exit(1)
 
 

@@ -22,6 +22,7 @@ from inventory.availability.policy import AvailabilityPolicy
 from inventory.availability.sources import Query, Sources, vendor_stale
 from inventory.availability.tally import Tally, tally
 from inventory.domain import records
+from inventory.domain.model import short_units
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class Contribution:
     lead_hours: float
     reported_s: int
     excluded: str = ""  # why it adds nothing, when it adds nothing
+    short: int = 0  # reserved units its stock no longer backs: its holds are short
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +131,9 @@ def _tally_each(
             offers.append((source.lead_hours, units))
             shelf += units if source.shelf else 0
         if parts is not None:
-            location = source.location
+            location, short = source.location, short_units(on_hand, reserved, safety)
+            if short and not why:
+                why = f"short: no stock behind {short} of its {reserved} reserved units"
             parts.append(
                 Contribution(
                     loc_id,
@@ -142,6 +146,7 @@ def _tally_each(
                     source.lead_hours,
                     reported,
                     why,
+                    short,
                 )
             )
     offers.sort(key=lambda offer: offer[0])

@@ -39,6 +39,9 @@ DELTA_SIGN: dict[EventType, int] = {
     EventType.ship: -1,
     EventType.return_: 1,
 }
+# Written by the engine only, each tied to what it settles (a shipment its reservation, a return
+# its receipt); a feed that sends one is refused (inventory.stock.feed).
+ENGINE_WRITTEN: frozenset[EventType] = frozenset({EventType.ship, EventType.return_})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +97,13 @@ class Position:
     @property
     def available(self) -> int:
         return max(0, self.on_hand - self.reserved - self.safety)
+
+    @property
+    def short(self) -> int:
+        return short_units(self.on_hand, self.reserved, self.safety)
+
+
+def short_units(on_hand: int, reserved: int, safety: int) -> int:
+    """Reserved units that a position's stock (on hand less safety) no longer backs: a count
+    below what is reserved leaves its holds short (inventory.holds.shortfall)."""
+    return max(0, reserved - max(0, on_hand - safety))

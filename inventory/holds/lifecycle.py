@@ -2,8 +2,9 @@
 
 Holds are decided on the bare driver (inventory.holds.decide). Here: a reservation changes status only
 by `UPDATE ... WHERE status = 'held'`, so each hold is consumed, released or expired exactly once,
-and a released or expired hold gives its units back. A refused hold records nothing: a retry
-decides afresh.
+and a released or expired hold gives its units back. A consumed hold ends when its shipment
+settles it (inventory.holds.settlement), which takes its units out of reserved here too
+(`give_back`). A refused hold records nothing: a retry decides afresh.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from inventory.holds.outcome import (
     ReservationConflict,
     UnknownReservation,
 )
+from inventory.holds.shortfall_sql import refuse_if_short
 from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
 
 Key = tuple[str, str]
@@ -53,7 +55,8 @@ def close(
     Releasing or expiring gives its units back; consuming keeps them reserved for the order. A
     hold past its expiry is expired here, whoever asks, even before a sweep reaches it: it can
     no longer be consumed. A hold is consumed by one order: the same order again is a replay,
-    another order a conflict naming the first.
+    another order a conflict naming the first. A hold that stock no longer backs (a short hold,
+    inventory.holds.shortfall) is not consumed: HoldShort names its shortfall.
     """
     moved = conn.execute(
         update(RES)
@@ -66,7 +69,9 @@ def close(
         .returning(RES.c.id)
     ).first()
     if moved is not None:
-        if to is not HoldStatus.consumed:
+        if to is HoldStatus.consumed:
+            refuse_if_short(conn, reservation_id)  # raises: the hold stays held
+        else:
             give_back(conn, [reservation_id], changes)
         return to
     row = conn.execute(
@@ -78,7 +83,8 @@ def close(
     if status is HoldStatus.held:  # due: it expires now, as the sweep would have made it
         expire(conn, [reservation_id], now_us, changes)
         return HoldStatus.expired
-    if status is HoldStatus.consumed and to is HoldStatus.consumed and row.order_id != order_id:
+    taken = status in (HoldStatus.consumed, HoldStatus.settled)
+    if taken and to is HoldStatus.consumed and row.order_id != order_id:
         raise ReservationConflict(
             f"reservation {reservation_id!r} was consumed by order {row.order_id!r}"
         )

@@ -1,5 +1,6 @@
-"""What a hold request gets: its outcome and status, the conflict a request can meet, and the
-positions a transaction changed (for the projection). Pure values.
+"""What a hold request gets: its outcome and status, the conflicts a request can meet, what a
+shipment's settlement did, and the positions a transaction changed (for the projection). Pure
+values.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from enum import StrEnum
 
 from inventory.domain.projected import Projected
 from inventory.holds.request import Take
+from inventory.stock.count_rule import Outcome
 
 Key = tuple[str, str]
 
@@ -21,6 +23,7 @@ class HoldStatus(StrEnum):
     consumed = "consumed"  # an order took its units over; they stay reserved until shipped
     released = "released"
     expired = "expired"
+    settled = "settled"  # consumed, then shipped: its units left on_hand and reserved, once
 
 
 class UnknownReservation(LookupError):
@@ -29,6 +32,10 @@ class UnknownReservation(LookupError):
 
 class ReservationConflict(Exception):
     """The request contradicts what is recorded (same id, other content; or a closed reservation)."""
+
+
+class HoldNotConsumed(ReservationConflict):
+    """Only a hold an order consumed can ship: this one is held, released, expired or refused."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +51,28 @@ class HoldOutcome:
 @dataclass(slots=True)
 class Changes:
     positions: dict[Key, Projected] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Shipped:
+    """A settlement's units at one position, and what its `ship` event did to on_hand there:
+    `applied` (taken out), or `stale` (a count taken after the parcel left already excludes them)."""
+
+    location: str
+    sku: str
+    quantity: int
+    event_id: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A shipment that settled its reservation, whole. A replay (the same shipment again) gets
+    the first settlement back, `replayed`."""
+
+    shipment_id: str
+    reservation_id: str
+    order_id: str | None
+    shipped_us: int
+    units: tuple[Shipped, ...]
+    replayed: bool = False

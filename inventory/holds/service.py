@@ -1,24 +1,28 @@
-"""Reservations, the ledger's holding service: hold (all lines or none), release, consume, expire.
+"""Reservations, the ledger's holding service: hold (all lines or none), release, consume, expire,
+settle (a shipment of a consumed hold), and find the holds stock no longer backs (short).
 
 A hold is decided for its group (inventory.holds.group) by the hold writer's thread
 (inventory.holds.writer), or alone on the caller's thread when group commit is off. Closing a
-hold is one conditional update (inventory.holds.lifecycle); expiry is inventory.holds.expiry.
+hold is one conditional update (inventory.holds.lifecycle); expiry is inventory.holds.expiry;
+settling a shipment is inventory.holds.settlement; short holds are inventory.holds.shortfall.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from inventory.availability.reader import AvailabilityReader
 from inventory.domain.time import to_micros
-from inventory.holds import expiry, lifecycle
+from inventory.holds import expiry, lifecycle, settlement, shortfall_sql
 from inventory.holds.group import Changed, GroupDecider
-from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus
+from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Settlement
 from inventory.holds.recent_view import DEFAULT_TTL_S as VIEW_TTL_S
 from inventory.holds.request import HoldRequest
+from inventory.holds.shortfall import ShortHold, ShortPosition
 from inventory.holds.writer import HoldWriter
 from inventory.ledger import Ledger
 
@@ -65,8 +69,30 @@ class Reservations:
         return self._close(reservation_id, HoldStatus.released)
 
     def consume(self, reservation_id: str, order_id: str) -> HoldStatus:
-        """The order takes over the held units: they stay reserved until shipped."""
+        """The order takes over the held units: they stay reserved until shipped. A hold that
+        stock no longer backs is not consumed: HoldShort names its shortfall, and it stays held."""
         return self._close(reservation_id, HoldStatus.consumed, order_id)
+
+    def settle(self, reservation_id: str, shipment_id: str, shipped_at: datetime) -> Settlement:
+        """A shipment left with the units of `reservation_id`, a hold an order consumed: they
+        leave reserved, and on_hand unless a count taken after `shipped_at` already excludes
+        them. Once: the same shipment again is a replay returning the first settlement; another
+        shipment of a settled reservation, a shipment id given for another, or a hold that is not
+        consumed is refused (ReservationConflict, HoldNotConsumed). Bad ids or times raise
+        InvalidShipment before anything is read. See inventory.holds.settlement."""
+        now = self.ledger.clock()
+        settlement.check(shipment_id, shipped_at, now)
+        changes = Changes()
+
+        def work(conn: Connection) -> Settlement:
+            changes.positions.clear()
+            return settlement.settle(
+                conn, reservation_id, shipment_id, shipped_at, to_micros(now), changes
+            )
+
+        settled = self.ledger.transaction(work)
+        self.ledger.projection.put(changes.positions)
+        return settled
 
     def _close(
         self, reservation_id: str, to: HoldStatus, order_id: str | None = None
@@ -81,6 +107,25 @@ class Reservations:
         status = self.ledger.transaction(work)
         self.ledger.projection.put(changes.positions)
         return status
+
+    # -- short holds --------------------------------------------------------------------------
+    def short(self, positions: Iterable[tuple[str, str]] | None = None) -> list[ShortHold]:
+        """Every hold, held or consumed, that stock no longer backs (or those at `positions`,
+        (location, sku) pairs), by reservation id, each with its positions and missing units.
+        The newest holds at a short position are the short ones (inventory.holds.shortfall).
+        A query on demand: every position when none are named."""
+        keys = None if positions is None else list(positions)
+        with self.ledger.engine.connect() as conn:
+            return shortfall_sql.short_holds(conn, keys)
+
+    def short_positions(
+        self, positions: Iterable[tuple[str, str]] | None = None
+    ) -> list[ShortPosition]:
+        """The positions with less stock than is reserved there (or those among `positions`),
+        each with the holds it leaves short."""
+        keys = None if positions is None else list(positions)
+        with self.ledger.engine.connect() as conn:
+            return shortfall_sql.short_positions(conn, keys)
 
     def expire_due(self) -> int:
         """Release every hold past its expiry; returns how many expired (inventory.holds.expiry)."""

@@ -4,7 +4,9 @@ Three kinds of drift are found:
   projection  a Redis position differs from SQL, or Redis holds a position SQL does not know;
   on_hand     a position's on_hand differs from the fold of its stock events;
   reserved    a position's reserved differs from the open holds and orders that keep units there.
-Repairs never overwrite silently: a position that left its record (on_hand against its events,
+Beside drift, every short position is named with the holds it leaves short (a count below what
+is reserved there, inventory.holds.shortfall): nothing to repair here, the order lifecycle
+re-routes those holds. Repairs never overwrite silently: a position that left its record (on_hand against its events,
 reserved against its holds) is brought back with a correction entry in `ledger_correction` saying
 what it was, what it became and why; the projection is re-derived from SQL.
 """
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from inventory.holds import shortfall_sql
+from inventory.holds.shortfall import ShortPosition
 from inventory.ledger import Ledger
 from inventory.projection.drift import Drift
 from inventory.projection.projection_drift import Now, projection_drift, stray_projection
@@ -38,11 +42,12 @@ class ReconcileReport:
     checked: int = 0
     drifts: list[Drift] = field(default_factory=list)
     repaired: int = 0
+    short: list[ShortPosition] = field(default_factory=list)  # left as found: see above
 
 
 def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
-    """Check every position, in chunks from one snapshot, for the three kinds of drift; with
-    `repair`, bring back what drifted (inventory.projection.repair)."""
+    """Check every position, in chunks from one snapshot, for the three kinds of drift and for
+    short holds; with `repair`, bring back what drifted (inventory.projection.repair)."""
     report = ReconcileReport()
     with ledger.engine.connect() as conn, Now(ledger) as now:
         # One snapshot for positions, events and holds, without holding writers back.
@@ -64,6 +69,7 @@ def reconcile(ledger: Ledger, repair: bool = False) -> ReconcileReport:
                 + reserved_drift(chunk, kept)
                 + projection_drift(conn, now, ledger, chunk)
             )
+            report.short += shortfall_sql.of_rows(conn, chunk)
         report.drifts += stray_projection(now, ledger, skus)
     if repair:
         report.repaired = repair_drifts(ledger, report.drifts)

@@ -144,6 +144,20 @@ class ReservationLineRow(SQLModel, table=True):
     )
 
 
+class SettlementRow(SQLModel, table=True):
+    """A shipment that settled a consumed reservation, whole: the reservation moved to `settled`
+    and each of its positions got a `ship` stock event, `ship:<shipment_id>:<n>` (n counts the
+    reservation's positions in key order). A table of its own, so a ledger made before it gains
+    it as it opens, with no migration."""
+
+    __tablename__ = "settlement"
+
+    shipment_id: str = Field(primary_key=True, max_length=96)
+    reservation_id: str = Field(max_length=128, unique=True)
+    shipped_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    settled_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 TABLES = SQLModel.metadata
 
 

@@ -3,6 +3,8 @@
 The resulting position depends only on the *set* of events, never on their arrival order:
 on_hand = the latest count (by occurred_at, then event_id) + every delta that occurred after it;
 without any count, the sum of all deltas. A delta at or before the latest count is inside it.
+The engine's own deltas (a shipment's `ship`, a return) follow the same rule, but only a feed's
+events say when the location last reported (`reported_us`, which vendor freshness reads).
 
 One type, `Ledgered`, carries that state in and out of both the shortcut (`lone_event`) and the
 full rule (`fold`). It is a NamedTuple rather than a dataclass: the ingest path builds two a
@@ -17,7 +19,7 @@ from enum import StrEnum
 from functools import partial
 from typing import NamedTuple
 
-from inventory.domain.model import DELTA_SIGN, EventType, StockEvent
+from inventory.domain.model import DELTA_SIGN, ENGINE_WRITTEN, EventType, StockEvent
 from inventory.domain.time import to_micros
 
 
@@ -83,7 +85,9 @@ def lone_event(state: Ledgered, event: StockEvent, occurred_us: int) -> Ledgered
     decide (stale events, a count with later deltas)."""
     count_us, count_id, last_delta_us = state.count_us, state.count_id, state.last_delta_us
     reported_us = state.reported_us
-    reported = occurred_us if reported_us is None or occurred_us > reported_us else reported_us
+    reported = reported_us
+    if (reported_us is None or occurred_us > reported_us) and event.type not in ENGINE_WRITTEN:
+        reported = occurred_us
     if event.type is EventType.count:
         if count_us is not None and (count_us, count_id or "") >= (occurred_us, event.event_id):
             return None
@@ -149,7 +153,10 @@ def fold(
         last_delta = times[i] if last_delta is None or times[i] > last_delta else last_delta
         verdicts[i] = Verdict(event.event_id, Outcome.applied)
 
-    reported = max(times, default=None)
+    reported = max(
+        (t for e, t in zip(events, times, strict=True) if e.type not in ENGINE_WRITTEN),
+        default=None,
+    )
     if state.reported_us is not None and (reported is None or state.reported_us > reported):
         reported = state.reported_us
     return Ledgered(on_hand, count_us, count_id, last_delta, reported), verdicts  # type: ignore[return-value]

@@ -1,4 +1,8 @@
-"""Validation of stock events as they arrive from feeds: every refusal carries a precise reason."""
+"""Validation of stock events as they arrive from feeds: every refusal carries a precise reason.
+
+Feeds send `adjust`, `count`, `receive` and `sale`; `ship` and `return` are written by the engine
+only, each tied to what it settles, so a feed's copy would count the same units twice.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from inventory.domain.model import EventType, StockEvent
+from inventory.domain.model import ENGINE_WRITTEN, EventType, StockEvent
 from inventory.domain.text import CLIENT_TEXT, PRINTABLE_OR_EMPTY
 
 MAX_BATCH_EVENTS = 10_000
@@ -70,13 +74,13 @@ def parse_batch(
     items = list(raw)
     if len(items) > MAX_BATCH_EVENTS:
         raise BatchTooLarge(f"a batch holds at most {MAX_BATCH_EVENTS} events, got {len(items)}")
-    latest = (now or datetime.now(UTC)) + MAX_FUTURE_SKEW
+    latest = latest_allowed(now or datetime.now(UTC))
     valid: list[tuple[int, StockEvent]] = []
     rejected: list[Rejection] = []
     for index, item in enumerate(items):
         event, reason = _parse_one(item)
         if event is not None and reason is None:
-            reason = _semantic_error(event, latest)
+            reason = _engine_only(event) or _semantic_error(event, latest)
         if reason is not None:
             event_id = (
                 item.get("event_id")
@@ -111,6 +115,18 @@ def _parse_one(item: Mapping[str, Any] | StockEvent) -> tuple[StockEvent | None,
         occurred_at=model.occurred_at.astimezone(UTC),
         source=model.source,
     ), None
+
+
+def _engine_only(event: StockEvent) -> str | None:
+    if event.type in ENGINE_WRITTEN:
+        return f"type: a {event.type.value} is written by the engine only, never by a feed"
+    return None
+
+
+def latest_allowed(now: datetime) -> datetime:
+    """The latest time an event received at `now` may claim to have happened (the engine's own
+    events too: inventory.stock.history relies on it)."""
+    return now + MAX_FUTURE_SKEW
 
 
 def _semantic_error(event: StockEvent, latest: datetime) -> str | None:

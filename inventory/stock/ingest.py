@@ -25,7 +25,7 @@ from functools import partial
 
 from sqlalchemy import Connection, select
 
-from inventory.domain.model import StockEvent
+from inventory.domain.model import StockEvent, short_units
 from inventory.domain.projected import Projected
 from inventory.stock import history
 from inventory.stock import ingest_sql as bulk
@@ -63,6 +63,12 @@ class BatchResult:
 
     def summary(self) -> dict[str, int]:
         return {o.value: self.count(o) for o in Outcome}
+
+    def left_short(self) -> list[Key]:
+        """The positions the batch changed that have less stock than is reserved there, so their
+        newest holds are short (Reservations.short names them). Worked out only when asked."""
+        changed = self.changed.items()
+        return sorted(k for k, p in changed if short_units(p.on_hand, p.reserved, p.safety))
 
 
 class PositionsMoved(Exception):

@@ -35,6 +35,7 @@ PURE_MODULES = [
     "inventory.holds.outcome",
     "inventory.holds.plan",
     "inventory.holds.recent_view",
+    "inventory.holds.shortfall",
 ]
 
 

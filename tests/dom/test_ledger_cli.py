@@ -117,3 +117,50 @@ def test_locations_are_upserted_from_a_file_and_a_bad_one_changes_nothing(dom, t
     listed = dom("locations").stdout
     assert "ST-NEW" in listed
     assert "ST-BAD" not in listed
+
+
+def test_short_holds_are_named_by_explain_reconcile_and_short_and_a_shipment_settles(dom, tmp_path):
+    from dom.bootstrap import session
+    from dom.settings import Settings
+    from inventory import HoldRequest
+
+    assert dom("seed", "--stores", "2", "--skus", "10").returncode == 0
+    now = datetime.now(UTC)
+    count = {"event_id": "c-1", "location": "DC-PARIS", "sku": "SKU-000003", "type": "count",
+             "quantity": 10, "occurred_at": now.isoformat(), "source": "wms"}  # fmt: skip
+    assert dom("ingest", "-", stdin=orjson.dumps(count).decode()).returncode == 0
+    with session(Settings(data_dir=tmp_path / "var")) as engine:
+        for rid, units in (("R-OLD", 4), ("R-NEW", 6)):
+            line = {"sku": "SKU-000003", "quantity": units, "location": "DC-PARIS"}
+            assert (
+                engine.reservations.hold(
+                    HoldRequest(id=rid, lines=[line], kind="allocation")
+                ).status
+                == "held"
+            )
+        assert engine.reservations.consume("R-OLD", "O-1") == "consumed"
+    recount = {
+        **count,
+        "event_id": "c-2",
+        "quantity": 7,
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    assert dom("ingest", "-", stdin=orjson.dumps(recount).decode()).returncode == 0
+
+    named = "DC-PARIS/SKU-000003 is short by 3: on hand 7, safety 0, reserved 10; short holds: R-NEW (3 of 6)"
+    for command in (("short",), ("reconcile",), ("explain", "SKU-000003")):
+        result = dom(*command)
+        assert named in result.stdout, (command, result.stdout, result.stderr)
+    assert dom("short").returncode == 1
+    assert dom("reconcile").returncode == 1
+
+    left = ("--shipped-at", datetime.now(UTC).isoformat())
+    settled = dom("settle", "R-OLD", "SH-1", *left)
+    assert settled.returncode == 0, settled.stderr
+    assert "reservation R-OLD settled by shipment SH-1" in settled.stdout
+    assert "settled before" in dom("settle", "R-OLD", "SH-1", *left).stdout
+    refused = dom("settle", "R-NEW", "SH-2", *left)
+    assert refused.returncode == 1
+    assert "'R-NEW' is held, not consumed" in refused.stderr
+    after = dom("short")  # the shipment took R-OLD's 4 units out of on hand and reserved alike
+    assert "on hand 3, safety 0, reserved 6; short holds: R-NEW (3 of 6)" in after.stdout

@@ -51,6 +51,19 @@ def test_a_ledger_made_by_an_earlier_version_is_refused_with_what_it_lacks(tmp_p
         open_engine(url)
 
 
+def test_a_ledger_made_before_settlements_gains_their_table_as_it_opens(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    open_engine(url).dispose()
+    with sqlite3.connect(tmp_path / "old.sqlite") as old:  # as the previous version made it
+        old.execute("DROP TABLE settlement")
+    engine = open_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM settlement")) == 0
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.server
 def test_a_postgresql_ledger_made_by_an_earlier_version_is_refused(postgres_admin):
     schema = f"t{uuid.uuid4().hex[:10]}"
