@@ -119,12 +119,12 @@ def _tally_each(
     )  # locations the network no longer has are left out
     for loc_id, (_, _, reported, on_hand, reserved, safety) in known:
         source = sources.by_location[loc_id]
-        free = on_hand - reserved - safety
+        free = source.stock(on_hand, safety, policy.vendor.factor) - reserved
         why, fenced, units = source.why_not, source.fenced(free), 0
         if not why and vendor_stale(source, reported, now_s, policy):
             why = f"vendor feed older than {policy.vendor.max_age_hours:g} h"
         if not why:
-            units = source.offered(free, policy.vendor.factor)
+            units = source.offered(on_hand, reserved, safety, policy.vendor.factor)
         if units > 0:
             offers.append((source.lead_hours, units))
             shelf += units if source.shelf else 0

@@ -74,17 +74,21 @@ class Source:
         share = self.fence_share
         return min(free, self.fence_units + free * share.numerator // share.denominator)
 
-    def offered(self, free: int, vendor_factor: float) -> int:
-        """Units this location offers out of its free units (on_hand - reserved - safety): what
-        other channels' fences leave, at the vendor's confidence for a drop-ship vendor, none
-        when it may not give. Never less for more free units: holds rely on it (inventory.holds.plan).
-        A vendor's feed age is judged apart, on its report time."""
-        if self.why_not or free <= 0:
-            return 0
-        left = free - self.fenced(free)
+    def stock(self, on_hand: int, safety: int, vendor_factor: float) -> int:
+        """The stock the rules see: on_hand - safety, or a drop-ship vendor's trusted stock
+        (inventory.availability.vendor)."""
         if self.location.type is LocationType.dropship:
-            left = vendor.trusted_units(left, vendor_factor)
-        return left
+            return vendor.trusted_stock(on_hand - safety, vendor_factor)
+        return on_hand - safety
+
+    def offered(self, on_hand: int, reserved: int, safety: int, vendor_factor: float) -> int:
+        """Units this location offers: its stock (`stock`) less what is held there, less what
+        other channels' fences keep, none when it may not give. A vendor's feed age is judged
+        apart, on its report time."""
+        if self.why_not:
+            return 0
+        free = self.stock(on_hand, safety, vendor_factor) - reserved
+        return max(0, free - self.fenced(free))
 
 
 @dataclass(frozen=True, slots=True)

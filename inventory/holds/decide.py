@@ -1,18 +1,20 @@
 """Deciding a group of holds on the bare driver (sqlite3 or psycopg): the hot path's few statements.
 
 Two ways to decide, one consistency mechanism: a unit is only ever taken by the conditional write
-`UPDATE position SET reserved = reserved + q WHERE on_hand - reserved - safety >= need`, where
-`need` (at least q) is the fewest free units on which the holds' terms (channel fences, a vendor's
-confidence) still let them take q there (inventory.holds.plan.needs).
-- As proposed: when every hold of the group fits the free units the projection showed
-  (inventory.holds.plan.decide_group on them) and no line is bound by the network threshold (which
-  spans more positions than the group writes to), the group is written at once, all of it or
-  nothing (inventory.holds.dialects); if a position gave less or an id was already recorded, the
-  group is decided the locked way. On PostgreSQL that write is one statement in its own
-  transaction: one round trip. A projection that is behind therefore costs time, never stock.
-  Refusals are never made this way.
+`UPDATE position SET reserved = reserved + q WHERE on_hand - reserved - safety >= q`, at
+positions SQL has decided on.
+- As proposed: when every hold of the group fits the positions the projection showed
+  (inventory.holds.plan.decide_group on them), every take is at a plain position (one that offers
+  all its free units: no channel fence, no vendor's confidence, so `free >= q` is exactly the
+  hold's terms) and no line is bound by the network threshold (which spans more positions than
+  the group writes to), the group is written at once, all of it or nothing
+  (inventory.holds.dialects); if a position gave less or an id was already recorded, the group
+  is decided the locked way. On PostgreSQL that write is one statement in its own transaction:
+  one round trip. A projection that is behind therefore costs time, never stock. Refusals are
+  never made this way.
 - Locked: the positions are locked in key order (`FOR UPDATE`; SQLite has one writer), replays
-  answer from the record, the others are decided in arrival order against the locked free units.
+  answer from the record, the others are decided in arrival order on the locked positions' own
+  values (fences and vendor confidence are shares of their stock, not of what is free).
 The ORM's per-statement cost was most of a group's time, so each step is one statement (over
 arrays on PostgreSQL), whatever the group's size.
 """
@@ -27,7 +29,7 @@ from inventory.domain.projected import Projected
 from inventory.holds.dialects import Dialect, Total
 from inventory.holds.expiry import DEFAULT_CART_TTL_S, expires_us
 from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Key, ReservationConflict
-from inventory.holds.plan import Plan, decide_group, needs
+from inventory.holds.plan import Plan, Standing, decide_group, plain
 from inventory.holds.request import HoldRequest, Take
 
 
@@ -37,11 +39,11 @@ def decide(
     items: Sequence[tuple[HoldRequest, Plan]],
     now_us: int,
     changes: Changes,
-    proposed: Mapping[Key, int] | None = None,
+    proposed: Mapping[Key, Projected] | None = None,
     cart_ttl_s: int = DEFAULT_CART_TTL_S,
 ) -> list[HoldOutcome]:
-    """Decide a group of holds in one transaction: as `proposed` (free units per position, from
-    the projection) when SQL agrees, otherwise the locked way. A cart hold that names no TTL is
+    """Decide a group of holds in one transaction: as `proposed` (the positions as the
+    projection shows them) when SQL agrees, otherwise the locked way. A cart hold that names no TTL is
     held for `cart_ttl_s`."""
     ids = [request.id for request, _ in items]
     if len(set(ids)) != len(ids):
@@ -50,11 +52,10 @@ def decide(
     # group bound by it is decided on locked rows.
     bound = any(plan.keep(i) for _, plan in items for i in range(len(plan.lines)))
     if proposed is not None and not bound:
-        decisions = decide_group(items, dict(proposed))
-        if not any(isinstance(decision, str) for decision in decisions):
+        decisions = decide_group(items, {key: Standing.of(value) for key, value in proposed.items()})
+        if not any(isinstance(d, str) for d in decisions) and plain(items, decisions):
             held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]
-            need = needs(items, decisions, proposed)
-            ordered, reservations, lines = _statement_rows(held, now_us, cart_ttl_s, need)
+            ordered, reservations, lines = _statement_rows(held, now_us, cart_ttl_s)
             rows = dialect.write_at_once(conn, ordered, reservations, lines)
             if rows is not None:
                 _record(changes, ordered, rows)
@@ -84,7 +85,7 @@ def _decide_locked(
         }
     )
     dialect.begin(conn)
-    known, free = dialect.lookup(conn, [request.id for request, _ in items], keys)
+    known, positions = dialect.lookup(conn, [request.id for request, _ in items], keys)
     replays = {
         request.id: recorded(conn, dialect, request, changes)
         for request, _ in items
@@ -92,7 +93,7 @@ def _decide_locked(
     }
     fresh = [(request, plan) for request, plan in items if request.id not in known]
     decisions = dict(
-        zip((request.id for request, _ in fresh), decide_group(fresh, free), strict=True)
+        zip((request.id for request, _ in fresh), decide_group(fresh, positions), strict=True)
     )
     held = [
         (request, takes)
@@ -133,14 +134,9 @@ def _write(
 
 
 def _statement_rows(
-    held: list[tuple[HoldRequest, tuple[Take, ...]]],
-    now_us: int,
-    cart_ttl_s: int,
-    need: Mapping[Key, int] | None = None,
+    held: list[tuple[HoldRequest, tuple[Take, ...]]], now_us: int, cart_ttl_s: int
 ) -> tuple[list[Total], list[tuple], list[tuple]]:
-    """The units to take per position (in key order) with the free units it must have (`need`,
-    else the units themselves: the locked way decides on free units as they stand), the
-    reservation rows and the line rows."""
+    """The units to take per position (in key order), the reservation rows and the line rows."""
     totals: dict[Key, int] = defaultdict(int)
     for _, takes in held:
         for take in takes:
@@ -160,12 +156,11 @@ def _statement_rows(
         for request, takes in held
         for t in takes
     ]
-    ordered = [(key, units, need[key] if need else units) for key, units in sorted(totals.items())]
-    return ordered, reservations, lines
+    return sorted(totals.items()), reservations, lines
 
 
 def _record(changes: Changes, ordered: list[Total], rows: list[tuple]) -> None:
-    for (key, _, _), row in zip(ordered, rows, strict=True):
+    for (key, _), row in zip(ordered, rows, strict=True):
         changes.positions[key] = Projected.of(*row)
 
 

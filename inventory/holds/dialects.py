@@ -12,13 +12,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from inventory.holds.outcome import Key
+from inventory.holds.plan import Positions, Standing
 from inventory.sql import functions
 
-Total = tuple[Key, int, int]  # a position, the units to take there, the free units it must have
+Total = tuple[Key, int]  # a position and the units to take there
 _FREE = "on_hand - reserved - safety"
 _TAKE = (
     "UPDATE position SET reserved = reserved + {q}, version = version + 1"
-    f" WHERE location = {{l}} AND sku = {{s}} AND {_FREE} >= {{need}}"
+    f" WHERE location = {{l}} AND sku = {{s}} AND {_FREE} >= {{q}}"
     " RETURNING version, on_hand, reserved, safety, reported_us"
 )
 _INSERT_RESERVATION = (
@@ -45,7 +46,7 @@ class Dialect:
 
     def __init__(self, p: str) -> None:
         self.p = p
-        self.take = _TAKE.format(q=p, l=p, s=p, need=p)
+        self.take = _TAKE.format(q=p, l=p, s=p)
         self.insert_reservation = _INSERT_RESERVATION.format(p=p)
         self.insert_line = _INSERT_LINE.format(p=p)
         self.recorded = _RECORDED.format(p=p)
@@ -55,14 +56,16 @@ class Dialect:
     def begin(self, conn: Any) -> None:
         """PostgreSQL's driver opens the transaction with the first statement."""
 
-    def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], dict[Key, int]]:
+    def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], Positions]:
+        """The ids of `ids` already recorded, and the positions of `keys` as they stand, locked
+        for the rest of the transaction."""
         raise NotImplementedError
 
     def write(
         self, conn: Any, totals: list[Total], reservations: list, lines: list
     ) -> tuple[list[tuple | None], int]:
-        """Take `totals` by conditional updates (each position's units, where it has at least
-        `need` free) and insert the reservations and their lines, each unless its key exists.
+        """Take `totals` by conditional updates (each position's units, where it has as many
+        free) and insert the reservations and their lines, each unless its key exists.
         Returns the updated row per total (None: the position had less) and how many
         reservations were inserted."""
         raise NotImplementedError
@@ -90,7 +93,7 @@ class SQLite(Dialect):
     def begin(self, conn: Any) -> None:
         conn.execute("BEGIN IMMEDIATE")
 
-    def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], dict[Key, int]]:
+    def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], Positions]:
         marks = ",".join("?" * len(ids))
         known = {
             row[0] for row in conn.execute(f"SELECT id FROM reservation WHERE id IN ({marks})", ids)
@@ -99,15 +102,16 @@ class SQLite(Dialect):
             return known, {}
         pairs = ",".join(["(?,?)"] * len(keys))
         rows = conn.execute(
-            f"SELECT location, sku, {_FREE} FROM position WHERE (location, sku) IN (VALUES {pairs})",
+            "SELECT location, sku, on_hand, reserved, safety FROM position"
+            f" WHERE (location, sku) IN (VALUES {pairs})",
             [part for key in keys for part in key],
         )
-        return known, {(loc, sku): max(0, free) for loc, sku, free in rows}
+        return known, {(loc, sku): Standing(*values) for loc, sku, *values in rows}
 
     def write(self, conn: Any, totals: list[Total], reservations: list, lines: list):
         take = self.take
         rows = [
-            conn.execute(take, (q, loc, sku, need)).fetchone() for (loc, sku), q, need in totals
+            conn.execute(take, (q, loc, sku, q)).fetchone() for (loc, sku), q in totals
         ]
         inserted = conn.executemany(self.insert_reservation, reservations).rowcount
         conn.executemany(self.insert_line, lines)
@@ -120,17 +124,17 @@ class Postgres(Dialect):
     write and commit the locked way."""
 
     _LOOKUP = (
-        "WITH locked AS (SELECT p.location, p.sku, p.on_hand - p.reserved - p.safety AS free"
+        "WITH locked AS (SELECT p.location, p.sku, p.on_hand, p.reserved, p.safety"
         " FROM position p JOIN unnest(%s::text[], %s::text[]) AS k(l, s)"
         " ON p.location = k.l AND p.sku = k.s ORDER BY p.location, p.sku FOR UPDATE OF p)"
-        " SELECT location, sku, free FROM locked"
-        " UNION ALL SELECT id, NULL, NULL FROM reservation WHERE id = ANY(%s)"
+        " SELECT location, sku, on_hand, reserved, safety FROM locked"
+        " UNION ALL SELECT id, NULL, NULL, NULL, NULL FROM reservation WHERE id = ANY(%s)"
     )  # a row without a sku is a reservation id already recorded
     _TAKE_AND_RECORD = (  # the common table expressions of both writes below
         "WITH taken AS (UPDATE position p"
         " SET reserved = p.reserved + k.q, version = p.version + 1"
-        " FROM unnest(%s::text[], %s::text[], %s::int[], %s::int[]) AS k(l, s, q, need)"
-        " WHERE p.location = k.l AND p.sku = k.s AND p.on_hand - p.reserved - p.safety >= k.need"
+        " FROM unnest(%s::text[], %s::text[], %s::int[]) AS k(l, s, q)"
+        " WHERE p.location = k.l AND p.sku = k.s AND p.on_hand - p.reserved - p.safety >= k.q"
         " RETURNING p.location, p.sku, p.version, p.on_hand, p.reserved, p.safety, p.reported_us),"
         " held AS (INSERT INTO reservation (id, status, channel, request_hash, created_us, expires_us)"
         " SELECT r.id, 'held', r.channel, r.digest, r.created, r.expires"
@@ -157,23 +161,23 @@ class Postgres(Dialect):
     def __init__(self) -> None:
         super().__init__("%s")
 
-    def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], dict[Key, int]]:
+    def lookup(self, conn: Any, ids: list[str], keys: list[Key]) -> tuple[set[str], Positions]:
         known: set[str] = set()
-        free: dict[Key, int] = {}
+        positions: Positions = {}
         columns = ([loc for loc, _ in keys], [sku for _, sku in keys], ids)
-        for first, sku, units in conn.execute(self._LOOKUP, columns):
+        for first, sku, *values in conn.execute(self._LOOKUP, columns):
             if sku is None:
                 known.add(first)
             else:
-                free[(first, sku)] = max(0, units)
-        return known, free
+                positions[(first, sku)] = Standing(*values)
+        return known, positions
 
     def write(self, conn: Any, totals: list[Total], reservations: list, lines: list):
         columns = self._columns(totals, reservations, lines)
         inserted, taken = 0, {}
         for row in conn.execute(self._WRITE, columns):
             inserted, taken[(row[1], row[2])] = row[0], row[3:]
-        return [taken.get(key) for key, _, _ in totals], inserted
+        return [taken.get(key) for key, _ in totals], inserted
 
     def write_at_once(
         self, conn: Any, totals: list[Total], reservations: list, lines: list
@@ -191,15 +195,14 @@ class Postgres(Dialect):
         finally:
             conn.autocommit = False
         taken = {(row[1], row[2]): row[3:] for row in rows}
-        return [taken[key] for key, _, _ in totals]
+        return [taken[key] for key, _ in totals]
 
     @staticmethod
     def _columns(totals: list[Total], reservations: list, lines: list) -> tuple:
         return (
-            [loc for (loc, _), _, _ in totals],
-            [sku for (_, sku), _, _ in totals],
-            [units for _, units, _ in totals],
-            [need for _, _, need in totals],
+            [loc for (loc, _), _ in totals],
+            [sku for (_, sku), _ in totals],
+            [units for _, units in totals],
             *map(list, zip(*reservations, strict=True)),
             *map(list, zip(*lines, strict=True)),
         )

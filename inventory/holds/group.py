@@ -112,7 +112,7 @@ class GroupDecider:
     def _decide_in_sql(
         self,
         viable: list[tuple[HoldRequest, Plan]],
-        proposed: dict[Key, int],
+        proposed: Changed,
         committed: Changed,
         connections: Any,
     ) -> dict[str, HoldOutcome]:
@@ -145,10 +145,10 @@ class GroupDecider:
 
     def _plan(
         self, requests: list[HoldRequest], view: RecentView | None = None
-    ) -> tuple[dict[str, Plan], dict[str, str], dict[Key, int], bool]:
+    ) -> tuple[dict[str, Plan], dict[str, str], Changed, bool]:
         """Each hold's plan from the projection (one read for the group, or none when `view`
         remembers every SKU of it), on the terms availability shows its method, store and
-        channel, or why the projection already says no; the free units it shows, for SQL to
+        channel, or why the projection already says no; the positions it shows, for SQL to
         confirm; and whether the view answered."""
         wanted: dict[str, list[str] | None] = {}
         for line in (line for request in requests for line in request.lines):
@@ -184,9 +184,7 @@ class GroupDecider:
             else:
                 plans[request.id] = plan
         proposed = {
-            (loc, sku): value.available
-            for sku, here in projected.items()
-            for loc, value in here.items()
+            (loc, sku): value for sku, here in projected.items() for loc, value in here.items()
         }
         return plans, shortfalls, proposed, remembered is not None
 

@@ -14,6 +14,7 @@ from typing import TypeVar
 from sqlalchemy import select
 
 from inventory.availability.sources import Query
+from inventory.domain.projected import Projected
 from inventory.holds.request import HoldLine, HoldRequest
 from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
 
@@ -37,6 +38,11 @@ def hold(
         ttl_s=ttl_s,
         **kw,
     )
+
+
+def showing(free: dict[tuple[str, str], int]) -> dict[tuple[str, str], Projected]:
+    """What a projection proposes that shows `free` units free at each position."""
+    return {key: Projected(1, units, 0, 0, 0) for key, units in free.items()}
 
 
 def available(backend, s: str, query: Query = Query()) -> int:

@@ -26,7 +26,7 @@ def _state(backend, s: str) -> tuple:
 
 
 def _group(s: str, rid: str, units: int):
-    totals = [((STORE.id, s), units, units), ((WAREHOUSE.id, s), units, units)]
+    totals = [((STORE.id, s), units), ((WAREHOUSE.id, s), units)]
     reservations = [(rid, s, "digest", 1, None)]  # the channel names the SKU, to count its rows
     lines = [(rid, 0, STORE.id, s, units), (rid, 1, WAREHOUSE.id, s, units)]
     return totals, reservations, lines
