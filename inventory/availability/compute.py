@@ -22,6 +22,7 @@ from inventory.availability.policy import AvailabilityPolicy
 from inventory.availability.sources import Query, Sources, vendor_stale
 from inventory.availability.tally import Tally, tally
 from inventory.domain import records
+from inventory.domain.projected import NO_CHANNELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +120,13 @@ def _tally_each(
     )  # locations the network no longer has are left out
     for loc_id, (_, _, reported, on_hand, reserved, safety) in known:
         source = sources.by_location[loc_id]
-        free = source.stock(on_hand, safety, policy.vendor.factor) - reserved
-        why, fenced, units = source.why_not, source.fenced(free), 0
+        held = NO_CHANNELS
+        stock = source.stock(on_hand, safety, policy.vendor.factor)
+        why, fenced, units = source.why_not, source.fenced(stock, held), 0
         if not why and vendor_stale(source, reported, now_s, policy):
             why = f"vendor feed older than {policy.vendor.max_age_hours:g} h"
         if not why:
-            units = source.offered(on_hand, reserved, safety, policy.vendor.factor)
+            units = source.offered(on_hand, reserved, safety, held, policy.vendor.factor)
         if units > 0:
             offers.append((source.lead_hours, units))
             shelf += units if source.shelf else 0

@@ -47,48 +47,80 @@ class InvalidQuery(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelShare:
+    """What one channel's fences at one location keep for it: their units, and their shares
+    summed exactly (0.6 + 0.3 + 0.1 is 1, not 0.999...), in any order."""
+
+    channel: str
+    units: int
+    share: Fraction
+
+    def kept(self, stock: int) -> int:
+        """K_f: the units plus the share of `stock` rounded down once, never more than the stock."""
+        stock = max(stock, 0)
+        share = self.share
+        return min(stock, self.units + stock * share.numerator // share.denominator)
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
-    """What one location may give to one kind of request."""
+    """What one location may give to one kind of request (of one channel).
+
+    The rule, at a position of this location: the stock S = on_hand - safety; the stock the rules
+    see E = floor(factor x max(S, 0)) for a drop-ship vendor (its trusted stock), else S; R is
+    reserved there by all channels. Each other channel f with fences here keeps
+    K_f = its fences' units + floor(E x their shares summed exactly), at most max(E, 0), of which
+    it already holds r_f. The asking channel is offered
+        max(0, E - R - sum over those f of max(0, K_f - r_f))
+    and nothing when the location may not give (`why_not`; a stale vendor is judged apart, on
+    its report time). So a fence is a share of the stock that other channels' holds never
+    reach, whatever order the holds come in: it is not worn away as they take what is free.
+    """
 
     location: Location
     why_not: str  # empty when it may give
     lead_hours: float  # until shipped (ship) or ready in the pickup store (pickup)
     fences: tuple[ChannelFence, ...] = ()  # other channels' fences that apply here
     shelf: bool = False  # pickup: the pickup store itself
-    fence_units: int = field(init=False)
-    fence_share: Fraction = field(init=False)
+    kept: tuple[ChannelShare, ...] = field(init=False)  # the fences, one per channel
 
     def __post_init__(self) -> None:
-        # Shares add up exactly as written (0.6 + 0.3 + 0.1 is 1, not 0.999...), in any order.
-        share = sum(
-            (Fraction(str(f.share)) for f in self.fences if f.share is not None), Fraction()
+        by_channel: dict[str, tuple[int, Fraction]] = {}
+        for fence in self.fences:
+            units, share = by_channel.get(fence.channel, (0, Fraction()))
+            if fence.share is not None:
+                share += Fraction(str(fence.share))
+            by_channel[fence.channel] = (units + (fence.units or 0), share)
+        kept = tuple(
+            ChannelShare(channel, units, min(share, Fraction(1)))
+            for channel, (units, share) in sorted(by_channel.items())
         )
-        object.__setattr__(self, "fence_units", sum(f.units or 0 for f in self.fences))
-        object.__setattr__(self, "fence_share", min(share, Fraction(1)))
-
-    def fenced(self, free: int) -> int:
-        """Units of `free` that other channels' fences keep: their units, and their shares taken
-        together in one exact rounding down, so that more free units never leave fewer to offer."""
-        if free <= 0 or not self.fences:
-            return 0
-        share = self.fence_share
-        return min(free, self.fence_units + free * share.numerator // share.denominator)
+        object.__setattr__(self, "kept", kept)
 
     def stock(self, on_hand: int, safety: int, vendor_factor: float) -> int:
-        """The stock the rules see: on_hand - safety, or a drop-ship vendor's trusted stock
-        (inventory.availability.vendor)."""
+        """E: on_hand - safety, or a drop-ship vendor's trusted stock (inventory.availability.vendor)."""
         if self.location.type is LocationType.dropship:
             return vendor.trusted_stock(on_hand - safety, vendor_factor)
         return on_hand - safety
 
-    def offered(self, on_hand: int, reserved: int, safety: int, vendor_factor: float) -> int:
-        """Units this location offers: its stock (`stock`) less what is held there, less what
-        other channels' fences keep, none when it may not give. A vendor's feed age is judged
-        apart, on its report time."""
+    def fenced(self, stock: int, by_channel: Mapping[str, int]) -> int:
+        """What other channels' fences still keep of `stock` (E), given what each of those
+        channels holds here (`by_channel`): sum of max(0, K_f - r_f)."""
+        return sum(max(0, f.kept(stock) - by_channel.get(f.channel, 0)) for f in self.kept)
+
+    def offered(
+        self,
+        on_hand: int,
+        reserved: int,
+        safety: int,
+        by_channel: Mapping[str, int],
+        vendor_factor: float,
+    ) -> int:
+        """Units this location offers at a position: see the class's rule."""
         if self.why_not:
             return 0
-        free = self.stock(on_hand, safety, vendor_factor) - reserved
-        return max(0, free - self.fenced(free))
+        stock = self.stock(on_hand, safety, vendor_factor)
+        return max(0, stock - reserved - self.fenced(stock, by_channel))
 
 
 @dataclass(frozen=True, slots=True)

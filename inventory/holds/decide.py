@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inventory.domain.projected import Projected
-from inventory.holds.dialects import Dialect, Total
+from inventory.holds.dialects import Dialect, Held, Total
 from inventory.holds.expiry import DEFAULT_CART_TTL_S, expires_us
 from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Key, ReservationConflict
 from inventory.holds.plan import Plan, Standing, decide_group, plain
@@ -55,8 +55,8 @@ def decide(
         decisions = decide_group(items, {key: Standing.of(value) for key, value in proposed.items()})
         if not any(isinstance(d, str) for d in decisions) and plain(items, decisions):
             held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]
-            ordered, reservations, lines = _statement_rows(held, now_us, cart_ttl_s)
-            rows = dialect.write_at_once(conn, ordered, reservations, lines)
+            ordered, reservations, lines, parts = _statement_rows(held, now_us, cart_ttl_s)
+            rows = dialect.write_at_once(conn, ordered, reservations, lines, parts)
             if rows is not None:
                 _record(changes, ordered, rows)
                 return [
@@ -84,8 +84,17 @@ def _decide_locked(
             for loc in plan.lines[i]
         }
     )
+    fenced = sorted(  # where fences or a vendor's confidence count what each channel holds
+        {
+            (loc, line.sku)
+            for request, plan in items
+            for i, line in enumerate(request.lines)
+            for loc in plan.lines[i]
+            if not plan.plain(loc)
+        }
+    )
     dialect.begin(conn)
-    known, positions = dialect.lookup(conn, [request.id for request, _ in items], keys)
+    known, positions = dialect.lookup(conn, [r.id for r, _ in items], keys, fenced)
     replays = {
         request.id: recorded(conn, dialect, request, changes)
         for request, _ in items
@@ -125,8 +134,8 @@ def _write(
 ) -> bool:
     """Record the held reservations and take their units; False if a position gave less than its
     total or a reservation id was already recorded (the caller rolls back)."""
-    ordered, reservations, lines = _statement_rows(held, now_us, cart_ttl_s)
-    rows, inserted = dialect.write(conn, ordered, reservations, lines)
+    ordered, reservations, lines, parts = _statement_rows(held, now_us, cart_ttl_s)
+    rows, inserted = dialect.write(conn, ordered, reservations, lines, parts)
     if inserted != len(reservations) or any(row is None for row in rows):
         return False
     _record(changes, ordered, rows)  # type: ignore[arg-type]
@@ -135,12 +144,15 @@ def _write(
 
 def _statement_rows(
     held: list[tuple[HoldRequest, tuple[Take, ...]]], now_us: int, cart_ttl_s: int
-) -> tuple[list[Total], list[tuple], list[tuple]]:
-    """The units to take per position (in key order), the reservation rows and the line rows."""
+) -> tuple[list[Total], list[tuple], list[tuple], list[Held]]:
+    """The units to take per position (in key order), the reservation rows, the line rows, and
+    each channel's part of the units per position (in key order)."""
     totals: dict[Key, int] = defaultdict(int)
-    for _, takes in held:
+    parts: dict[tuple[str, str, str], int] = defaultdict(int)
+    for request, takes in held:
         for take in takes:
             totals[(take.location, take.sku)] += take.quantity
+            parts[(take.location, take.sku, request.channel)] += take.quantity
     reservations = [
         (
             request.id,
@@ -156,7 +168,8 @@ def _statement_rows(
         for request, takes in held
         for t in takes
     ]
-    return sorted(totals.items()), reservations, lines
+    held_rows = [(*key, units) for key, units in sorted(parts.items())]
+    return sorted(totals.items()), reservations, lines, held_rows
 
 
 def _record(changes: Changes, ordered: list[Total], rows: list[tuple]) -> None:
@@ -182,5 +195,6 @@ def recorded(
         for key in sorted({(take.location, take.sku) for take in takes}):
             row = conn.execute(dialect.position, key).fetchone()
             if row is not None and key not in changes.positions:
-                changes.positions[key] = Projected.of(*row)
+                held = dialect.held_by_channel(conn, key)
+                changes.positions[key] = Projected.of(*row, by_channel=held)
     return HoldOutcome(request.id, HoldStatus(status), takes, "", due_us, replayed=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from inventory.availability.reader import AvailabilityReader
 from inventory.availability.sources import Query
-from inventory.domain.projected import Projected
+from inventory.domain.projected import Projected, newest
 from inventory.domain.time import to_micros
 from inventory.holds.decide import decide, recorded
 from inventory.holds.dialects import dialect_of
@@ -38,11 +38,10 @@ class WriterState:
 
 
 def merge(into: Changed, more: Changed) -> None:
-    """Positions from several transactions of one group: the later version of each wins."""
+    """Positions from several transactions of one group: the later version of each wins
+    (inventory.domain.projected.newest)."""
     for key, value in more.items():
-        held = into.get(key)
-        if held is None or held.version < value.version:
-            into[key] = value
+        into[key] = newest(into.get(key), value)
 
 
 class GroupDecider:

@@ -6,7 +6,7 @@ a hold never takes what availability would not show its channel.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inventory.availability.policy import AvailabilityPolicy
 from inventory.availability.sources import Sources, vendor_stale
@@ -17,23 +17,26 @@ from inventory.holds.request import HoldLine, HoldRequest, Take
 
 @dataclass(slots=True)
 class Standing:
-    """A position as a group of holds is decided on: its stock and what is held there. Taking
-    units adds them to `reserved`; a refused hold's takes are put back the same way."""
+    """A position as a group of holds is decided on: its stock and what is held there, in all and
+    by channel. Taking units for a channel adds them to both; a refused hold's takes are put
+    back the same way."""
 
     on_hand: int
     reserved: int
     safety: int
+    by_channel: dict[str, int] = field(default_factory=dict)
 
     @property
     def free(self) -> int:
         return self.on_hand - self.reserved - self.safety
 
-    def take(self, units: int) -> None:
+    def take(self, channel: str, units: int) -> None:
         self.reserved += units
+        self.by_channel[channel] = self.by_channel.get(channel, 0) + units
 
     @classmethod
     def of(cls, value: Projected) -> Standing:
-        return cls(value.on_hand, value.reserved, value.safety)
+        return cls(value.on_hand, value.reserved, value.safety, dict(value.by_channel))
 
 
 Positions = dict[tuple[str, str], Standing]  # (location, sku) -> its standing
@@ -56,8 +59,13 @@ class Terms:
         source = self.sources.by_location.get(location)
         if source is None:
             return 0
-        factor = self.policy.vendor.factor
-        return source.offered(position.on_hand, position.reserved, position.safety, factor)
+        return source.offered(
+            position.on_hand,
+            position.reserved,
+            position.safety,
+            position.by_channel,
+            self.policy.vendor.factor,
+        )
 
     def plain(self, location: str) -> bool:
         """Offers every free unit (on_hand - reserved - safety), and nothing else limits it: SQL's
@@ -165,7 +173,8 @@ def decide_group(
     """Decide holds in arrival order against `positions` (location, sku), which it takes from.
 
     Each hold takes every line, from its planned locations in order, as much as each offers on
-    the hold's terms, or nothing (its partial takes are put back); a line whose SKU the network
+    the hold's terms, or nothing (its partial takes are put back): a take adds to the position's
+    reserved and to its hold's channel's units there, which fences count against; a line whose SKU the network
     threshold would dip into is refused. Returns, per hold, its takes or the reason it was refused.
     """
     decisions: list[tuple[Take, ...] | str] = []
@@ -186,7 +195,7 @@ def decide_group(
                 position = positions.get((location, line.sku))
                 give = min(remaining, plan.offered(location, position))
                 if give > 0:
-                    position.take(give)  # type: ignore[union-attr]  # offers nothing when None
+                    position.take(request.channel, give)  # type: ignore[union-attr]
                     taken.append(Take(index, location, line.sku, give))
                     remaining -= give
                 if remaining == 0:
@@ -196,7 +205,7 @@ def decide_group(
                 break
         if refusal:
             for take in taken:
-                positions[(take.location, take.sku)].take(-take.quantity)
+                positions[(take.location, take.sku)].take(request.channel, -take.quantity)
             decisions.append(refusal)
         else:
             decisions.append(tuple(sorted(taken, key=lambda t: (t.line, t.location))))

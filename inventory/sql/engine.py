@@ -51,10 +51,30 @@ def open_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
         # No ping on checkout (a round trip per transaction): a dropped connection fails the
         # transaction, which Ledger.transaction retries on a fresh one.
         engine = create_engine(url, pool_size=16, max_overflow=16, pool_recycle=3600)
+    before = set(inspect(engine).get_table_names())
     SQLModel.metadata.create_all(engine)
     functions.create(engine)
     _check_schema(engine)
+    if "reservation" in before and "position_channel" not in before:
+        _fill_position_channels(engine)
     return engine
+
+
+# Each channel's part of reserved, from the holds that keep units (held, or consumed by an order).
+_FILL_POSITION_CHANNELS = (
+    "INSERT INTO position_channel (location, sku, channel, reserved)"
+    " SELECT l.location, l.sku, r.channel, SUM(l.quantity)"
+    " FROM reservation_line l JOIN reservation r ON r.id = l.reservation_id"
+    " WHERE r.status IN ('held', 'consumed') GROUP BY l.location, l.sku, r.channel"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+def _fill_position_channels(engine: Engine) -> None:
+    """A ledger made before reservations were counted by channel: count its open holds now, so
+    that positions held before then are fenced on the same terms as the others."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_FILL_POSITION_CHANNELS)
 
 
 class SchemaOutdated(RuntimeError):
