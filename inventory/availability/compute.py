@@ -112,15 +112,16 @@ def _tally_each(
     offers: list[tuple[float, int]] = []
     shelf = 0
     entries = records.unpack(positions)
-    at = sources.table.index_of(entries["slot"]).tolist()
+    at = sources.table.index_of(entries["slot"]).tolist()  # -1 for pool entries too
     known = sorted(
         (sources.table.ids[i], entry)
         for i, entry in zip(at, entries.tolist(), strict=True)
         if i >= 0
     )  # locations the network no longer has are left out
-    for loc_id, (_, _, reported, on_hand, reserved, safety) in known:
+    held_at = _held_by_channel(entries, sources)
+    for loc_id, (_, slot, reported, on_hand, reserved, safety) in known:
         source = sources.by_location[loc_id]
-        held = NO_CHANNELS
+        held = held_at.get(slot, NO_CHANNELS)
         stock = source.stock(on_hand, safety, policy.vendor.factor)
         why, fenced, units = source.why_not, source.fenced(stock, held), 0
         if not why and vendor_stale(source, reported, now_s, policy):
@@ -150,6 +151,19 @@ def _tally_each(
     leads = np.array([lead for lead, _ in offers], dtype=np.float64)
     cumulative = np.cumsum(np.array([units for _, units in offers], dtype=np.int64))
     return Tally(int(cumulative[-1]) if offers else 0, shelf, leads, cumulative)
+
+
+def _held_by_channel(entries: np.ndarray, sources: Sources) -> dict[int, dict[str, int]]:
+    """What each channel holds, by location slot, from the record's pool entries (negative
+    slots): only the channels whose numbers `sources` knows, which the policy's fences name."""
+    pools = entries[entries["slot"] < 0]
+    held: dict[int, dict[str, int]] = {}
+    for _, slot, _, _, reserved, _ in pools.tolist():
+        at, number = records.pool_of(slot)
+        channel = sources.channels.get(number)
+        if channel is not None and reserved:
+            held.setdefault(at, {})[channel] = reserved
+    return held
 
 
 def _promise(

@@ -98,7 +98,8 @@ class Source:
         object.__setattr__(self, "kept", kept)
 
     def stock(self, on_hand: int, safety: int, vendor_factor: float) -> int:
-        """E: on_hand - safety, or a drop-ship vendor's trusted stock (inventory.availability.vendor)."""
+        """E: on_hand - safety, or a drop-ship vendor's trusted stock
+        (inventory.availability.vendor)."""
         if self.location.type is LocationType.dropship:
             return vendor.trusted_stock(on_hand - safety, vendor_factor)
         return on_hand - safety
@@ -131,6 +132,7 @@ class Sources:
     fenced: bool  # some location keeps stock for another channel: tally one by one
     whole: frozenset[str] = frozenset()  # locations that offer all their free units
     pickup: bool = False  # the sources of a pickup: the store's shelf and transfers to it
+    channels: Mapping[int, str] = field(default_factory=dict)  # pool entries' channel numbers
 
 
 def sources_for(
@@ -138,9 +140,11 @@ def sources_for(
     slots: Mapping[str, int],
     policy: AvailabilityPolicy,
     query: Query,
+    channels: Mapping[int, str] | None = None,
 ) -> Sources:
     """Decide, for every location, whether and how fast it may serve this kind of request.
-    `slots`: each location's slot in the projection's records."""
+    `slots`: each location's slot in the projection's records; `channels`: the channel each
+    number names in its pool entries (those the policy fences for, at least)."""
     pickup_store = locations.get(query.store or "") if query.method == "pickup" else None
     by_location = {
         loc_id: _source(location, query, policy, pickup_store)
@@ -159,6 +163,7 @@ def sources_for(
         fenced=any(s.fences for s in ordered),
         whole=whole,
         pickup=query.method == "pickup",
+        channels=dict(channels or {}),
     )
 
 

@@ -4,7 +4,7 @@ shares. Pure: the Redis adapter (inventory.projection.store) translates it to by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -41,10 +41,19 @@ class Projected:
         base = f"{self.version}:{self.on_hand}:{self.reserved}:{self.safety}:{self.reported_s}"
         return f"{base}:{held}" if held else base
 
-    def pack(self, slot: int) -> bytes:
-        return records.pack(
+    def pack(self, slot: int, number_of: Callable[[str], int] | None = None) -> bytes:
+        """The position's entry, and with `number_of` (a channel's number) the pool entry of
+        each channel it names (inventory.domain.records)."""
+        entry = records.pack(
             slot, self.version, self.on_hand, self.reserved, self.safety, self.reported_s
         )
+        if not self.by_channel or number_of is None:
+            return entry
+        pools = (
+            records.pack(records.pool_slot(slot, number_of(channel)), self.version, 0, units, 0, 0)
+            for channel, units in sorted(self.by_channel.items())
+        )
+        return entry + b"".join(pools)
 
     @classmethod
     def of(

@@ -65,6 +65,8 @@ class GroupDecider:
         """
         view = writer.view if writer is not None else None
         connections = writer.connections if writer is not None else self.ledger.engine
+        for channel in {request.channel for request in requests}:  # numbered before its first
+            self.ledger.projection.channels.number_of(channel)  # hold (see ChannelBook)
         plans, shortfalls, proposed, remembered = self._plan(requests, view)
         if remembered and shortfalls:
             assert view is not None

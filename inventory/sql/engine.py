@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlmodel import SQLModel
 
-from inventory.sql import functions, schema  # noqa: F401  (schema registers the tables)
+from inventory.sql import channels, functions, schema  # noqa: F401  (schema: the tables)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_INTERVAL_S = 0.5
@@ -75,6 +75,8 @@ def _fill_position_channels(engine: Engine) -> None:
     that positions held before then are fenced on the same terms as the others."""
     with engine.begin() as conn:
         conn.exec_driver_sql(_FILL_POSITION_CHANNELS)
+        held = conn.exec_driver_sql("SELECT DISTINCT channel FROM position_channel").scalars()
+        channels.number(conn, list(held))
 
 
 class SchemaOutdated(RuntimeError):

@@ -79,6 +79,16 @@ class PositionChannelRow(SQLModel, table=True):
     reserved: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
 
 
+class SalesChannelRow(SQLModel, table=True):
+    """A sales channel's number, given once, never changed or reused: the projection's pool
+    entries name a channel by it (inventory.domain.records.pool_slot)."""
+
+    __tablename__ = "sales_channel"
+
+    name: str = Field(primary_key=True, max_length=32)
+    number: int = Field(sa_column=Column(Integer, nullable=False, unique=True))
+
+
 class StockEventRow(SQLModel, table=True):
     """Immutable. `outcome` records whether the event moved on_hand or was already inside a count.
 

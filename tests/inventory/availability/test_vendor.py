@@ -33,7 +33,9 @@ def test_what_is_held_at_a_vendor_comes_out_of_its_trusted_stock_not_out_of_the_
 def test_the_array_form_trusts_exactly_what_the_scalar_form_trusts(positions, factor):
     stock = np.array([s for s, _ in positions], dtype=np.int64)
     reserved = np.array([r for _, r in positions], dtype=np.int64)
-    assert trusted_stock_of(stock, factor).tolist() == [trusted_stock(s, factor) for s, _ in positions]
+    assert trusted_stock_of(stock, factor).tolist() == [
+        trusted_stock(s, factor) for s, _ in positions
+    ]
     assert trusted_units_of(stock, reserved, factor).tolist() == [
         trusted_units(s, r, factor) for s, r in positions
     ]

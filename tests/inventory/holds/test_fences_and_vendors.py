@@ -4,6 +4,7 @@ and availability shows each channel what its holds can take."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 import pytest
@@ -12,8 +13,9 @@ from sqlalchemy import text
 from inventory.availability.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
 from inventory.availability.sources import Query
 from inventory.holds.service import Reservations
+from inventory.projection.rebuild import rebuild
 from inventory.sql.engine import open_engine
-from tests.inventory.helpers import NETWORK, VENDOR, WAREHOUSE, ev, sku
+from tests.inventory.helpers import NETWORK, T0, VENDOR, WAREHOUSE, ev, sku
 from tests.inventory.holding import (
     all_at_once,
     assert_never_oversold,
@@ -58,6 +60,52 @@ def test_web_holds_never_reach_the_half_of_the_warehouse_kept_for_the_store(desk
     assert_never_oversold(backend)
 
 
+def test_the_store_taking_its_fence_first_leaves_the_web_its_half_all_the_same(
+    desk, backend, at_t0
+):
+    backend.ledger.set_policy(HALF_FOR_THE_STORE)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
+    assert desk.hold(hold((s, 3), channel="store")).status == "held"
+    assert (available(backend, s, WEB), available(backend, s, STORE_CHANNEL)) == (5, 7)
+    assert desk.hold(hold((s, 5))).status == "held"
+    assert (available(backend, s, WEB), available(backend, s, STORE_CHANNEL)) == (0, 2)
+    assert granted(desk, s, 5, channel="store") == 2
+    assert_never_oversold(backend)
+
+
+def test_a_released_store_hold_gives_its_units_back_to_the_store_not_the_web(
+    desk, backend, at_t0
+):
+    backend.ledger.set_policy(HALF_FOR_THE_STORE)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
+    store_hold = desk.hold(hold((s, 2), channel="store"))
+    assert desk.hold(hold((s, 3), channel="store")).status == "held"
+    assert desk.hold(hold((s, 5))).status == "held"
+    assert desk.release(store_hold.id) == "released"
+    assert (available(backend, s, WEB), available(backend, s, STORE_CHANNEL)) == (0, 2)
+    assert desk.hold(hold((s, 1))).status == "refused"
+    assert desk.hold(hold((s, 2), channel="store")).status == "held"
+    assert_never_oversold(backend)
+
+
+def test_an_expired_store_hold_gives_its_units_back_to_the_store_not_the_web(desk, backend):
+    now = [T0 + timedelta(hours=1)]
+    backend.ledger.clock = backend.reader.clock = lambda: now[0]
+    backend.ledger.set_policy(HALF_FOR_THE_STORE)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
+    assert desk.hold(hold((s, 4), channel="store", ttl_s=60)).status == "held"
+    assert desk.hold(hold((s, 1), channel="store")).status == "held"
+    assert desk.hold(hold((s, 5))).status == "held"
+    now[0] += timedelta(seconds=61)
+    assert desk.expire_due() == 1
+    assert (available(backend, s, WEB), available(backend, s, STORE_CHANNEL)) == (0, 4)
+    assert desk.hold(hold((s, 1))).status == "refused"
+    assert_never_oversold(backend)
+
+
 def test_web_holds_arriving_together_never_reach_the_store_fence(backend, at_t0):
     backend.ledger.upsert_locations(NETWORK)
     backend.ledger.set_policy(HALF_FOR_THE_STORE)
@@ -99,6 +147,20 @@ def test_concurrent_web_holds_from_several_writers_never_reach_the_store_fence(b
         for desk in desks:
             desk.close()
     assert_never_oversold(backend)
+
+
+def test_a_rebuild_gives_back_each_channels_figures(desk, backend, at_t0):
+    backend.ledger.set_policy(HALF_FOR_THE_STORE)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
+    assert desk.hold(hold((s, 3), channel="store")).status == "held"
+    assert desk.hold(hold((s, 4))).status == "held"
+    before = [available(backend, s, q) for q in (WEB, STORE_CHANNEL, Query(channel="b2b"))]
+    assert before == [1, 3, 1]
+    raw = backend.projection.read([s])
+    rebuild(backend.ledger)
+    assert backend.projection.read([s]) == raw
+    assert [available(backend, s, q) for q in (WEB, STORE_CHANNEL, Query(channel="b2b"))] == before
 
 
 def test_a_ledger_made_before_holds_were_counted_by_channel_counts_its_open_ones_on_opening(

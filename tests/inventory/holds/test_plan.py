@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
+from inventory.availability.compute import compute
 from inventory.availability.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
 from inventory.availability.sources import Query, sources_for
 from inventory.domain.model import Capability, Location, LocationType
+from inventory.domain.projected import Projected
 from inventory.holds.plan import Plan, Standing, Terms, decide_group, plain
 from inventory.holds.request import HoldLine, HoldRequest
 
@@ -139,3 +143,79 @@ def test_shares_that_add_up_to_everything_fence_everything_in_any_order(shares, 
 def test_a_share_fence_rounds_exactly_not_as_floating_point_does():
     fence = ChannelFence(channel="b2b", location="DC", share=0.29)  # 0.29 * 100 = 28.999...
     assert terms_of(AvailabilityPolicy(fences=[fence])).offered("DC", Standing(100, 0, 0)) == 71
+
+
+# -- fences and vendors: availability and holds give the same numbers -----------------------
+
+CHANNELS = ("web", "store", "b2b")
+NUMBERS = {channel: i + 1 for i, channel in enumerate(CHANNELS)}
+channel_fences = st.lists(
+    st.one_of(
+        st.builds(ChannelFence, channel=st.sampled_from(CHANNELS), location=st.just("DC"),
+                  units=st.integers(0, 6)),
+        st.builds(ChannelFence, channel=st.sampled_from(CHANNELS),
+                  location_type=st.just("dropship"), share=st.sampled_from([0.1, 0.25, 0.5, 0.7])),
+        st.builds(ChannelFence, channel=st.sampled_from(CHANNELS), location=st.just("DC"),
+                  share=st.sampled_from([0.1, 0.25, 0.5, 0.7])),
+    ),
+    max_size=3,
+)  # fmt: skip
+
+
+def shown(policy: AvailabilityPolicy, channel: str, location: str, position: Standing) -> int:
+    """What availability shows `channel` at one position, read as the projection packs it:
+    the position's entry and its channels' pool entries."""
+    sources = sources_for(
+        {"DC": DC, "VD": VD}, {"DC": 0, "VD": 1}, policy, Query(channel=channel),
+        {n: c for c, n in NUMBERS.items()},
+    )  # fmt: skip
+    value = Projected(1, position.on_hand, position.reserved, position.safety, 10**9,
+                      {c: n for c, n in position.by_channel.items() if n})  # fmt: skip
+    record = value.pack({"DC": 0, "VD": 1}[location], NUMBERS.__getitem__)
+    now = datetime.fromtimestamp(10**9, UTC)
+    return compute("A", record, {}, sources, policy, Query(channel=channel), now, True).available
+
+
+@seed(11)
+@settings(max_examples=150, deadline=None)
+@given(
+    channel_fences,
+    st.sampled_from([0.5, 0.8, 1.0]),
+    st.sampled_from(["DC", "VD"]),
+    st.integers(0, 30),
+    st.integers(0, 4),
+    st.lists(st.tuples(st.sampled_from(CHANNELS), st.integers(1, 6)), max_size=10),
+)
+def test_availability_shows_each_channel_exactly_what_its_holds_can_take_whatever_came_before(
+    fenced, factor, location, on_hand, safety, holds
+):
+    policy = AvailabilityPolicy(fences=fenced, vendor=VendorConfidence(factor=factor))
+    sources = {
+        c: sources_for({"DC": DC, "VD": VD}, {"DC": 0, "VD": 1}, policy, Query(channel=c))
+        for c in CHANNELS
+    }
+    position = Standing(on_hand, 0, safety)
+
+    def granted(channel: str, units: int, at: Standing) -> bool:
+        hold = HoldRequest(id="h", channel=channel, lines=[HoldLine(sku="A", quantity=units)])
+        plan = Plan([[location]], [0], Terms(sources[channel], policy, now_s=0))
+        return isinstance(decide_group([(hold, plan)], {(location, "A"): at})[0], tuple)
+
+    source = sources["web"].by_location[location]
+    stock = source.stock(on_hand, safety, factor)
+    seen_by = {c: sources[c].by_location[location].kept for c in CHANNELS}
+    others = {c: CHANNELS[(i + 1) % len(CHANNELS)] for i, c in enumerate(CHANNELS)}
+    kept = {  # K_c: what c's fences keep here, as another channel's source sees them
+        c: sum(f.kept(stock) for f in seen_by[others[c]] if f.channel == c) for c in CHANNELS
+    }
+    for channel, units in [*holds, (None, 0)]:
+        for asking in CHANNELS:
+            offered = shown(policy, asking, location, position)
+            copy = Standing(position.on_hand, position.reserved, position.safety,
+                            dict(position.by_channel))  # fmt: skip
+            assert offered == 0 or granted(asking, offered, copy)
+            assert not granted(asking, offered + 1, copy)
+            if sum(kept.values()) <= stock:  # fences that fit the stock are never reached
+                assert offered >= kept[asking] - position.by_channel.get(asking, 0)
+        if channel is not None:
+            granted(channel, units, position)  # in place: taken, or nothing
