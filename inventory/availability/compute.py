@@ -34,11 +34,12 @@ class Contribution:
     on_hand: int
     reserved: int
     safety: int
-    fenced: int
+    fenced: int  # what other channels' fences still keep here from the asking channel
     counted: int  # units this location adds to the answer
     lead_hours: float
     reported_s: int
     excluded: str = ""  # why it adds nothing, when it adds nothing
+    by_channel: Mapping[str, int] = field(default_factory=dict)  # reserved, by fenced channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,7 @@ def _tally_each(
                     source.lead_hours,
                     reported,
                     why,
+                    dict(held),
                 )
             )
     offers.sort(key=lambda offer: offer[0])

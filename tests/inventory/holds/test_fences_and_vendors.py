@@ -178,3 +178,18 @@ def test_a_ledger_made_before_holds_were_counted_by_channel_counts_its_open_ones
         rows = conn.execute(text("SELECT channel, reserved FROM position_channel")).all()
     assert sorted(rows) == [("store", 3), ("web", 2)]
     assert_never_oversold(backend)
+
+
+def test_explain_shows_what_the_fenced_channel_holds_and_what_its_fence_still_keeps(
+    desk, backend, at_t0
+):
+    backend.ledger.set_policy(HALF_FOR_THE_STORE)
+    s = sku()
+    backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])
+    assert desk.hold(hold((s, 3), channel="store")).status == "held"
+    assert desk.hold(hold((s, 1))).status == "held"
+    [part] = backend.reader.explain(s, WEB).contributions
+    assert (part.reserved, part.by_channel) == (4, {"store": 3})
+    assert (part.fenced, part.counted) == (2, 4)  # 10 - 4 held - (5 - 3) kept for the store
+    [part] = backend.reader.explain(s, STORE_CHANNEL).contributions
+    assert (part.fenced, part.counted) == (0, 6)
