@@ -17,6 +17,7 @@ def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Tabl
         "on hand",
         "reserved",
         "safety",
+        "held by fenced channels",
         "fenced",
         "counted",
         "last report",
@@ -28,6 +29,10 @@ def explanation_table(answer: SkuAvailability, limit: int | None = None) -> Tabl
             if c.reported_s
             else "-"
         )
-        cells = (c.on_hand, c.reserved, c.safety, c.fenced, c.counted)
-        table.add_row(c.location, c.type, *map(str, cells), reported, c.excluded)
+        held = ", ".join(f"{channel} {units}" for channel, units in sorted(c.by_channel.items()))
+        cells = (c.on_hand, c.reserved, c.safety)
+        table.add_row(
+            c.location, c.type, *map(str, cells), held or "-", str(c.fenced), str(c.counted),
+            reported, c.excluded,
+        )  # fmt: skip
     return table

@@ -12,10 +12,11 @@ from sqlalchemy import Connection, Engine, func, select
 from inventory.availability import network
 from inventory.availability.policy import AvailabilityPolicy
 from inventory.domain.model import Location, Position, StockEvent
-from inventory.domain.projected import Projected
+from inventory.domain.projected import NO_CHANNELS, Projected
 from inventory.domain.time import from_micros, to_micros, utcnow
 from inventory.projection.projector import Projector
 from inventory.projection.store import Projection
+from inventory.sql import channels as channel_rows
 from inventory.sql import locations as location_rows
 from inventory.sql.schema import PolicyRow, PositionRow
 from inventory.sql.transaction import transaction
@@ -43,6 +44,7 @@ class Ledger:
         self.clock = clock
         self._projector: Projector | None = None
         projection.bind_slots(self.slots)
+        projection.bind_channels(self.channel_numbers)
 
     def projector(self) -> Projector:
         """The background projection writer, started on first use."""
@@ -80,6 +82,22 @@ class Ledger:
         finally:
             raw.close()
 
+    def channel_numbers(self, names: Iterable[str] = ()) -> dict[str, int]:
+        """Every sales channel's number, after numbering those of `names` that have none (in a
+        transaction of its own). Read outside any transaction first, as `slots` is: numbering
+        is rare (a channel's first hold, a policy fencing for a new channel)."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(channel_rows.NUMBERS_SQL)
+            numbers = dict(cursor.fetchall())
+        finally:
+            raw.close()
+        missing = set(names) - numbers.keys()
+        if missing:
+            return self.transaction(lambda conn: channel_rows.number(conn, missing))
+        return numbers
+
     def policy(self) -> AvailabilityPolicy:
         with self.engine.connect() as conn:
             body = conn.scalar(select(POLICY.c.body).order_by(POLICY.c.version.desc()).limit(1))
@@ -95,7 +113,13 @@ class Ledger:
         return version
 
     def publish_network(self) -> str:
-        blob, version = network.encode(self.locations(), self.policy(), self.slots())
+        """Publish the network, with the numbers of the channels the policy fences for (readers
+        of availability find those channels' pool entries by them)."""
+        policy = self.policy()
+        fenced = {fence.channel for fence in policy.fences}
+        numbers = self.channel_numbers(fenced)
+        channels = {name: n for name, n in numbers.items() if name in fenced}
+        blob, version = network.encode(self.locations(), policy, self.slots(), channels)
         self.projection.put_network(blob.decode(), version)
         return version
 
@@ -157,5 +181,7 @@ class Ledger:
             return int(conn.scalar(select(func.count()).select_from(POS)) or 0)
 
 
-def projected(row: Any) -> Projected:
-    return Projected.of(row.version, row.on_hand, row.reserved, row.safety, row.reported_us)
+def projected(row: Any, by_channel: Mapping[str, int] = NO_CHANNELS) -> Projected:
+    return Projected.of(
+        row.version, row.on_hand, row.reserved, row.safety, row.reported_us, by_channel
+    )

@@ -23,6 +23,7 @@ from inventory.availability.sources import Query, Sources, vendor_stale
 from inventory.availability.tally import Tally, tally
 from inventory.domain import records
 from inventory.domain.model import short_units
+from inventory.domain.projected import NO_CHANNELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +35,13 @@ class Contribution:
     on_hand: int
     reserved: int
     safety: int
-    fenced: int
+    fenced: int  # what other channels' fences still keep here from the asking channel
     counted: int  # units this location adds to the answer
     lead_hours: float
     reported_s: int
     excluded: str = ""  # why it adds nothing, when it adds nothing
     short: int = 0  # reserved units its stock no longer backs: its holds are short
+    by_channel: Mapping[str, int] = field(default_factory=dict)  # reserved, by fenced channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,20 +115,22 @@ def _tally_each(
     offers: list[tuple[float, int]] = []
     shelf = 0
     entries = records.unpack(positions)
-    at = sources.table.index_of(entries["slot"]).tolist()
+    at = sources.table.index_of(entries["slot"]).tolist()  # -1 for pool entries too
     known = sorted(
         (sources.table.ids[i], entry)
         for i, entry in zip(at, entries.tolist(), strict=True)
         if i >= 0
     )  # locations the network no longer has are left out
-    for loc_id, (_, _, reported, on_hand, reserved, safety) in known:
+    held_at = _held_by_channel(entries, sources)
+    for loc_id, (_, slot, reported, on_hand, reserved, safety) in known:
         source = sources.by_location[loc_id]
-        free = on_hand - reserved - safety
-        why, fenced, units = source.why_not, source.fenced(free), 0
+        held = held_at.get(slot, NO_CHANNELS)
+        stock = source.stock(on_hand, safety, policy.vendor.factor)
+        why, fenced, units = source.why_not, source.fenced(stock, held), 0
         if not why and vendor_stale(source, reported, now_s, policy):
             why = f"vendor feed older than {policy.vendor.max_age_hours:g} h"
         if not why:
-            units = source.offered(free, policy.vendor.factor)
+            units = source.offered(on_hand, reserved, safety, held, policy.vendor.factor)
         if units > 0:
             offers.append((source.lead_hours, units))
             shelf += units if source.shelf else 0
@@ -147,12 +151,26 @@ def _tally_each(
                     reported,
                     why,
                     short,
+                    dict(held),
                 )
             )
     offers.sort(key=lambda offer: offer[0])
     leads = np.array([lead for lead, _ in offers], dtype=np.float64)
     cumulative = np.cumsum(np.array([units for _, units in offers], dtype=np.int64))
     return Tally(int(cumulative[-1]) if offers else 0, shelf, leads, cumulative)
+
+
+def _held_by_channel(entries: np.ndarray, sources: Sources) -> dict[int, dict[str, int]]:
+    """What each channel holds, by location slot, from the record's pool entries (negative
+    slots): only the channels whose numbers `sources` knows, which the policy's fences name."""
+    pools = entries[entries["slot"] < 0]
+    held: dict[int, dict[str, int]] = {}
+    for _, slot, _, _, reserved, _ in pools.tolist():
+        at, number = records.pool_of(slot)
+        channel = sources.channels.get(number)
+        if channel is not None and reserved:
+            held.setdefault(at, {})[channel] = reserved
+    return held
 
 
 def _promise(

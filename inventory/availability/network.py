@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -17,6 +17,7 @@ class NetworkView:
     locations: dict[str, Location]
     policy: AvailabilityPolicy
     slots: dict[str, int]  # location -> its slot in the projection's records
+    channels: dict[int, str] = field(default_factory=dict)  # number -> the channel it names
 
 
 def location_to_dict(location: Location) -> dict:
@@ -50,10 +51,15 @@ def location_from_dict(data: dict) -> Location:
 
 
 def encode(
-    locations: list[Location], policy: AvailabilityPolicy, slots: dict[str, int]
+    locations: list[Location],
+    policy: AvailabilityPolicy,
+    slots: dict[str, int],
+    channels: dict[str, int] | None = None,
 ) -> tuple[bytes, str]:
-    """The blob and its version (a digest: the same network always has the same version)."""
+    """The blob and its version (a digest: the same network always has the same version).
+    `channels`: sales channels' numbers, as pool entries name them (inventory.domain.records)."""
     body = {
+        "channels": dict(channels or {}),
         "locations": [
             {**location_to_dict(loc), "slot": slots[loc.id]}
             for loc in sorted(locations, key=lambda x: x.id)
@@ -69,4 +75,5 @@ def decode(blob: bytes | str, version: str) -> NetworkView:
     locations = {d["id"]: location_from_dict(d) for d in body["locations"]}
     slots = {d["id"]: int(d["slot"]) for d in body["locations"]}
     policy = AvailabilityPolicy.model_validate(body["policy"])
-    return NetworkView(version, locations, policy, slots)
+    channels = {int(n): name for name, n in body.get("channels", {}).items()}
+    return NetworkView(version, locations, policy, slots, channels)

@@ -17,9 +17,11 @@ class VendorConfidence(BaseModel):
 class ChannelFence(BaseModel):
     """Stock kept for one sales channel: other channels do not see it.
 
-    Applies to one location, or to every location of a type; `units` or `share` of what is free
-    (on_hand - reserved - safety). Several fences on one location add up: their units, plus
-    their shares taken together (inventory.availability.sources.Source.fenced).
+    Applies to one location, or to every location of a type; `units` or `share` of the stock
+    (on_hand - safety; a vendor's trusted stock), never of what is still free: other channels'
+    holds never reach it, whatever order they come in. The channel's own holds there use it up.
+    Several fences of one channel on one location add up: their units, plus their shares taken
+    together (inventory.availability.sources.Source).
     """
 
     model_config = ConfigDict(extra="forbid")

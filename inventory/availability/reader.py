@@ -84,7 +84,7 @@ class AvailabilityReader:
         )
         sources = self._sources.get(key)
         if sources is None:
-            sources = sources_for(view.locations, view.slots, view.policy, query)
+            sources = sources_for(view.locations, view.slots, view.policy, query, view.channels)
             if len(self._sources) >= MAX_CACHED_SOURCES:
                 self._sources.clear()
             self._sources[key] = sources

@@ -47,44 +47,81 @@ class InvalidQuery(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelShare:
+    """What one channel's fences at one location keep for it: their units, and their shares
+    summed exactly (0.6 + 0.3 + 0.1 is 1, not 0.999...), in any order."""
+
+    channel: str
+    units: int
+    share: Fraction
+
+    def kept(self, stock: int) -> int:
+        """K_f: the units plus the share of `stock` rounded down once, never more than the stock."""
+        stock = max(stock, 0)
+        share = self.share
+        return min(stock, self.units + stock * share.numerator // share.denominator)
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
-    """What one location may give to one kind of request."""
+    """What one location may give to one kind of request (of one channel).
+
+    The rule, at a position of this location: the stock S = on_hand - safety; the stock the rules
+    see E = floor(factor x max(S, 0)) for a drop-ship vendor (its trusted stock), else S; R is
+    reserved there by all channels. Each other channel f with fences here keeps
+    K_f = its fences' units + floor(E x their shares summed exactly), at most max(E, 0), of which
+    it already holds r_f. The asking channel is offered
+        max(0, E - R - sum over those f of max(0, K_f - r_f))
+    and nothing when the location may not give (`why_not`; a stale vendor is judged apart, on
+    its report time). So a fence is a share of the stock that other channels' holds never
+    reach, whatever order the holds come in: it is not worn away as they take what is free.
+    """
 
     location: Location
     why_not: str  # empty when it may give
     lead_hours: float  # until shipped (ship) or ready in the pickup store (pickup)
     fences: tuple[ChannelFence, ...] = ()  # other channels' fences that apply here
     shelf: bool = False  # pickup: the pickup store itself
-    fence_units: int = field(init=False)
-    fence_share: Fraction = field(init=False)
+    kept: tuple[ChannelShare, ...] = field(init=False)  # the fences, one per channel
 
     def __post_init__(self) -> None:
-        # Shares add up exactly as written (0.6 + 0.3 + 0.1 is 1, not 0.999...), in any order.
-        share = sum(
-            (Fraction(str(f.share)) for f in self.fences if f.share is not None), Fraction()
+        by_channel: dict[str, tuple[int, Fraction]] = {}
+        for fence in self.fences:
+            units, share = by_channel.get(fence.channel, (0, Fraction()))
+            if fence.share is not None:
+                share += Fraction(str(fence.share))
+            by_channel[fence.channel] = (units + (fence.units or 0), share)
+        kept = tuple(
+            ChannelShare(channel, units, min(share, Fraction(1)))
+            for channel, (units, share) in sorted(by_channel.items())
         )
-        object.__setattr__(self, "fence_units", sum(f.units or 0 for f in self.fences))
-        object.__setattr__(self, "fence_share", min(share, Fraction(1)))
+        object.__setattr__(self, "kept", kept)
 
-    def fenced(self, free: int) -> int:
-        """Units of `free` that other channels' fences keep: their units, and their shares taken
-        together in one exact rounding down, so that more free units never leave fewer to offer."""
-        if free <= 0 or not self.fences:
-            return 0
-        share = self.fence_share
-        return min(free, self.fence_units + free * share.numerator // share.denominator)
-
-    def offered(self, free: int, vendor_factor: float) -> int:
-        """Units this location offers out of its free units (on_hand - reserved - safety): what
-        other channels' fences leave, at the vendor's confidence for a drop-ship vendor, none
-        when it may not give. Never less for more free units: holds rely on it (inventory.holds.plan).
-        A vendor's feed age is judged apart, on its report time."""
-        if self.why_not or free <= 0:
-            return 0
-        left = free - self.fenced(free)
+    def stock(self, on_hand: int, safety: int, vendor_factor: float) -> int:
+        """E: on_hand - safety, or a drop-ship vendor's trusted stock
+        (inventory.availability.vendor)."""
         if self.location.type is LocationType.dropship:
-            left = vendor.trusted_units(left, vendor_factor)
-        return left
+            return vendor.trusted_stock(on_hand - safety, vendor_factor)
+        return on_hand - safety
+
+    def fenced(self, stock: int, by_channel: Mapping[str, int]) -> int:
+        """What other channels' fences still keep of `stock` (E), given what each of those
+        channels holds here (`by_channel`): sum of max(0, K_f - r_f)."""
+        return sum(max(0, f.kept(stock) - by_channel.get(f.channel, 0)) for f in self.kept)
+
+    def offered(
+        self,
+        on_hand: int,
+        reserved: int,
+        safety: int,
+        by_channel: Mapping[str, int],
+        vendor_factor: float,
+    ) -> int:
+        """Units this location offers at a position: see the class's rule."""
+        if self.why_not:
+            return 0
+        stock = self.stock(on_hand, safety, vendor_factor)
+        return max(0, stock - reserved - self.fenced(stock, by_channel))
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +132,7 @@ class Sources:
     fenced: bool  # some location keeps stock for another channel: tally one by one
     whole: frozenset[str] = frozenset()  # locations that offer all their free units
     pickup: bool = False  # the sources of a pickup: the store's shelf and transfers to it
+    channels: Mapping[int, str] = field(default_factory=dict)  # pool entries' channel numbers
 
 
 def sources_for(
@@ -102,9 +140,11 @@ def sources_for(
     slots: Mapping[str, int],
     policy: AvailabilityPolicy,
     query: Query,
+    channels: Mapping[int, str] | None = None,
 ) -> Sources:
     """Decide, for every location, whether and how fast it may serve this kind of request.
-    `slots`: each location's slot in the projection's records."""
+    `slots`: each location's slot in the projection's records; `channels`: the channel each
+    number names in its pool entries (those the policy fences for, at least)."""
     pickup_store = locations.get(query.store or "") if query.method == "pickup" else None
     by_location = {
         loc_id: _source(location, query, policy, pickup_store)
@@ -123,6 +163,7 @@ def sources_for(
         fenced=any(s.fences for s in ordered),
         whole=whole,
         pickup=query.method == "pickup",
+        channels=dict(channels or {}),
     )
 
 

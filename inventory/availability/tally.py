@@ -72,17 +72,15 @@ def tally_many(
     sku = np.repeat(np.arange(len(carts)), lengths)
     known = at >= 0
     at = np.where(known, at, 0)
-    free = (
-        values["on_hand"].astype(np.int64)
-        - values["reserved"].astype(np.int64)
-        - values["safety"].astype(np.int64)
-    )
+    stock = values["on_hand"].astype(np.int64) - values["safety"].astype(np.int64)
+    reserved = values["reserved"].astype(np.int64)
+    free = stock - reserved
     gives = known & table.eligible[at] & (free > 0)
     dropship = gives & table.dropship[at]
     if dropship.any():
         stale = feed_stale(values["reported"].astype(np.int64), now_s, vendor)
         gives &= ~(dropship & stale)
-        free = np.where(dropship, trusted_units_of(free, vendor.factor), free)
+        free = np.where(dropship, trusted_units_of(stock, reserved, vendor.factor), free)
         gives &= free > 0
     units, leads, sku, shelf = (
         free[gives],

@@ -1,6 +1,9 @@
 """A drop-ship vendor's confidence rule, stated once: how much of a vendor's reported stock is
 trusted, and when its feed is too old to trust at all. Pure.
 
+A vendor's trusted stock is `floor(factor x (on_hand - safety))`, none below zero; its trusted
+quantity is that less what is already held there. The factor applies to the stock, never to
+what is still free: twenty one-unit holds on a vendor trusted with 5 of its 10 get 5, not 9.
 The scalar forms serve holds and explanations; the array forms serve the vectorised tally of a
 whole SKU. A test holds the two to the same numbers.
 """
@@ -14,14 +17,25 @@ import numpy as np
 from inventory.availability.policy import VendorConfidence
 
 
-def trusted_units(free: int, factor: float) -> int:
-    """Units of `free` a vendor is trusted with: `floor(factor x free)`, none below zero."""
-    return math.floor(max(free, 0) * factor)
+def trusted_stock(stock: int, factor: float) -> int:
+    """Units of `stock` (on_hand - safety) a vendor is trusted with: `floor(factor x stock)`,
+    none below zero."""
+    return math.floor(max(stock, 0) * factor)
 
 
-def trusted_units_of(free: np.ndarray, factor: float) -> np.ndarray:
-    """`trusted_units` over an array of free units."""
-    return np.floor(np.maximum(free, 0) * factor).astype(np.int64)
+def trusted_stock_of(stock: np.ndarray, factor: float) -> np.ndarray:
+    """`trusted_stock` over an array of stock."""
+    return np.floor(np.maximum(stock, 0) * factor).astype(np.int64)
+
+
+def trusted_units(stock: int, reserved: int, factor: float) -> int:
+    """The vendor's trusted quantity: its trusted stock less what is already held there."""
+    return max(0, trusted_stock(stock, factor) - reserved)
+
+
+def trusted_units_of(stock: np.ndarray, reserved: np.ndarray, factor: float) -> np.ndarray:
+    """`trusted_units` over arrays of stock and reserved units."""
+    return np.maximum(trusted_stock_of(stock, factor) - reserved, 0)
 
 
 def feed_stale(reported_s: int | np.ndarray, now_s: int, vendor: VendorConfidence):

@@ -11,6 +11,13 @@ decode and split. Each entry is fixed-width and little-endian, so Lua (`struct`)
     on_hand  int64   as wide as the ledger's columns: receipts may add up past 2**31
     reserved int64
     safety   int64
+
+A position's entry has the location's slot (0 or more). Beside it, each sales channel holding
+units there has a pool entry: its slot is negative and names the (location, channel) pair
+(`pool_slot`), its `reserved` is what that channel holds at the position, its `version` the
+position's version when that changed; its other fields are 0. Channel fences are counted
+against these (inventory.availability.sources.Source). A reader of positions skips entries whose
+slot is negative, or reads them as pools.
 """
 
 from __future__ import annotations
@@ -61,3 +68,28 @@ def unpack(raw: bytes | None) -> np.ndarray:
     if len(raw) % SIZE:
         raise ValueError(f"a stock record of {len(raw)} bytes is not a whole number of entries")
     return np.frombuffer(raw, dtype=RECORD)
+
+
+POOL_LOCATION_BITS = 20
+MAX_POOL_LOCATION_SLOT = (1 << POOL_LOCATION_BITS) - 1  # a location's slot, in a pool entry
+MAX_CHANNEL_NUMBER = (1 << (31 - POOL_LOCATION_BITS)) - 1  # 2047 sales channels
+
+
+def pool_slot(location_slot: int, channel_number: int) -> int:
+    """The negative slot of the pool entry of one channel at one location."""
+    if not 0 <= location_slot <= MAX_POOL_LOCATION_SLOT:
+        raise OverflowError(f"location slot {location_slot} does not fit a pool entry")
+    if not 0 <= channel_number <= MAX_CHANNEL_NUMBER:
+        raise OverflowError(f"channel number {channel_number} does not fit a pool entry")
+    return -1 - (channel_number << POOL_LOCATION_BITS | location_slot)
+
+
+def pool_of(slot: int) -> tuple[int, int]:
+    """(location slot, channel number) of a pool entry's slot (negative)."""
+    pool = -1 - slot
+    return pool & MAX_POOL_LOCATION_SLOT, pool >> POOL_LOCATION_BITS
+
+
+def locations_of(slots: np.ndarray) -> np.ndarray:
+    """The location slot of every entry: its own slot, or the location its pool is at."""
+    return np.where(slots < 0, (-1 - slots) & MAX_POOL_LOCATION_SLOT, slots)

@@ -1,18 +1,20 @@
 """Deciding a group of holds on the bare driver (sqlite3 or psycopg): the hot path's few statements.
 
 Two ways to decide, one consistency mechanism: a unit is only ever taken by the conditional write
-`UPDATE position SET reserved = reserved + q WHERE on_hand - reserved - safety >= need`, where
-`need` (at least q) is the fewest free units on which the holds' terms (channel fences, a vendor's
-confidence) still let them take q there (inventory.holds.plan.needs).
-- As proposed: when every hold of the group fits the free units the projection showed
-  (inventory.holds.plan.decide_group on them) and no line is bound by the network threshold (which
-  spans more positions than the group writes to), the group is written at once, all of it or
-  nothing (inventory.holds.dialects); if a position gave less or an id was already recorded, the
-  group is decided the locked way. On PostgreSQL that write is one statement in its own
-  transaction: one round trip. A projection that is behind therefore costs time, never stock.
-  Refusals are never made this way.
+`UPDATE position SET reserved = reserved + q WHERE on_hand - reserved - safety >= q`, at
+positions SQL has decided on.
+- As proposed: when every hold of the group fits the positions the projection showed
+  (inventory.holds.plan.decide_group on them), every take is at a plain position (one that offers
+  all its free units: no channel fence, no vendor's confidence, so `free >= q` is exactly the
+  hold's terms) and no line is bound by the network threshold (which spans more positions than
+  the group writes to), the group is written at once, all of it or nothing
+  (inventory.holds.dialects); if a position gave less or an id was already recorded, the group
+  is decided the locked way. On PostgreSQL that write is one statement in its own transaction:
+  one round trip. A projection that is behind therefore costs time, never stock. Refusals are
+  never made this way.
 - Locked: the positions are locked in key order (`FOR UPDATE`; SQLite has one writer), replays
-  answer from the record, the others are decided in arrival order against the locked free units.
+  answer from the record, the others are decided in arrival order on the locked positions' own
+  values (fences and vendor confidence are shares of their stock, not of what is free).
 The ORM's per-statement cost was most of a group's time, so each step is one statement (over
 arrays on PostgreSQL), whatever the group's size.
 """
@@ -24,10 +26,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inventory.domain.projected import Projected
-from inventory.holds.dialects import Dialect, Total
+from inventory.holds.dialects import Dialect, Held, Total
 from inventory.holds.expiry import DEFAULT_CART_TTL_S, expires_us
 from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Key, ReservationConflict
-from inventory.holds.plan import Plan, decide_group, needs
+from inventory.holds.plan import Plan, Standing, decide_group, plain
 from inventory.holds.request import HoldRequest, Take
 
 
@@ -37,11 +39,11 @@ def decide(
     items: Sequence[tuple[HoldRequest, Plan]],
     now_us: int,
     changes: Changes,
-    proposed: Mapping[Key, int] | None = None,
+    proposed: Mapping[Key, Projected] | None = None,
     cart_ttl_s: int = DEFAULT_CART_TTL_S,
 ) -> list[HoldOutcome]:
-    """Decide a group of holds in one transaction: as `proposed` (free units per position, from
-    the projection) when SQL agrees, otherwise the locked way. A cart hold that names no TTL is
+    """Decide a group of holds in one transaction: as `proposed` (the positions as the
+    projection shows them) when SQL agrees, otherwise the locked way. A cart hold that names no TTL is
     held for `cart_ttl_s`."""
     ids = [request.id for request, _ in items]
     if len(set(ids)) != len(ids):
@@ -50,12 +52,11 @@ def decide(
     # group bound by it is decided on locked rows.
     bound = any(plan.keep(i) for _, plan in items for i in range(len(plan.lines)))
     if proposed is not None and not bound:
-        decisions = decide_group(items, dict(proposed))
-        if not any(isinstance(decision, str) for decision in decisions):
+        decisions = decide_group(items, {key: Standing.of(value) for key, value in proposed.items()})
+        if not any(isinstance(d, str) for d in decisions) and plain(items, decisions):
             held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]
-            need = needs(items, decisions, proposed)
-            ordered, reservations, lines = _statement_rows(held, now_us, cart_ttl_s, need)
-            rows = dialect.write_at_once(conn, ordered, reservations, lines)
+            ordered, reservations, lines, parts = _statement_rows(held, now_us, cart_ttl_s)
+            rows = dialect.write_at_once(conn, ordered, reservations, lines, parts)
             if rows is not None:
                 _record(changes, ordered, rows)
                 return [
@@ -83,8 +84,17 @@ def _decide_locked(
             for loc in plan.lines[i]
         }
     )
+    fenced = sorted(  # where fences or a vendor's confidence count what each channel holds
+        {
+            (loc, line.sku)
+            for request, plan in items
+            for i, line in enumerate(request.lines)
+            for loc in plan.lines[i]
+            if not plan.plain(loc)
+        }
+    )
     dialect.begin(conn)
-    known, free = dialect.lookup(conn, [request.id for request, _ in items], keys)
+    known, positions = dialect.lookup(conn, [r.id for r, _ in items], keys, fenced)
     replays = {
         request.id: recorded(conn, dialect, request, changes)
         for request, _ in items
@@ -92,7 +102,7 @@ def _decide_locked(
     }
     fresh = [(request, plan) for request, plan in items if request.id not in known]
     decisions = dict(
-        zip((request.id for request, _ in fresh), decide_group(fresh, free), strict=True)
+        zip((request.id for request, _ in fresh), decide_group(fresh, positions), strict=True)
     )
     held = [
         (request, takes)
@@ -124,8 +134,8 @@ def _write(
 ) -> bool:
     """Record the held reservations and take their units; False if a position gave less than its
     total or a reservation id was already recorded (the caller rolls back)."""
-    ordered, reservations, lines = _statement_rows(held, now_us, cart_ttl_s)
-    rows, inserted = dialect.write(conn, ordered, reservations, lines)
+    ordered, reservations, lines, parts = _statement_rows(held, now_us, cart_ttl_s)
+    rows, inserted = dialect.write(conn, ordered, reservations, lines, parts)
     if inserted != len(reservations) or any(row is None for row in rows):
         return False
     _record(changes, ordered, rows)  # type: ignore[arg-type]
@@ -133,18 +143,16 @@ def _write(
 
 
 def _statement_rows(
-    held: list[tuple[HoldRequest, tuple[Take, ...]]],
-    now_us: int,
-    cart_ttl_s: int,
-    need: Mapping[Key, int] | None = None,
-) -> tuple[list[Total], list[tuple], list[tuple]]:
-    """The units to take per position (in key order) with the free units it must have (`need`,
-    else the units themselves: the locked way decides on free units as they stand), the
-    reservation rows and the line rows."""
+    held: list[tuple[HoldRequest, tuple[Take, ...]]], now_us: int, cart_ttl_s: int
+) -> tuple[list[Total], list[tuple], list[tuple], list[Held]]:
+    """The units to take per position (in key order), the reservation rows, the line rows, and
+    each channel's part of the units per position (in key order)."""
     totals: dict[Key, int] = defaultdict(int)
-    for _, takes in held:
+    parts: dict[tuple[str, str, str], int] = defaultdict(int)
+    for request, takes in held:
         for take in takes:
             totals[(take.location, take.sku)] += take.quantity
+            parts[(take.location, take.sku, request.channel)] += take.quantity
     reservations = [
         (
             request.id,
@@ -160,12 +168,12 @@ def _statement_rows(
         for request, takes in held
         for t in takes
     ]
-    ordered = [(key, units, need[key] if need else units) for key, units in sorted(totals.items())]
-    return ordered, reservations, lines
+    held_rows = [(*key, units) for key, units in sorted(parts.items())]
+    return sorted(totals.items()), reservations, lines, held_rows
 
 
 def _record(changes: Changes, ordered: list[Total], rows: list[tuple]) -> None:
-    for (key, _, _), row in zip(ordered, rows, strict=True):
+    for (key, _), row in zip(ordered, rows, strict=True):
         changes.positions[key] = Projected.of(*row)
 
 
@@ -187,5 +195,6 @@ def recorded(
         for key in sorted({(take.location, take.sku) for take in takes}):
             row = conn.execute(dialect.position, key).fetchone()
             if row is not None and key not in changes.positions:
-                changes.positions[key] = Projected.of(*row)
+                held = dialect.held_by_channel(conn, key)
+                changes.positions[key] = Projected.of(*row, by_channel=held)
     return HoldOutcome(request.id, HoldStatus(status), takes, "", due_us, replayed=True)

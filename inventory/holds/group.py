@@ -14,7 +14,7 @@ from typing import Any
 
 from inventory.availability.reader import AvailabilityReader
 from inventory.availability.sources import Query
-from inventory.domain.projected import Projected
+from inventory.domain.projected import Projected, newest
 from inventory.domain.time import to_micros
 from inventory.holds.decide import decide, recorded
 from inventory.holds.dialects import dialect_of
@@ -38,11 +38,10 @@ class WriterState:
 
 
 def merge(into: Changed, more: Changed) -> None:
-    """Positions from several transactions of one group: the later version of each wins."""
+    """Positions from several transactions of one group: the later version of each wins
+    (inventory.domain.projected.newest)."""
     for key, value in more.items():
-        held = into.get(key)
-        if held is None or held.version < value.version:
-            into[key] = value
+        into[key] = newest(into.get(key), value)
 
 
 class GroupDecider:
@@ -66,6 +65,8 @@ class GroupDecider:
         """
         view = writer.view if writer is not None else None
         connections = writer.connections if writer is not None else self.ledger.engine
+        for channel in {request.channel for request in requests}:  # numbered before its first
+            self.ledger.projection.channels.number_of(channel)  # hold (see ChannelBook)
         plans, shortfalls, proposed, remembered = self._plan(requests, view)
         if remembered and shortfalls:
             assert view is not None
@@ -112,7 +113,7 @@ class GroupDecider:
     def _decide_in_sql(
         self,
         viable: list[tuple[HoldRequest, Plan]],
-        proposed: dict[Key, int],
+        proposed: Changed,
         committed: Changed,
         connections: Any,
     ) -> dict[str, HoldOutcome]:
@@ -145,10 +146,10 @@ class GroupDecider:
 
     def _plan(
         self, requests: list[HoldRequest], view: RecentView | None = None
-    ) -> tuple[dict[str, Plan], dict[str, str], dict[Key, int], bool]:
+    ) -> tuple[dict[str, Plan], dict[str, str], Changed, bool]:
         """Each hold's plan from the projection (one read for the group, or none when `view`
         remembers every SKU of it), on the terms availability shows its method, store and
-        channel, or why the projection already says no; the free units it shows, for SQL to
+        channel, or why the projection already says no; the positions it shows, for SQL to
         confirm; and whether the view answered."""
         wanted: dict[str, list[str] | None] = {}
         for line in (line for request in requests for line in request.lines):
@@ -184,9 +185,7 @@ class GroupDecider:
             else:
                 plans[request.id] = plan
         proposed = {
-            (loc, sku): value.available
-            for sku, here in projected.items()
-            for loc, value in here.items()
+            (loc, sku): value for sku, here in projected.items() for loc, value in here.items()
         }
         return plans, shortfalls, proposed, remembered is not None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Connection, bindparam, or_, select, update
+from sqlalchemy import Connection, bindparam, case, insert, or_, select, update
 
 from inventory.domain.projected import Projected
 from inventory.holds.outcome import (
@@ -21,25 +21,62 @@ from inventory.holds.outcome import (
     UnknownReservation,
 )
 from inventory.holds.shortfall_sql import refuse_if_short
-from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
+from inventory.sql.schema import (
+    PositionChannelRow,
+    PositionRow,
+    ReservationLineRow,
+    ReservationRow,
+)
 
 Key = tuple[str, str]
 POS = PositionRow.__table__
 RES = ReservationRow.__table__
 LINE = ReservationLineRow.__table__
+PCH = PositionChannelRow.__table__
+ChannelKey = tuple[str, str, str]  # location, sku, channel
 _SHIFT = (
     update(POS)
     .where(POS.c.location == bindparam("l"), POS.c.sku == bindparam("s"))
     .values(reserved=POS.c.reserved + bindparam("q"), version=POS.c.version + 1)
     .returning(POS.c.version, POS.c.on_hand, POS.c.reserved, POS.c.safety, POS.c.reported_us)
 )
+_PART = PCH.c.reserved + bindparam("q")
+_SHIFT_PART = (
+    update(PCH)
+    .where(PCH.c.location == bindparam("l"), PCH.c.sku == bindparam("s"))
+    .where(PCH.c.channel == bindparam("c"))
+    .values(reserved=case((_PART > 0, _PART), else_=0))
+    .returning(PCH.c.reserved)
+)
 
 
-def shift_reserved(conn: Connection, units: dict[Key, int], changes: Changes) -> None:
-    """Add `units` (negative to give back) to reserved at each position, in key order."""
-    for (location, sku), change in sorted(units.items()):
+def shift_reserved(conn: Connection, units: dict[ChannelKey, int], changes: Changes) -> None:
+    """Add `units` (negative to give back) to reserved at each position, in key order, and to
+    each channel's part of it (inventory.sql.schema.PositionChannelRow).
+
+    A channel given back more than its part holds keeps none: its row is missing or short only
+    for a ledger that counted holds by channel after they were taken, and a release must not
+    fail for that (reconcile reports reserved against the holds)."""
+    by_position: dict[Key, dict[str, int]] = defaultdict(dict)
+    for (location, sku, channel), change in units.items():
+        by_position[(location, sku)][channel] = change
+    for (location, sku), by_channel in sorted(by_position.items()):
+        change = sum(by_channel.values())
         row = conn.execute(_SHIFT, {"l": location, "s": sku, "q": change}).one()
-        changes.positions[(location, sku)] = Projected.of(*row)
+        parts = {
+            channel: _shift_part(conn, location, sku, channel, part)
+            for channel, part in sorted(by_channel.items())
+        }
+        changes.positions[(location, sku)] = Projected.of(*row, by_channel=parts)
+
+
+def _shift_part(conn: Connection, location: str, sku: str, channel: str, change: int) -> int:
+    values = {"l": location, "s": sku, "c": channel, "q": change}
+    part = conn.execute(_SHIFT_PART, values).scalar_one_or_none()
+    if part is None:
+        part = max(change, 0)
+        conn.execute(insert(PCH).values(location=location, sku=sku, channel=channel, reserved=part))
+    return part
 
 
 def close(
@@ -103,7 +140,11 @@ def expire(conn: Connection, ids: list[str], now_us: int, changes: Changes) -> l
 
 
 def give_back(conn: Connection, ids: list[str], changes: Changes) -> None:
-    units: dict[Key, int] = defaultdict(int)
-    for r in conn.execute(select(LINE).where(LINE.c.reservation_id.in_(ids))):
-        units[(r.location, r.sku)] -= r.quantity
+    """Give the units of the holds `ids` back, to their positions and their channels' parts."""
+    units: dict[ChannelKey, int] = defaultdict(int)
+    query = select(LINE.c.location, LINE.c.sku, LINE.c.quantity, RES.c.channel).join(
+        RES, RES.c.id == LINE.c.reservation_id
+    )
+    for r in conn.execute(query.where(LINE.c.reservation_id.in_(ids))):
+        units[(r.location, r.sku, r.channel)] -= r.quantity
     shift_reserved(conn, units, changes)

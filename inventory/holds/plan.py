@@ -1,4 +1,4 @@
-"""Where a hold's units should come from, and a group of holds decided against free units.
+"""Where a hold's units should come from, and a group of holds decided against the positions.
 Pure: no I/O. The terms a hold is held to are availability's (inventory.availability.sources), so
 a hold never takes what availability would not show its channel.
 """
@@ -6,13 +6,40 @@ a hold never takes what availability would not show its channel.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from inventory.availability.policy import AvailabilityPolicy
 from inventory.availability.sources import Sources, vendor_stale
 from inventory.domain.model import Capability
 from inventory.domain.projected import Projected
 from inventory.holds.request import HoldLine, HoldRequest, Take
+
+
+@dataclass(slots=True)
+class Standing:
+    """A position as a group of holds is decided on: its stock and what is held there, in all and
+    by channel. Taking units for a channel adds them to both; a refused hold's takes are put
+    back the same way."""
+
+    on_hand: int
+    reserved: int
+    safety: int
+    by_channel: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def free(self) -> int:
+        return self.on_hand - self.reserved - self.safety
+
+    def take(self, channel: str, units: int) -> None:
+        self.reserved += units
+        self.by_channel[channel] = self.by_channel.get(channel, 0) + units
+
+    @classmethod
+    def of(cls, value: Projected) -> Standing:
+        return cls(value.on_hand, value.reserved, value.safety, dict(value.by_channel))
+
+
+Positions = dict[tuple[str, str], Standing]  # (location, sku) -> its standing
 
 
 @dataclass(slots=True)
@@ -25,19 +52,32 @@ class Terms:
     policy: AvailabilityPolicy
     now_s: int
 
-    def offered(self, location: str, free: int) -> int:
-        """Units `location` offers out of `free` units (on_hand - reserved - safety)."""
+    def offered(self, location: str, position: Standing | Projected) -> int:
+        """Units `location` offers at `position` (inventory.availability.sources.Source.offered)."""
         if location in self.sources.whole:
-            return max(0, free)  # the common case, without the rules that do not apply
+            return max(0, position.on_hand - position.reserved - position.safety)  # the common case
         source = self.sources.by_location.get(location)
-        return source.offered(free, self.policy.vendor.factor) if source is not None else 0
+        if source is None:
+            return 0
+        return source.offered(
+            position.on_hand,
+            position.reserved,
+            position.safety,
+            position.by_channel,
+            self.policy.vendor.factor,
+        )
+
+    def plain(self, location: str) -> bool:
+        """Offers every free unit (on_hand - reserved - safety), and nothing else limits it: SQL's
+        condition `free >= units` is then exactly the hold's terms."""
+        return location in self.sources.whole
 
     def offered_now(self, location: str, value: Projected) -> int:
         """As `offered`, on the projection's position; none from a vendor whose feed is stale."""
         source = self.sources.by_location.get(location)
         if source is not None and vendor_stale(source, value.reported_s, self.now_s, self.policy):
             return 0
-        return self.offered(location, value.available)
+        return self.offered(location, value)
 
     def shelf(self, location: str) -> bool:
         """The pickup store itself: its shelf is never held back by the network threshold."""
@@ -61,8 +101,15 @@ class Plan:
     held_back: list[int] | None = None  # per line: units of its SKU the network threshold keeps
     terms: Terms | None = None  # None: every free unit may be taken
 
-    def offered(self, location: str, free: int) -> int:
-        return self.terms.offered(location, free) if self.terms is not None else max(0, free)
+    def offered(self, location: str, position: Standing | None) -> int:
+        if position is None:
+            return 0
+        if self.terms is None:
+            return max(0, position.free)
+        return self.terms.offered(location, position)
+
+    def plain(self, location: str) -> bool:
+        return self.terms is None or self.terms.plain(location)
 
     def keep(self, index: int) -> int:
         """Units of line `index`'s SKU the network threshold holds back from it."""
@@ -121,12 +168,13 @@ def _planning_order(item: tuple[int, HoldLine]) -> tuple[str, bool]:
 
 
 def decide_group(
-    items: Sequence[tuple[HoldRequest, Plan]], free: dict[tuple[str, str], int]
+    items: Sequence[tuple[HoldRequest, Plan]], positions: Positions
 ) -> list[tuple[Take, ...] | str]:
-    """Decide holds in arrival order against `free` units per (location, sku), which it consumes.
+    """Decide holds in arrival order against `positions` (location, sku), which it takes from.
 
     Each hold takes every line, from its planned locations in order, as much as each offers on
-    the hold's terms, or nothing (its partial takes are put back); a line whose SKU the network
+    the hold's terms, or nothing (its partial takes are put back): a take adds to the position's
+    reserved and to its hold's channel's units there, which fences count against; a line whose SKU the network
     threshold would dip into is refused. Returns, per hold, its takes or the reason it was refused.
     """
     decisions: list[tuple[Take, ...] | str] = []
@@ -137,16 +185,17 @@ def decide_group(
             remaining = line.quantity
             if keep := plan.keep(index):
                 offers = {
-                    loc: plan.offered(loc, free.get((loc, line.sku), 0))
+                    loc: plan.offered(loc, positions.get((loc, line.sku)))
                     for loc in plan.lines[index]
                 }
                 if _sellable(offers, keep, plan.terms) < remaining:
                     refusal = f"line {index}: {line.quantity} x {line.sku} not available"
                     break
             for location in plan.lines[index]:
-                give = min(remaining, plan.offered(location, free.get((location, line.sku), 0)))
+                position = positions.get((location, line.sku))
+                give = min(remaining, plan.offered(location, position))
                 if give > 0:
-                    free[(location, line.sku)] -= give
+                    position.take(request.channel, give)  # type: ignore[union-attr]
                     taken.append(Take(index, location, line.sku, give))
                     remaining -= give
                 if remaining == 0:
@@ -156,51 +205,21 @@ def decide_group(
                 break
         if refusal:
             for take in taken:
-                free[(take.location, take.sku)] += take.quantity
+                positions[(take.location, take.sku)].take(request.channel, -take.quantity)
             decisions.append(refusal)
         else:
             decisions.append(tuple(sorted(taken, key=lambda t: (t.line, t.location))))
     return decisions
 
 
-def needs(
-    items: Sequence[tuple[HoldRequest, Plan]],
-    decisions: Sequence[tuple[Take, ...] | str],
-    free: Mapping[tuple[str, str], int],
-) -> dict[tuple[str, str], int]:
-    """For each position the decisions take from: the fewest free units under which each of its
-    takes, after the ones before it, still stands on its hold's terms. SQL confirms at least
-    that many before taking (inventory.holds.decide); `free` is what the decisions were made on.
-
-    Offers never shrink as free units grow (inventory.availability.sources.Source.offered), so a take
-    that stood on x free units stands on more.
-    """
-    before: dict[tuple[str, str], int] = {}
-    need: dict[tuple[str, str], int] = {}
-    for (_, plan), decision in zip(items, decisions, strict=True):
-        if isinstance(decision, str):
-            continue
-        whole = plan.terms.sources.whole if plan.terms is not None else None
-        for take in decision:
-            key = (take.location, take.sku)
-            taken = before.get(key, 0)
-            if whole is None or take.location in whole:
-                least = take.quantity  # it offers every free unit
-            else:
-                least = _least_free(plan, take, free.get(key, 0) - taken)
-            need[key] = max(need.get(key, 0), least + taken)
-            before[key] = taken + take.quantity
-    return need
-
-
-def _least_free(plan: Plan, take: Take, upper: int) -> int:
-    """The fewest free units at which `plan` offers `take.quantity` at its location, knowing
-    that `upper` free units do."""
-    low, high = take.quantity, max(upper, take.quantity)  # an offer is never more than is free
-    while low < high:
-        middle = (low + high) // 2
-        if plan.offered(take.location, middle) >= take.quantity:
-            high = middle
-        else:
-            low = middle + 1
-    return low
+def plain(
+    items: Sequence[tuple[HoldRequest, Plan]], decisions: Sequence[tuple[Take, ...] | str]
+) -> bool:
+    """Whether every take of `decisions` is at a position its hold's terms call plain (see
+    Terms.plain): then SQL's `free >= units` holds the group to its terms exactly."""
+    return all(
+        plan.plain(take.location)
+        for (_, plan), decision in zip(items, decisions, strict=True)
+        if not isinstance(decision, str)
+        for take in decision
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from inventory.domain.projected import Projected
+from inventory.domain.projected import Projected, newest
 
 DEFAULT_TTL_S = 0.05  # a proposal older than this is read again; feeds report far less often
 MAX_ENTRIES = 10_000  # a cold SKU is read once per group anyway: keep the view small
@@ -75,9 +75,7 @@ class RecentView:
                 if asked is not None and location not in asked:
                     continue
                 positions = self._entries[key][2]
-                held = positions.get(location)
-                if held is None or held.version < value.version:
-                    positions[location] = value
+                positions[location] = newest(positions.get(location), value)
 
     def forget(self, skus: Sequence[str]) -> None:
         """Drop what is remembered of `skus`: SQL disagreed with it."""

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select, tuple_
 from inventory.domain.projected import Projected
 from inventory.ledger import Ledger, projected
 from inventory.projection.drift import Drift
+from inventory.sql.channels import held_by_channel
 from inventory.sql.engine import SNAPSHOT
 from inventory.sql.schema import (
     PositionRow,
@@ -47,7 +48,10 @@ class Now:
         )
         conn = self._fresh
         rows = conn.execute(select(POS).where(tuple_(POS.c.location, POS.c.sku).in_(list(entries))))
-        current = {(r.location, r.sku): projected(r) for r in rows}
+        held = held_by_channel(conn, entries)
+        current = {
+            (r.location, r.sku): projected(r, held.get((r.location, r.sku), {})) for r in rows
+        }
         conn.rollback()  # the next look sees the commits made since
         found = []
         for (location, sku), have in sorted(entries.items()):
@@ -63,10 +67,12 @@ class Now:
 
 def projection_drift(snapshot: Connection, now: Now, ledger: Ledger, chunk) -> list[Drift]:
     found = ledger.projection.read({r.sku for r in chunk})
+    held = held_by_channel(snapshot, [(r.location, r.sku) for r in chunk])
     drifts, seen, ahead = [], set(), {}
     for r in chunk:
         seen.add((r.location, r.sku))
-        want, have = projected(r), found[r.sku].get(r.location)
+        want = projected(r, held.get((r.location, r.sku), {}))
+        have = found[r.sku].get(r.location)
         if have is None:
             drifts.append(
                 Drift(

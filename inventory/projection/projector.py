@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Mapping
 
-from inventory.domain.projected import Projected
+from inventory.domain.projected import Projected, newest
 from inventory.projection.store import Projection
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,7 @@ class Projector:
             while len(self._pending) > MAX_PENDING_POSITIONS and not self._stopped:
                 self._cond.wait(0.05)
             for key, value in changed.items():
-                held = self._pending.get(key)
-                if held is None or held.version < value.version:
-                    self._pending[key] = value
+                self._pending[key] = newest(self._pending.get(key), value)
             self._oldest_commit_s.append(committed_s)
             self._cond.notify_all()
 
@@ -81,7 +79,7 @@ class Projector:
                 log.exception("projection write failed; retrying")
                 with self._cond:
                     for key, value in batch.items():
-                        self._pending.setdefault(key, value)
+                        self._pending[key] = newest(self._pending.get(key), value)
                     self._oldest_commit_s.extend(commits)
                 time.sleep(0.5)
             finally:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select, true, tuple_, update
 from inventory.domain.time import to_micros
 from inventory.ledger import Ledger, projected
 from inventory.projection.drift import Drift
+from inventory.sql.channels import held_by_channel
 from inventory.sql.schema import (
     CorrectionRow,
     PositionRow,
@@ -54,19 +55,26 @@ def _correct(conn: Connection, drifts: list[Drift], stamp: int) -> tuple[dict, i
 
 
 def _reproject(ledger: Ledger, drifts: list[Drift]) -> None:
-    """Write the ledger's value over a drifted projection field, or delete a stray one."""
+    """Write the ledger's value over a drifted projection field, or delete a stray one; a
+    channel's pool the ledger has nothing in is written as none (or deleted with its position)."""
     projection, keys = ledger.projection, {(d.location, d.sku) for d in drifts}
+    if not keys:
+        return
     with ledger.engine.connect() as conn:
-        rows = (
-            {
-                (r.location, r.sku): r
-                for r in conn.execute(
-                    select(POS).where(tuple_(POS.c.location, POS.c.sku).in_(list(keys)))
-                )
-            }
-            if keys
-            else {}
-        )
+        rows = {
+            (r.location, r.sku): r
+            for r in conn.execute(
+                select(POS).where(tuple_(POS.c.location, POS.c.sku).in_(list(keys)))
+            )
+        }
+        held = held_by_channel(conn, keys)
+    shown = projection.read({sku for _, sku in keys})
+    pools = {(loc, sku): shown[sku][loc].by_channel for loc, sku in keys if loc in shown[sku]}
     for location, sku in keys - rows.keys():
-        projection.remove(location, sku)
-    projection.overwrite({key: projected(row) for key, row in rows.items()})
+        projection.remove(location, sku, pools.get((location, sku), {}))
+    projection.overwrite(
+        {
+            key: projected(row, dict.fromkeys(pools.get(key, {}), 0) | held.get(key, {}))
+            for key, row in rows.items()
+        }
+    )

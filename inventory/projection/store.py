@@ -24,8 +24,9 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 
 from inventory.domain import records
-from inventory.domain.projected import Projected
+from inventory.domain.projected import NO_CHANNELS, Projected
 from inventory.projection import scripts
+from inventory.projection.channels import ChannelBook, ChannelSource
 from inventory.projection.slots import SlotBook, SlotSource
 
 _Call = tuple[list[str], list[bytes]]  # one script call: its keys (one cluster slot), its arguments
@@ -47,12 +48,17 @@ class Projection:
         self.prefix = prefix
         self.clustered = isinstance(client, RedisCluster)
         self.slots = SlotBook()
+        self.channels = ChannelBook()
         self._put_sha = self.raw.script_load(scripts.PUT)
         self._remove_sha = self.raw.script_load(scripts.REMOVE)
 
     def bind_slots(self, source: SlotSource) -> None:
         """Where writers learn locations' slots: the ledger binds its SQL table here."""
         self.slots.bind(source)
+
+    def bind_channels(self, source: ChannelSource) -> None:
+        """Where writers learn sales channels' numbers, for pool entries: the ledger's table."""
+        self.channels.bind(source)
 
     def stock_key(self, sku: str) -> str:
         return f"{self.prefix}:stk:{{{sku}}}"
@@ -87,15 +93,20 @@ class Projection:
         """Write positions whatever version the projection holds: repairs of a drifted projection."""
         return self._write(positions, force=True)
 
-    def remove(self, location: str, sku: str) -> int:
-        slot = self.slot_of(location).to_bytes(4, "little", signed=True)
-        return int(self._evalsha(self._remove_sha, scripts.REMOVE, [self.stock_key(sku)], [slot]))
+    def remove(self, location: str, sku: str, channels: Iterable[str] = ()) -> int:
+        """Drop a position's entry, and the pool entries of `channels` there."""
+        slot = self.slot_of(location)
+        slots = [slot] + [records.pool_slot(slot, self.channels.number_of(c)) for c in channels]
+        packed = b"".join(s.to_bytes(4, "little", signed=True) for s in slots)
+        return int(
+            self._evalsha(self._remove_sha, scripts.REMOVE, [self.stock_key(sku)], [packed])
+        )
 
     def _write(self, positions: Mapping[tuple[str, str], Projected], force: bool) -> int:
         by_sku: dict[str, list[bytes]] = {}
-        slot_of = self.slot_of
+        slot_of, number_of = self.slot_of, self.channels.number_of
         for (location, sku), value in positions.items():
-            by_sku.setdefault(sku, []).append(value.pack(slot_of(location)))
+            by_sku.setdefault(sku, []).append(value.pack(slot_of(location), number_of))
         by_slot: dict[int, tuple[list[str], list[bytes]]] = {}
         for sku, entries in by_sku.items():
             key = self.stock_key(sku)
@@ -176,13 +187,34 @@ class Projection:
         found: dict[str, dict[str, Projected]] = {}
         for (sku, locations), raw in zip(wanted.items(), replies, strict=True):
             entries = records.unpack(raw)
+            slots = entries["slot"]
+            pooled = bool(len(slots)) and bool(slots.min() < 0)
             if locations is not None:
-                entries = entries[_one_of(entries["slot"], self.slots.known_slots(locations))]
-            found[sku] = {
-                self.location_of(slot): Projected(ver, on_hand, reserved, safety, reported)
-                for ver, slot, reported, on_hand, reserved, safety in entries.tolist()
-            }
+                at = records.locations_of(slots) if pooled else slots
+                entries = entries[_one_of(at, self.slots.known_slots(locations))]
+            found[sku] = self._positions(entries.tolist(), pooled)
         return _text(version), found
+
+    def _positions(self, entries: list[tuple], pooled: bool) -> dict[str, Projected]:
+        """Positions by location from a record's entries; pool entries (negative slots) give
+        what each channel holds there."""
+        if not pooled:
+            return {
+                self.location_of(slot): Projected(ver, on_hand, reserved, safety, reported)
+                for ver, slot, reported, on_hand, reserved, safety in entries
+            }
+        held: dict[int, dict[str, int]] = {}
+        for _, slot, _, _, reserved, _ in entries:
+            if slot < 0 and reserved:
+                at, number = records.pool_of(slot)
+                held.setdefault(at, {})[self.channels.name_of(number)] = reserved
+        return {
+            self.location_of(slot): Projected(
+                ver, on_hand, reserved, safety, reported, held.get(slot, NO_CHANNELS)
+            )
+            for ver, slot, reported, on_hand, reserved, safety in entries
+            if slot >= 0
+        }
 
     def read_with_inbound(
         self, skus: list[str]

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlmodel import SQLModel
 
-from inventory.sql import functions, schema  # noqa: F401  (schema registers the tables)
+from inventory.sql import channels, functions, schema  # noqa: F401  (schema: the tables)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHECKPOINT_INTERVAL_S = 0.5
@@ -51,10 +51,32 @@ def open_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
         # No ping on checkout (a round trip per transaction): a dropped connection fails the
         # transaction, which Ledger.transaction retries on a fresh one.
         engine = create_engine(url, pool_size=16, max_overflow=16, pool_recycle=3600)
+    before = set(inspect(engine).get_table_names())
     SQLModel.metadata.create_all(engine)
     functions.create(engine)
     _check_schema(engine)
+    if "reservation" in before and "position_channel" not in before:
+        _fill_position_channels(engine)
     return engine
+
+
+# Each channel's part of reserved, from the holds that keep units (held, or consumed by an order).
+_FILL_POSITION_CHANNELS = (
+    "INSERT INTO position_channel (location, sku, channel, reserved)"
+    " SELECT l.location, l.sku, r.channel, SUM(l.quantity)"
+    " FROM reservation_line l JOIN reservation r ON r.id = l.reservation_id"
+    " WHERE r.status IN ('held', 'consumed') GROUP BY l.location, l.sku, r.channel"
+    " ON CONFLICT DO NOTHING"
+)
+
+
+def _fill_position_channels(engine: Engine) -> None:
+    """A ledger made before reservations were counted by channel: count its open holds now, so
+    that positions held before then are fenced on the same terms as the others."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_FILL_POSITION_CHANNELS)
+        held = conn.exec_driver_sql("SELECT DISTINCT channel FROM position_channel").scalars()
+        channels.number(conn, list(held))
 
 
 class SchemaOutdated(RuntimeError):

@@ -57,6 +57,38 @@ class PositionRow(SQLModel, table=True):
     last_received_us: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
+class PositionChannelRow(SQLModel, table=True):
+    """What one sales channel holds at a position: its part of `position.reserved`, kept in the
+    same transaction by every hold and every close (inventory.holds), so that a channel fence
+    (a share of the stock kept for one channel) is counted against that channel's own holds and
+    no other channel's. A channel holding nothing there may have no row, or a row of 0.
+
+    A ledger made before this table had none: it is filled from the open holds when created
+    (inventory.sql.engine), so positions held before it count their holds by channel too.
+    """
+
+    __tablename__ = "position_channel"
+    __table_args__ = (
+        CheckConstraint("reserved >= 0", name="position_channel_reserved_not_negative"),
+        {"sqlite_with_rowid": False},
+    )
+
+    location: str = Field(primary_key=True, max_length=64)
+    sku: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(primary_key=True, max_length=32)
+    reserved: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+
+
+class SalesChannelRow(SQLModel, table=True):
+    """A sales channel's number, given once, never changed or reused: the projection's pool
+    entries name a channel by it (inventory.domain.records.pool_slot)."""
+
+    __tablename__ = "sales_channel"
+
+    name: str = Field(primary_key=True, max_length=32)
+    number: int = Field(sa_column=Column(Integer, nullable=False, unique=True))
+
+
 class StockEventRow(SQLModel, table=True):
     """Immutable. `outcome` records whether the event moved on_hand or was already inside a count.
 

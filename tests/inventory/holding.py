@@ -14,13 +14,20 @@ from typing import TypeVar
 from sqlalchemy import select
 
 from inventory.availability.sources import Query
+from inventory.domain.projected import Projected
 from inventory.holds.request import HoldLine, HoldRequest
-from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
+from inventory.sql.schema import (
+    PositionChannelRow,
+    PositionRow,
+    ReservationLineRow,
+    ReservationRow,
+)
 
 T = TypeVar("T")
 POS = PositionRow.__table__
 RES = ReservationRow.__table__
 LINE = ReservationLineRow.__table__
+PCH = PositionChannelRow.__table__
 
 
 def hold(
@@ -37,6 +44,11 @@ def hold(
         ttl_s=ttl_s,
         **kw,
     )
+
+
+def showing(free: dict[tuple[str, str], int]) -> dict[tuple[str, str], Projected]:
+    """What a projection proposes that shows `free` units free at each position."""
+    return {key: Projected(1, units, 0, 0, 0) for key, units in free.items()}
 
 
 def available(backend, s: str, query: Query = Query()) -> int:
@@ -62,18 +74,23 @@ def all_at_once(attempt: Callable[[HoldRequest], T], requests: list[HoldRequest]
 
 def assert_never_oversold(backend) -> None:
     """Invariant 1 at every position, and reserved is exactly the units of held and consumed
-    lines there: a hold given back twice, or never, shows up here."""
+    lines there, each channel's part of it exactly its own: a hold given back twice, or never,
+    or to another channel, shows up here."""
     kept: dict[tuple[str, str], int] = defaultdict(int)
+    by_channel: dict[tuple[str, str, str], int] = defaultdict(int)
     with backend.ledger.engine.connect() as conn:
-        query = select(LINE).join(RES, RES.c.id == LINE.c.reservation_id)
+        query = select(LINE, RES.c.channel).join(RES, RES.c.id == LINE.c.reservation_id)
         for r in conn.execute(query.where(RES.c.status.in_(["held", "consumed"]))):
             kept[(r.location, r.sku)] += r.quantity
+            by_channel[(r.location, r.sku, r.channel)] += r.quantity
         positions = list(conn.execute(select(POS)))
+        parts = {(r.location, r.sku, r.channel): r.reserved for r in conn.execute(select(PCH))}
     assert positions, "no position at all: the test checked nothing"
     for p in positions:
         key = (p.location, p.sku)
         assert 0 <= p.reserved <= p.on_hand - p.safety, key
         assert p.reserved == kept.get(key, 0), key
+    assert {k: n for k, n in parts.items() if n} == dict(by_channel)
 
 
 def reservation_rows(backend) -> dict[str, tuple]:

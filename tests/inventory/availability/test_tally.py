@@ -49,6 +49,9 @@ def positions(draw, locations):
         reported = int((NOW - timedelta(hours=draw(st.sampled_from([1, 30, 60])))).timestamp())
         version = draw(st.integers(1, 9))
         entries.append(records.pack(slots[loc], version, on_hand, reserved, safety, reported))
+        if reserved and draw(st.booleans()):  # a channel's units there: never a location's
+            pool = records.pool_slot(slots[loc], draw(st.integers(0, 3)))
+            entries.append(records.pack(pool, version, 0, reserved, 0, 0))
     if draw(st.booleans()):
         entries.insert(draw(st.integers(0, len(entries))), records.pack(GHOST_SLOT, 1, 5, 0, 0, 0))
     return b"".join(entries)

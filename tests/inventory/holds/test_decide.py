@@ -12,7 +12,7 @@ from inventory.holds.plan import Plan, Terms
 from inventory.holds.request import HoldRequest
 from inventory.sql import transaction as sql_transaction
 from tests.inventory.helpers import NETWORK, STORE, T0, WAREHOUSE, ev, sku
-from tests.inventory.holding import assert_never_oversold, hold
+from tests.inventory.holding import assert_never_oversold, hold, showing
 
 
 def decide_at_warehouse(
@@ -50,7 +50,7 @@ def test_a_projection_showing_more_than_sql_has_costs_time_never_stock(backend):
     backend.ledger.upsert_locations(NETWORK)
     s = sku()
     backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
-    stale = {(WAREHOUSE.id, s): 100}
+    stale = showing({(WAREHOUSE.id, s): 100})
     [first, second], changes = decide_at_warehouse(backend, [hold((s, 3)), hold((s, 3))], stale)
     assert (first.status, second.status) == ("held", "refused")
     assert changes.positions[(WAREHOUSE.id, s)].reserved == 3
@@ -62,7 +62,7 @@ def test_a_replay_proposed_as_new_answers_its_first_result_and_takes_nothing(bac
     backend.ledger.upsert_locations(NETWORK)
     s = sku()
     backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
-    ample = {(WAREHOUSE.id, s): 5}
+    ample = showing({(WAREHOUSE.id, s): 5})
     first = hold((s, 2))
     [granted], _ = decide_at_warehouse(backend, [first], ample)
     [replayed, other], _ = decide_at_warehouse(backend, [first, hold((s, 1))], ample)
@@ -90,7 +90,7 @@ def test_sql_holds_a_proposal_to_the_fence_when_the_projection_shows_more(backen
     [outcome] = sql_transaction.driver_transaction(
         engine,
         lambda conn: decide(
-            conn, dialect_of(engine), plans, 1_000_000, changes, {(WAREHOUSE.id, s): 100}
+            conn, dialect_of(engine), plans, 1_000_000, changes, showing({(WAREHOUSE.id, s): 100})
         ),
     )
     assert outcome.status == "refused"
@@ -107,7 +107,7 @@ def test_sql_judges_the_threshold_on_its_own_figures_when_the_projection_shows_m
     view = backend.reader.view_for(backend.reader.known_version)
     terms = Terms(backend.reader.sources(view, Query()), view.policy, int(T0.timestamp()))
     plan = Plan([[WAREHOUSE.id, STORE.id]], [2], terms)
-    shown = {(WAREHOUSE.id, s): 5, (STORE.id, s): 5}
+    shown = showing({(WAREHOUSE.id, s): 5, (STORE.id, s): 5})
     engine, changes = backend.ledger.engine, Changes()
     [outcome] = sql_transaction.driver_transaction(
         engine,

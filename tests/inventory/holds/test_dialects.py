@@ -10,11 +10,11 @@ from tests.inventory.helpers import NETWORK, STORE, WAREHOUSE, ev, sku
 from tests.inventory.holding import RES
 
 
-def _write(backend, totals, reservations, lines):
+def _write(backend, totals, reservations, lines, parts):
     engine = backend.ledger.engine
     dialect = dialect_of(engine)
     return driver_transaction(
-        engine, lambda conn: dialect.write_at_once(conn, totals, reservations, lines)
+        engine, lambda conn: dialect.write_at_once(conn, totals, reservations, lines, parts)
     )
 
 
@@ -26,10 +26,11 @@ def _state(backend, s: str) -> tuple:
 
 
 def _group(s: str, rid: str, units: int):
-    totals = [((STORE.id, s), units, units), ((WAREHOUSE.id, s), units, units)]
+    totals = [((STORE.id, s), units), ((WAREHOUSE.id, s), units)]
     reservations = [(rid, s, "digest", 1, None)]  # the channel names the SKU, to count its rows
     lines = [(rid, 0, STORE.id, s, units), (rid, 1, WAREHOUSE.id, s, units)]
-    return totals, reservations, lines
+    parts = [(STORE.id, s, s, units), (WAREHOUSE.id, s, s, units)]
+    return totals, reservations, lines, parts
 
 
 def test_a_group_one_of_whose_positions_falls_short_writes_nothing(backend):

@@ -54,6 +54,32 @@ def test_the_locations_of_one_sku_share_a_record_and_each_can_be_removed(project
     assert some[s] == {WAREHOUSE.id: held[(WAREHOUSE.id, s)]}
 
 
+def test_each_channels_units_ride_in_the_record_and_move_only_forward_as_the_position_does(
+    projection, backend
+):
+    s = sku()
+    projection.put({(STORE.id, s): Projected(5, 10, 4, 0, 100, {"web": 3, "store": 1})})
+    projection.put({(WAREHOUSE.id, s): Projected(2, 8, 2, 0, 100, {"store": 2})})
+    projection.put({(STORE.id, s): Projected(4, 10, 9, 0, 100, {"web": 9})})  # older: ignored
+    projection.put({(STORE.id, s): Projected(6, 10, 3, 0, 100, {"web": 2})})  # store unchanged
+    assert projection.read([s])[s] == {
+        STORE.id: Projected(6, 10, 3, 0, 100, {"web": 2, "store": 1}),
+        WAREHOUSE.id: Projected(2, 8, 2, 0, 100, {"store": 2}),
+    }
+    _, one = projection.read_with_version({s: [WAREHOUSE.id]})
+    assert one[s] == {WAREHOUSE.id: Projected(2, 8, 2, 0, 100, {"store": 2})}
+    projection.put({(STORE.id, s): Projected(7, 10, 2, 0, 100, {"web": 0, "store": 2})})
+    assert projection.read([s])[s][STORE.id].by_channel == {"store": 2}  # none: not named
+    assert projection.remove(STORE.id, s, ["web", "store"]) == 3
+    assert projection.read([s])[s] == {WAREHOUSE.id: Projected(2, 8, 2, 0, 100, {"store": 2})}
+    view = backend.reader.view_for(backend.reader.known_version)
+    sources = sources_for(view.locations, view.slots, view.policy, Query())
+    [counted] = tally_many(
+        [projection.raw.get(projection.stock_key(s))], sources.table, 0, view.policy.vendor
+    )
+    assert counted.total == 6  # pool entries are never read as a location's stock
+
+
 def test_a_slot_no_location_holds_reads_back_as_a_marked_name(projection):
     s = sku()
     projection.overwrite({("#4321", s): Projected(1, 3, 0, 0, 0)})

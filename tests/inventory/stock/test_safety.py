@@ -15,7 +15,7 @@ from inventory.holds.request import HoldRequest
 from inventory.sql import transaction as sql_transaction
 from inventory.stock.safety import InvalidSafetyRule, SafetyRule
 from tests.inventory.helpers import STORE, STORE_NO_SHIP, WAREHOUSE, ev, sku
-from tests.inventory.holding import available, hold
+from tests.inventory.holding import available, hold, showing
 
 
 def safety_at(backend, s: str, locations: list[Location]) -> dict[str, int]:
@@ -124,7 +124,7 @@ def test_sql_refuses_a_hold_into_safety_stock_whatever_the_projection_claims(
     ledger.set_safety_rules([SafetyRule(2, location=WAREHOUSE.id)])
     ledger.ingest([ev(WAREHOUSE.id, s, "count", 5)])
     engine = ledger.engine
-    claims = None if proposed is None else {(WAREHOUSE.id, s): proposed}
+    claims = None if proposed is None else showing({(WAREHOUSE.id, s): proposed})
 
     def status_of(request: HoldRequest) -> str:
         plans = [(request, Plan([[WAREHOUSE.id]]))]
