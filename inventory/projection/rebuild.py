@@ -1,4 +1,9 @@
-"""Rebuilding the projection from SQL: the projection is derived, so this gives it back exactly."""
+"""Rebuilding the projection from SQL: the projection is derived, so this gives it back exactly.
+
+The new projection is loaded as a generation of its own beside the live one, which readers go on
+reading until one pointer switches them all to the new one (inventory.projection.generations):
+a reader never sees a half-loaded projection, and writes committed meanwhile go to both.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from inventory.ledger import Ledger, projected
+from inventory.projection import building
+from inventory.projection.generations import OLD_GENERATION_GRACE_S
 from inventory.sql.schema import PositionRow
-from inventory.stock.inbound import project_inbound_all
+from inventory.stock.inbound import open_inbound
 
 POS = PositionRow.__table__
 REBUILD_CHUNK_POSITIONS = 20_000
@@ -16,16 +23,31 @@ REBUILD_CHUNK_POSITIONS = 20_000
 
 @dataclass(frozen=True, slots=True)
 class RebuildReport:
-    removed_keys: int
+    removed_keys: int  # keys of the replaced generation, expiring after the grace
     positions: int
     inbound_skus: int
     network_version: str
+    generation: int
 
 
-def rebuild(ledger: Ledger, wipe: bool = True) -> RebuildReport:
-    """Wipe the projection (only keys under its prefix) and load it again from the SQL ledger."""
-    removed = ledger.projection.wipe() if wipe else 0
-    version = ledger.publish_network()
+def rebuild(ledger: Ledger, grace_s: float = OLD_GENERATION_GRACE_S) -> RebuildReport:
+    """Load a new generation from the SQL ledger, switch readers to it, let the old one expire."""
+    projection = ledger.projection
+    generation = building.begin(projection, grace_s)
+    try:
+        version = ledger.publish_network()
+        written = _load_positions(ledger, generation)
+        inbound = open_inbound(ledger)
+        for sku, entries in inbound.items():
+            projection.load_inbound(generation, sku, entries)
+        removed = building.switch(projection, generation, grace_s)
+    except BaseException:
+        building.abandon(projection, generation)
+        raise
+    return RebuildReport(removed, written, len(inbound), version, generation)
+
+
+def _load_positions(ledger: Ledger, generation: int) -> int:
     written = 0
     query = select(
         POS.c.location,
@@ -39,7 +61,9 @@ def rebuild(ledger: Ledger, wipe: bool = True) -> RebuildReport:
     with ledger.engine.connect() as conn:
         result = conn.execution_options(yield_per=REBUILD_CHUNK_POSITIONS).execute(query)
         for rows in result.partitions():
-            ledger.projection.put({(r.location, r.sku): projected(r) for r in rows})
+            building.renew(ledger.projection, generation)
+            ledger.projection.put_in_generation(
+                generation, {(r.location, r.sku): projected(r) for r in rows}
+            )
             written += len(rows)
-    inbound_skus = project_inbound_all(ledger)
-    return RebuildReport(removed, written, inbound_skus, version)
+    return written
