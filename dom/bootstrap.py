@@ -11,6 +11,7 @@ from redis.cluster import RedisCluster
 
 from dom.settings import Settings, get_settings
 from inventory import (
+    Attendance,
     AvailabilityReader,
     ExpirySweeper,
     Ledger,
@@ -27,12 +28,14 @@ class Engine:
     reader: AvailabilityReader
     reservations: Reservations
     redis: redis.Redis
+    attendance: Attendance
     sweeper: ExpirySweeper | None = None
 
     def close(self) -> None:
         if self.sweeper is not None:
             self.sweeper.stop()
         self.reservations.close()
+        self.attendance.close(clean=self.ledger.caught_up())
         self.ledger.close()
         self.ledger.projection.close()
         self.redis.close()
@@ -61,6 +64,8 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         engine = open_engine(settings.sql_url, sqlite_synchronous=settings.sqlite_synchronous)
         undo.callback(engine.dispose)
         ledger = Ledger(engine, projection)
+        attendance = Attendance(ledger)  # rebuilds first if the projection may be behind SQL
+        undo.callback(attendance.close, clean=True)  # nothing was written yet
         reader = AvailabilityReader(projection)
         reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)
         sweeper = (
@@ -69,7 +74,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
             else None
         )
         undo.pop_all()
-        return Engine(settings, ledger, reader, reservations, client, sweeper)
+        return Engine(settings, ledger, reader, reservations, client, attendance, sweeper)
     raise AssertionError("unreachable")
 
 

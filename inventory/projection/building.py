@@ -44,10 +44,13 @@ def renew(projection: Projection, generation: int) -> None:
         raise RebuildAbandoned(f"generation {generation} lost its lease while it was built")
 
 
-def switch(projection: Projection, generation: int, grace_s: float = OLD_GENERATION_GRACE_S) -> int:
-    """Make `generation` the live one, at once for every reader; the old one expires after the
-    grace. Returns how many keys were set to expire."""
-    old = _pointers(projection, scripts.SWITCH, generation)
+def switch(
+    projection: Projection, generation: int, run_id: str, grace_s: float = OLD_GENERATION_GRACE_S
+) -> int:
+    """Make `generation` the live one, at once for every reader, stamped with the server run
+    (`run_id`, read before the load) it was built on; the old one expires after the grace.
+    Returns how many keys were set to expire."""
+    old = _pointers(projection, scripts.SWITCH, generation, run_id)
     if old < 0:
         raise RebuildAbandoned(f"generation {generation} lost its lease before its switch")
     projection.generations()
@@ -84,8 +87,13 @@ def _keys_of(projection: Projection, pattern: str) -> list[str]:
     return [k.decode() if isinstance(k, bytes) else k for k in keys]
 
 
-def _pointers(projection: Projection, script: str, *args: int) -> int:
-    keys = [projection.building_key, projection.generation_key, projection.generation_counter_key]
+def _pointers(projection: Projection, script: str, *args: int | str) -> int:
+    keys = [
+        projection.building_key,
+        projection.generation_key,
+        projection.generation_counter_key,
+        projection.stamp_key,
+    ]
     return int(projection.redis.eval(script, len(keys), *keys, *args))
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from inventory.ledger import Ledger, projected
 from inventory.projection import building
 from inventory.projection.generations import OLD_GENERATION_GRACE_S
+from inventory.projection.stamp import server_run_id
 from inventory.sql.schema import PositionRow
 from inventory.stock.inbound import open_inbound
 
@@ -35,12 +36,13 @@ def rebuild(ledger: Ledger, grace_s: float = OLD_GENERATION_GRACE_S) -> RebuildR
     projection = ledger.projection
     generation = building.begin(projection, grace_s)
     try:
+        run_id = server_run_id(projection)  # a restart during the load leaves the stamp behind
         version = ledger.publish_network()
         written = _load_positions(ledger, generation)
         inbound = open_inbound(ledger)
         for sku, entries in inbound.items():
             projection.load_inbound(generation, sku, entries)
-        removed = building.switch(projection, generation, grace_s)
+        removed = building.switch(projection, generation, run_id, grace_s)
     except BaseException:
         building.abandon(projection, generation)
         raise

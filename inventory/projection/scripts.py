@@ -78,7 +78,7 @@ if #ARGV > 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
 return 1
 """
 # The generation pointers, all in the {net} slot: KEYS[1] = {net}:building, KEYS[2] = {net}:gen,
-# KEYS[3] = {net}:gens.
+# KEYS[3] = {net}:gens, KEYS[4] = {net}:stamp.
 # BEGIN: ARGV[1] = the lease in ms. Gives a generation number never used before and holds it as
 # the one being built, or returns 0 when another rebuild holds the lease.
 BEGIN = """
@@ -98,13 +98,15 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 """
-# SWITCH: ARGV[1] = the generation built. Makes it the live one if its lease still holds (no
-# writer stopped writing it). Returns the generation it replaced, or -1 when the lease was lost.
+# SWITCH: ARGV[1] = the generation built, ARGV[2] = the server run it was built on. Makes it the
+# live one if its lease still holds (no writer stopped writing it), and stamps it with that run.
+# Returns the generation it replaced, or -1 when the lease was lost.
 SWITCH = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local old = tonumber(redis.call('GET', KEYS[2]) or '0')
 redis.call('SET', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[4], 'generation', ARGV[1], 'run_id', ARGV[2])
 return old
 """
 # RELEASE: ARGV[1] = the generation. Gives up the lease of a rebuild that failed, if still ours.

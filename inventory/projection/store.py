@@ -11,6 +11,8 @@ Key layout (every per-SKU key carries the `{sku}` hash tag, so one SKU lives on 
   <prefix>:{net}:gen          string the live generation N (absent: 0), read with the version
   <prefix>:{net}:building     string the generation a rebuild is writing, a lease that expires
   <prefix>:{net}:gens         string the last generation number given (numbers are never reused)
+  <prefix>:{net}:stamp        hash   the live generation and the server run a rebuild loaded it on
+                              (inventory.projection.freshness)
 An entry is written only when its version is newer than the one held, so concurrent writers and late
 retries can never move the projection backwards (inventory.projection.scripts). How a rebuild
 writes a generation beside the live one and switches to it: inventory.projection.generations.
@@ -58,6 +60,7 @@ class Projection:
         self.slots = SlotBook()
         self._gens: Generations | None = None  # as a write last saw the pointers
         self._read_live: int | None = None  # as a read last saw the live pointer
+        self.behind = False  # a write failed: SQL may hold what this process did not project
         self._put_sha = self.raw.script_load(scripts.PUT)
         self._remove_sha = self.raw.script_load(scripts.REMOVE)
 
@@ -86,6 +89,10 @@ class Projection:
     @property
     def generation_counter_key(self) -> str:
         return f"{self.prefix}:{{net}}:gens"
+
+    @property
+    def stamp_key(self) -> str:
+        return f"{self.prefix}:{{net}}:stamp"
 
     @property
     def network_key(self) -> str:
@@ -156,12 +163,16 @@ class Projection:
     def _write(self, positions: Mapping[tuple[str, str], Projected], force: bool) -> int:
         """Into every generation written now, again where the pointers moved during the write."""
         packed, flag = self._packed(positions), b"1" if force else b"0"
-        gens = self._gens or self.generations()
-        while True:
-            written, seen = self._write_once(packed, flag, gens.written)
-            if seen == gens:
-                return written
-            gens = seen
+        try:
+            gens = self._gens or self.generations()
+            while True:
+                written, seen = self._write_once(packed, flag, gens.written)
+                if seen == gens:
+                    return written
+                gens = seen
+        except redis.RedisError:
+            self.behind = True
+            raise
 
     def _packed(self, positions: Mapping[tuple[str, str], Projected]) -> dict[str, bytes]:
         by_sku: dict[str, list[bytes]] = {}
