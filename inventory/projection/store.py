@@ -307,7 +307,7 @@ class Projection:
             version, seen, *replies = pipe.execute()
             if int(seen or 0) == live:
                 return _text(version), replies
-            self._read_live = live = int(seen)
+            self._read_live = live = int(seen or 0)
 
     def stock_skus(self) -> Iterator[str]:
         """Every SKU the projection holds positions of."""
