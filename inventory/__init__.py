@@ -83,6 +83,9 @@ _EXPORTS: dict[str, str] = {
     "ExpirySweeper": "inventory.holds.expiry",
     # keeping the projection true
     "rebuild": "inventory.projection.rebuild",
+    "vouch": "inventory.projection.vouch",
+    "Vouched": "inventory.projection.vouch",
+    "Attendance": "inventory.projection.vouch",
     "RebuildReport": "inventory.projection.rebuild",
     "reconcile": "inventory.projection.reconcile",
     "ReconcileReport": "inventory.projection.reconcile",
@@ -94,6 +97,7 @@ __all__ = [
     "MAX_BATCH_EVENTS",
     "MAX_CART_SKUS",
     "MAX_HOLD_TTL_S",
+    "Attendance",
     "AvailabilityPolicy",
     "AvailabilityReader",
     "BatchResult",
@@ -143,6 +147,7 @@ __all__ = [
     "UnknownReservation",
     "VendorConfidence",
     "Verdict",
+    "Vouched",
     "from_micros",
     "open_engine",
     "position_history",
@@ -150,6 +155,7 @@ __all__ = [
     "reconcile",
     "record_inbound",
     "to_micros",
+    "vouch",
 ]
 
 
@@ -205,6 +211,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.projection.reconcile import Drift, ReconcileReport, reconcile
     from inventory.projection.slots import UnknownLocation
     from inventory.projection.store import Projection
+    from inventory.projection.vouch import Attendance, Vouched, vouch
     from inventory.sql.engine import open_engine
     from inventory.sql.locations import LocationIn
     from inventory.stock.count_rule import Outcome, Verdict

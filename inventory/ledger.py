@@ -52,6 +52,12 @@ class Ledger:
             self._projector = Projector(self.projection)
         return self._projector
 
+    def caught_up(self, timeout_s: float = 30.0) -> bool:
+        """Whether all this process committed is in the projection: no write to it failed, and
+        the background writer's queue drained."""
+        drained = self._projector is None or self._projector.flush(timeout_s)
+        return drained and not self.projection.behind
+
     def close(self) -> None:
         if self._projector is not None:
             self._projector.close()

