@@ -50,6 +50,8 @@ from allocation.single import OrderDecision, solve_order
 
 MAX_ROUNDS = 4
 MAX_JOINT_VARIABLES = 60_000  # a larger contended set is planned neighbourhood by neighbourhood
+MAX_GUIDED_VARIABLES = MAX_JOINT_VARIABLES  # the same MIP, on the candidates the LP uses
+GUIDE_MAX_ORDERS = 1_500  # larger contended sets go to the neighbourhood search directly
 GUIDE_SHARE = 0.5  # of the joint time left, for the LP that guides a large contended set
 CHUNK_ORDERS = 150
 MAX_PASSES = 6
@@ -386,6 +388,8 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
         mip_bound = float("-inf")
         used = [_used(decisions[o]) for o in members]
         problems = [_restrict(p, u, penalty) for p, u in zip(pruned, used, strict=True)]
+        if _variables(problems) > MAX_JOINT_VARIABLES and len(members) > GUIDE_MAX_ORDERS:
+            break  # its LP alone would take the time the neighbourhood search needs
         if _variables(problems) > MAX_JOINT_VARIABLES:  # plan on the candidates the LP uses
             lp = _guide(pruned, floors, full.capacity, instance, joint.deadline)
             if lp is None:
