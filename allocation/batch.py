@@ -40,7 +40,7 @@ from allocation.costs import OrderOptions, order_options
 from allocation.evaluate import order_cost
 from allocation.instance import Instance, PickupAt
 from allocation.joint_pruning import prune_jointly
-from allocation.lp_bound import lp_bound
+from allocation.lp_bound import LpBound, lp_bound
 from allocation.model import solve_mip
 from allocation.network import Network, Remaining, compile_network
 from allocation.online import commit, decide_in_sequence
@@ -50,6 +50,9 @@ from allocation.single import OrderDecision, solve_order
 
 MAX_ROUNDS = 4
 MAX_JOINT_VARIABLES = 60_000  # a larger contended set is planned neighbourhood by neighbourhood
+MAX_GUIDED_VARIABLES = MAX_JOINT_VARIABLES  # the same MIP, on the candidates the LP uses
+GUIDE_MAX_ORDERS = 1_500  # larger contended sets go to the neighbourhood search directly
+GUIDE_SHARE = 0.5  # of the joint time left, for the LP that guides a large contended set
 CHUNK_ORDERS = 150
 MAX_PASSES = 6
 TIME_SHARE_SOLVING = 0.75  # of the time limit, for solver calls (each overruns a little)
@@ -98,6 +101,63 @@ def _colliding(
 def _restrict(opt: OrderOptions, used: set[int], penalty: float) -> OrderOptions:
     """The order's shortlist (allocation.shortlist) plus the locations in ``used``."""
     return opt.subset(shortlist(opt, used, penalty))
+
+
+def _guide(
+    pruned: list[OrderOptions],
+    floors: list[float],
+    capacity: np.ndarray,
+    instance: Instance,
+    deadline: float,
+) -> LpBound | None:
+    """The contended orders' LP, in at most half the joint time left: its support guides the plan."""
+    now = time.perf_counter()
+    return lp_bound(pruned, floors, capacity, instance.rules, now + GUIDE_SHARE * (deadline - now))
+
+
+def _supported(opt: OrderOptions, support: np.ndarray, used: set[int]) -> OrderOptions:
+    """The candidates the LP uses (and its ties), plus the locations of the order's own optimum."""
+    keep = {int(j) for j in support} | {j for j in range(opt.size) if int(opt.loc[j]) in used}
+    return opt.subset(np.array(sorted(keep), dtype=int))
+
+
+def _repair(instance: Instance, network: Network, trial: Plans, members: list[int]) -> Plans:
+    """A feasible plan from a joint answer that collided: the members keep theirs; every other
+    order keeps its own where what is left still allows it, else is decided again on what is left."""
+    residual = Remaining.of(network)
+    for o in members:
+        commit(OrderDecision(*trial[o], 0.0, 0.0, ""), residual)
+    repaired = dict(trial)
+    in_set = set(members)
+    for o in range(len(instance.orders)):
+        if o in in_set:
+            continue
+        if not _fits(trial[o], residual):
+            decision = solve_order(
+                order_options(instance.orders[o], network, residual), instance.rules
+            )
+            repaired[o] = (decision.options, decision.units)
+        commit(OrderDecision(*repaired[o], 0.0, 0.0, ""), residual)
+    return repaired
+
+
+def _fits(plan: tuple[OrderOptions, np.ndarray], residual: Remaining) -> bool:
+    """What is left still allows this plan: a shipment at each location it opens, its units."""
+    opt, units = plan
+    for j in np.flatnonzero(units.sum(axis=1) > 0):
+        n = int(opt.loc[j])
+        wanted: Counter[str] = Counter()
+        for i, line in enumerate(opt.order.lines):
+            wanted[line.sku] += int(units[j, i])
+        if residual.capacity[n] < 1 or any(
+            units_ > residual.units(n, sku) for sku, units_ in wanted.items()
+        ):
+            return False
+    return True
+
+
+def _total(plans: Plans, rules: Any) -> float:
+    return sum(order_cost(opt, units, rules).total for opt, units in plans.values())
 
 
 def _used(decision: OrderDecision) -> set[int]:
@@ -317,20 +377,29 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
     members: list[int] = []
     pruned: list[OrderOptions] = []
     rounds, settled, mip_bound = 0, not contended, float("-inf")
+    guided: tuple[list[int], LpBound] | None = None  # the members' LP, kept for the bound
+    incumbent: Plans | None = None  # a joint answer that collided, made feasible
+    penalty_rules = instance.rules
     while contended and rounds < MAX_ROUNDS and time.perf_counter() < joint.deadline:
         rounds += 1
         members = sorted(contended)
-        unpruned = [_restrict(options[o], _used(decisions[o]), penalty) for o in members]
-        if _variables(unpruned) > 2 * MAX_JOINT_VARIABLES:  # pruning would not bring it in
-            members = []
-            break
         pruned = prune_jointly([options[o] for o in members], full.capacity, instance.rules)
+        floors = [decisions[o].bound for o in members]
         mip_bound = float("-inf")
-        problems = [
-            _restrict(p, _used(decisions[o]), penalty) for o, p in zip(members, pruned, strict=True)
-        ]
-        if _variables(problems) > MAX_JOINT_VARIABLES:
-            break
+        used = [_used(decisions[o]) for o in members]
+        problems = [_restrict(p, u, penalty) for p, u in zip(pruned, used, strict=True)]
+        if _variables(problems) > MAX_JOINT_VARIABLES and len(members) > GUIDE_MAX_ORDERS:
+            break  # its LP alone would take the time the neighbourhood search needs
+        if _variables(problems) > MAX_JOINT_VARIABLES:  # plan on the candidates the LP uses
+            lp = _guide(pruned, floors, full.capacity, instance, joint.deadline)
+            if lp is None:
+                break
+            guided = (members, lp)
+            problems = [
+                _supported(p, s, u) for p, s, u in zip(pruned, lp.support, used, strict=True)
+            ]
+            if _variables(problems) > MAX_JOINT_VARIABLES:
+                break
         units = joint.solve(problems, full.capacity, 1.0 / (MAX_ROUNDS - rounds + 1))
         if units is None:
             break
@@ -342,17 +411,30 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
         if not collide:
             plans, settled = trial, True
             break
+        repaired = _repair(instance, network, trial, members)
+        if incumbent is None or _total(repaired, penalty_rules) < _total(incumbent, penalty_rules):
+            incumbent = repaired
         contended |= collide
     if not settled:  # start from the online plan (feasible, good), improve it where contended
         online = decide_in_sequence(instance, network, Remaining.of(network))
         plans = {o: (d.options, d.units) for o, d in enumerate(online)}
+        if incumbent is not None and _total(incumbent, penalty_rules) < _total(
+            plans, penalty_rules
+        ):
+            plans = incumbent
         _improve(instance, network, joint, sorted(contended), plans)
     assert not _colliding(network, full, plans), "batch plan overuses a resource"
     if contended and not members:  # too many for one MIP: the bound still covers them all
         members = sorted(contended)
         pruned = prune_jointly([options[o] for o in members], full.capacity, instance.rules)
     floors = [decisions[o].bound for o in members]
-    set_bound, scope = _set_bound(pruned, floors, full.capacity, instance, deadline)
+    kept = guided[1] if guided is not None and guided[0] == members else None
+    if kept is not None and kept.exact:  # the guiding LP reached every candidate: it is the bound
+        set_bound, scope = kept.value, "LP relaxation with per-order cuts, from the guiding LP"
+    else:
+        set_bound, scope = _set_bound(pruned, floors, full.capacity, instance, deadline)
+        if kept is not None and kept.value > set_bound:
+            set_bound, scope = kept.value, "Lagrangian bound of the guiding LP"
     if mip_bound > set_bound:  # the MIP saw every candidate: its own bound is valid and tighter
         set_bound, scope = mip_bound, "MIP bound over all their candidates"
     in_set = set(members)

@@ -15,7 +15,9 @@ its prices are used twice:
   cost could lower the LP: the most negative join the shortlist and the LP is solved again. When
   none is left, the LP over the shortlist is the LP over every candidate, and the bound equals it.
 
-Every round's bound is valid, so the best is kept when time runs out.
+Every round's bound is valid, so the best is kept when time runs out. The candidates the last
+LP priced at no loss (its support, and ties) are where a good plan is likely to be found: batch
+mode plans a contended set too large for its shortlists on them (allocation.batch).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from allocation.shortlist import shortlist
 
 JOIN_PER_ROUND = 15  # candidates an order may gain per round (fewer rounds, each dearer)
 EPS = 1e-7
+SUPPORT_EPS = 1e-6  # every candidate the LP sends from has reduced cost 0: these and the ties
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class LpBound:
     exact: bool  # no candidate left to price in: the LP over every candidate was reached
     rounds: int
     seconds: float
+    support: list[np.ndarray]  # per order, the candidates the last LP priced at no loss
 
 
 def lp_bound(
@@ -56,7 +60,7 @@ def lp_bound(
     master = Master(problems, floors, capacity, penalty)
     for o, opt in enumerate(problems):
         master.add(o, shortlist(opt, set(), penalty))
-    best, exact, rounds = float("-inf"), False, 0
+    best, exact, rounds, support = float("-inf"), False, 0, []
     while not exact and time.perf_counter() < deadline:
         rounds += 1
         solved = master.solve(deadline - time.perf_counter())
@@ -66,10 +70,11 @@ def lp_bound(
         stock, ship = _dense_prices(prices, len(capacity))
         reduced = [_reduced(opt, o, prices, stock, ship, penalty) for o, opt in enumerate(problems)]
         best = max(best, _lagrangian(problems, floors, capacity, prices, reduced, penalty))
+        support = [np.flatnonzero(r.shipment <= SUPPORT_EPS) for r in reduced]
         exact = not _join(master, reduced)
     if best == float("-inf"):
         return None
-    return LpBound(best, exact, rounds, time.perf_counter() - started)
+    return LpBound(best, exact, rounds, time.perf_counter() - started, support)
 
 
 @dataclass(frozen=True)
