@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+import redis
 from sqlalchemy import Connection, Engine, func, select
 
 from inventory.availability import network
@@ -18,9 +20,11 @@ from inventory.projection.projector import Projector
 from inventory.projection.store import Projection
 from inventory.sql import channels as channel_rows
 from inventory.sql import locations as location_rows
+from inventory.sql.current import current
 from inventory.sql.schema import PolicyRow, PositionRow
 from inventory.sql.transaction import transaction
 from inventory.stock import safety_sql
+from inventory.stock.count_rule import Outcome
 from inventory.stock.feed import parse_batch
 from inventory.stock.ingest import (
     BatchResult,
@@ -30,6 +34,7 @@ from inventory.stock.ingest import (
 )
 from inventory.stock.safety import SafetyRule
 
+log = logging.getLogger(__name__)
 POS = PositionRow.__table__
 POLICY = PolicyRow.__table__
 T = TypeVar("T")
@@ -57,6 +62,20 @@ class Ledger:
         the background writer's queue drained."""
         drained = self._projector is None or self._projector.flush(timeout_s)
         return drained and not self.projection.behind
+
+    def project(self, changed: Mapping[tuple[str, str], Projected]) -> bool:
+        """Show committed changes in the projection now. If Redis refuses them, they are queued
+        for the background projector, which retries until it succeeds: the write is durable in
+        SQL, so the caller is not failed for it. Returns whether they show already."""
+        if not changed:
+            return True
+        try:
+            self.projection.put(changed)
+            return True
+        except redis.RedisError as error:
+            log.warning("projection write failed (%s); queued for retry", error)
+            self.projector().submit(changed, time.perf_counter())
+            return False
 
     def close(self) -> None:
         if self._projector is not None:
@@ -132,7 +151,7 @@ class Ledger:
     def set_safety_rules(self, rules: Iterable[SafetyRule]) -> int:
         """Replace the safety rules; every position's buffer follows at once. Returns positions changed."""
         changed = self.transaction(lambda conn: safety_sql.replace_rules(conn, rules))
-        self.projection.put(changed)
+        self.project(changed)
         return len(changed)
 
     # -- stock events ---------------------------------------------------------------------
@@ -155,17 +174,30 @@ class Ledger:
                     lambda conn: ingest_events(conn, valid, to_micros(now), locked=True)
                 )
         result.committed_s = time.perf_counter()
+        self._again(valid, result)
         if rejected:
             result.verdicts = sorted(
                 result.verdicts + rejections_as_verdicts(rejected), key=lambda v: v[0]
             )
         if not wait:
-            self.projector().submit(result.changed, result.committed_s)
+            self.projector().submit(result.to_project(), result.committed_s)
             return result
-        if result.changed:
-            self.projection.put(result.changed)
+        self.project(result.to_project())
         result.projected_s = time.perf_counter()
         return result
+
+    def _again(self, valid: list[tuple[int, StockEvent]], result: BatchResult) -> None:
+        """Duplicates of recorded events project their positions again, as they stand: the first
+        attempt may have committed and then failed to reach the projection."""
+        events = dict(valid)
+        keys = {
+            (events[i].location, events[i].sku)
+            for i, verdict in result.verdicts
+            if verdict.outcome is Outcome.duplicate and i in events
+        } - result.changed.keys()
+        if keys:
+            with self.engine.connect() as conn:
+                result.replayed = current(conn, keys)
 
     def position(self, location: str, sku: str) -> Position | None:
         """Read from SQL: for tests, audits and reconciliation, never for the hot path."""

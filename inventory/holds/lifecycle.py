@@ -21,6 +21,7 @@ from inventory.holds.outcome import (
     UnknownReservation,
 )
 from inventory.holds.shortfall_sql import refuse_if_short
+from inventory.sql.current import current
 from inventory.sql.schema import (
     PositionChannelRow,
     PositionRow,
@@ -125,7 +126,18 @@ def close(
         raise ReservationConflict(
             f"reservation {reservation_id!r} was consumed by order {row.order_id!r}"
         )
+    reproject(conn, reservation_id, changes)
     return status
+
+
+def reproject(conn: Connection, reservation_id: str, changes: Changes) -> None:
+    """A replay projects the reservation's positions again, as they stand: the first attempt
+    may have committed and then failed to reach the projection."""
+    keys = [tuple(r) for r in conn.execute(
+        select(LINE.c.location, LINE.c.sku).where(LINE.c.reservation_id == reservation_id)
+    )]  # fmt: skip
+    for key, value in current(conn, keys).items():
+        changes.positions.setdefault(key, value)
 
 
 def expire(conn: Connection, ids: list[str], now_us: int, changes: Changes) -> list[str]:

@@ -56,7 +56,7 @@ class Reservations:
         try:
             [outcome] = self._decider.decide([request], committed)
         finally:
-            self.ledger.projection.put(committed)
+            self.ledger.project(committed)
         return outcome
 
     def close(self) -> None:
@@ -91,7 +91,7 @@ class Reservations:
             )
 
         settled = self.ledger.transaction(work)
-        self.ledger.projection.put(changes.positions)
+        self.ledger.project(changes.positions)
         return settled
 
     def _close(
@@ -105,7 +105,7 @@ class Reservations:
             return lifecycle.close(conn, reservation_id, to, now_us, changes, order_id)
 
         status = self.ledger.transaction(work)
-        self.ledger.projection.put(changes.positions)
+        self.ledger.project(changes.positions)
         return status
 
     # -- short holds --------------------------------------------------------------------------
@@ -131,6 +131,6 @@ class Reservations:
         """Release every hold past its expiry; returns how many expired (inventory.holds.expiry)."""
         return expiry.expire_all(
             self.ledger.transaction,
-            self.ledger.projection.put,
+            self.ledger.project,
             lambda: to_micros(self.ledger.clock()),
         )

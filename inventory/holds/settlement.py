@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from inventory.domain.model import EventType, StockEvent
 from inventory.domain.text import CLIENT_TEXT
 from inventory.domain.time import from_micros, to_micros
-from inventory.holds.lifecycle import give_back
+from inventory.holds.lifecycle import give_back, reproject
 from inventory.holds.outcome import (
     Changes,
     HoldNotConsumed,
@@ -87,7 +87,7 @@ def settle(
         .returning(RES.c.order_id)
     ).first()
     if order_id is None:
-        return _settled_before(conn, reservation_id, shipment_id, shipped_us)
+        return _settled_before(conn, reservation_id, shipment_id, shipped_us, changes)
     row = {"shipment_id": shipment_id, "reservation_id": reservation_id}
     row |= {"shipped_us": shipped_us, "settled_us": now_us}
     insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(SETTLED)
@@ -126,7 +126,7 @@ def _units(conn: Connection, reservation_id: str) -> list[tuple[str, str, int]]:
 
 
 def _settled_before(
-    conn: Connection, reservation_id: str, shipment_id: str, shipped_us: int
+    conn: Connection, reservation_id: str, shipment_id: str, shipped_us: int, changes: Changes
 ) -> Settlement:
     """The reservation was not consumed: the same shipment again is a replay; anything else is
     refused, saying why."""
@@ -134,6 +134,7 @@ def _settled_before(
     if first is not None:
         if (first.reservation_id, first.shipped_us) != (reservation_id, shipped_us):
             raise _taken(first)
+        reproject(conn, reservation_id, changes)  # the first attempt may not have reached it
         return _replayed(conn, first)
     row = conn.execute(select(RES.c.status).where(RES.c.id == reservation_id)).first()
     if row is None:

@@ -82,7 +82,7 @@ class HoldWriter:
         except Exception as error:  # the whole group failed: every caller hears why
             answers = [(item, None, error) for item in group]
         try:
-            self.decider.ledger.projection.put(committed)
+            self.decider.ledger.project(committed)
         except Exception as error:  # committed, but not yet readable: a retry replays
             answers = [(item, None, error) for item, _, _ in answers]
         for item, outcome, error in answers:

@@ -55,8 +55,16 @@ class BatchResult:
 
     verdicts: list[tuple[int, Verdict]] = field(default_factory=list)
     changed: dict[Key, Projected] = field(default_factory=dict)
+    replayed: dict[Key, Projected] = field(
+        default_factory=dict
+    )  # duplicates' positions, as they stand
     committed_s: float = 0.0  # perf_counter when SQL committed
     projected_s: float = 0.0  # perf_counter when the projection showed it
+
+    def to_project(self) -> dict[Key, Projected]:
+        """What the projection must show after this batch: the changed positions, and those its
+        duplicates touched (their first attempt may not have reached it)."""
+        return {**self.replayed, **self.changed} if self.replayed else self.changed
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for _, v in self.verdicts if v.outcome is outcome)
@@ -265,7 +273,14 @@ _REPEATED = "event_id repeated within the batch"
 
 def _content(event: StockEvent) -> tuple:
     """What an event says, as the log records it: a replay says the same under the same id."""
-    return (event.location, event.sku, event.type.value, event.quantity, micros(event), event.source)
+    return (
+        event.location,
+        event.sku,
+        event.type.value,
+        event.quantity,
+        micros(event),
+        event.source,
+    )
 
 
 def _conflict(event: StockEvent, where: str, first: tuple) -> Verdict:
@@ -297,7 +312,9 @@ def _drop_duplicates(
             result.verdicts.append((index, verdict))
         elif (copy := first_copy.get(event.event_id)) is not None:
             if (first := _content(copy[1])) != _content(event):
-                result.verdicts.append((index, _conflict(event, "came earlier in the batch", first)))
+                result.verdicts.append(
+                    (index, _conflict(event, "came earlier in the batch", first))
+                )
             else:
                 repeats.append((index, copy[0]))
         else:
