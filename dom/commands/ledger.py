@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -66,24 +66,40 @@ def seed(
 
 
 def _batches(path: str, size: int) -> Iterator[list]:
+    """The file's events in batches, once every line has been read as JSON: a file with a line
+    that is not JSON is refused whole, before anything is sent. Standard input is read into
+    memory first, to be read twice."""
     if path == "-":
-        yield from _parse_lines(sys.stdin.buffer, size)
+        lines = sys.stdin.buffer.read().splitlines()
+        _check_lines(lines)
+        yield from _parse_lines(lines, size)
         return
     if not Path(path).is_file():
         raise typer.BadParameter(f"no such file: {path}")
     with Path(path).open("rb") as stream:
+        _check_lines(stream)
+    with Path(path).open("rb") as stream:
         yield from _parse_lines(stream, size)
 
 
-def _parse_lines(stream, size: int) -> Iterator[list]:
-    batch: list = []
-    for number, line in enumerate(stream, 1):
+def _check_lines(lines: Iterable[bytes]) -> None:
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            batch.append(orjson.loads(line))
+            orjson.loads(line)
         except orjson.JSONDecodeError as error:
-            raise typer.BadParameter(f"line {number}: not JSON ({error})") from None
+            raise typer.BadParameter(
+                f"line {number}: not JSON ({error}); nothing was ingested"
+            ) from None
+
+
+def _parse_lines(lines: Iterable[bytes], size: int) -> Iterator[list]:
+    batch: list = []
+    for line in lines:
+        if not line.strip():
+            continue
+        batch.append(orjson.loads(line))
         if len(batch) == size:
             yield batch
             batch = []

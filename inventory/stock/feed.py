@@ -6,6 +6,7 @@ only, each tied to what it settles, so a feed's copy would count the same units 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -97,7 +98,7 @@ def parse_batch(
 
 def _parse_one(item: Mapping[str, Any] | StockEvent) -> tuple[StockEvent | None, str | None]:
     if isinstance(item, StockEvent):
-        return item, None
+        return item, _object_error(item)
     if not isinstance(item, Mapping):
         return None, "an event must be an object"
     try:
@@ -115,6 +116,38 @@ def _parse_one(item: Mapping[str, Any] | StockEvent) -> tuple[StockEvent | None,
         occurred_at=model.occurred_at.astimezone(UTC),
         source=model.source,
     ), None
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
+_EVENT_ID = re.compile(CLIENT_TEXT)
+_SOURCE = re.compile(PRINTABLE_OR_EMPTY)
+
+
+def _object_error(event: StockEvent) -> str | None:
+    """The checks a mapping gets from StockEventIn, for an event built in Python: the same limits
+    on both backends (a 200-character SKU would pass SQLite and fail PostgreSQL's whole batch).
+    Plain comparisons, since generators and benchmarks send millions of these."""
+    if not isinstance(event.event_id, str) or not 1 <= len(event.event_id) <= 128:
+        return "event_id: 1 to 128 characters"
+    if not _EVENT_ID.match(event.event_id):
+        return "event_id: no control characters, not blank"
+    for name in ("location", "sku"):
+        value = getattr(event, name)
+        if not isinstance(value, str) or not _IDENTIFIER.match(value):
+            return f"{name}: 1 to 64 of A-Z a-z 0-9 . _ : / -"
+    if not isinstance(event.type, EventType):
+        return f"type: one of {', '.join(t.value for t in EventType)}, as an EventType"
+    if isinstance(event.quantity, bool) or not isinstance(event.quantity, int):
+        return "quantity: a whole number"
+    if not isinstance(event.occurred_at, datetime):
+        return "occurred_at: a datetime with its time zone"
+    if (
+        not isinstance(event.source, str)
+        or len(event.source) > 64
+        or not _SOURCE.match(event.source)
+    ):
+        return "source: at most 64 printable characters"
+    return None
 
 
 def _engine_only(event: StockEvent) -> str | None:

@@ -76,6 +76,29 @@ def test_a_line_that_is_not_json_is_refused_before_anything_is_ingested(dom):
     assert "line 1: not JSON" in result.stderr
 
 
+def test_a_bad_line_after_the_first_batch_leaves_the_whole_file_unapplied(dom, tmp_path):
+    dom("seed", "--stores", "2", "--skus", "10")
+    now = datetime.now(UTC).isoformat()
+    events = [
+        {"event_id": f"c-{k}", "location": "DC-PARIS", "sku": "SKU-000003", "type": "count",
+         "quantity": 500 + k, "occurred_at": now, "source": "wms"}
+        for k in range(3)
+    ]  # fmt: skip
+    path = tmp_path / "feed.jsonl"
+    path.write_text("\n".join(orjson.dumps(e).decode() for e in events) + "\n{broken\n")
+
+    def available() -> int:
+        return orjson.loads(dom("availability", "SKU-000003", "--json").stdout)[0]["available"]
+
+    before = available()
+
+    result = dom("ingest", str(path), "--batch-size", "1")
+
+    assert result.returncode == 2
+    assert "line 4: not JSON" in result.stderr and "nothing was ingested" in result.stderr
+    assert available() == before < 500
+
+
 def test_a_pickup_question_needs_its_store(dom):
     dom("seed", "--stores", "2", "--skus", "10")
     result = dom("availability", "SKU-000001", "--method", "pickup")
