@@ -37,7 +37,9 @@ def _instance(args: argparse.Namespace) -> dict[str, Any]:
     if args.source == "ledger":
         data = ledger_instance(args.orders, args.locations, args.seed)
         if data is None:
-            raise SystemExit("the ledger's generators (dom.synthetic, dom.synthetic.demand) are missing")
+            raise SystemExit(
+                "the ledger's generators (dom.synthetic, dom.synthetic.demand) are missing"
+            )
         return data
     return build_instance(args.orders, args.locations, args.seed, lines=args.lines)
 

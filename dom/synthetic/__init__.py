@@ -10,7 +10,6 @@ of 1,000 stores x 100,000 SKUs (about 20 million positions) fits in a few hundre
   book, feed an ongoing feed that stays physically possible (feed_events)
 """
 
-
 from dom.synthetic.book import FEED_MIX
 from dom.synthetic.feed import FEED_LATE_SHARE, feed_events
 from dom.synthetic.locations import KM_PER_DEGREE, haversine_km

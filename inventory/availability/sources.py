@@ -183,9 +183,7 @@ def _source(
         return Source(location, "pickup store unknown or not a pickup point", 0.0, fences)
     if location.id == pickup_store.id:
         return Source(location, "", location.lead_time_hours, fences, shelf=True)
-    return Source(
-        location, _cannot_transfer(location, policy), location.transfer_days * 24, fences
-    )
+    return Source(location, _cannot_transfer(location, policy), location.transfer_days * 24, fences)
 
 
 def _table(ordered: list[Source], slots: Mapping[str, int]) -> SourceTable:

@@ -52,7 +52,9 @@ def decide(
     # group bound by it is decided on locked rows.
     bound = any(plan.keep(i) for _, plan in items for i in range(len(plan.lines)))
     if proposed is not None and not bound:
-        decisions = decide_group(items, {key: Standing.of(value) for key, value in proposed.items()})
+        decisions = decide_group(
+            items, {key: Standing.of(value) for key, value in proposed.items()}
+        )
         if not any(isinstance(d, str) for d in decisions) and plain(items, decisions):
             held = [(request, takes) for (request, _), takes in zip(items, decisions, strict=True)]
             ordered, reservations, lines, parts = _statement_rows(held, now_us, cart_ttl_s)

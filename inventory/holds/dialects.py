@@ -16,7 +16,9 @@ from inventory.holds.plan import Positions, Standing
 from inventory.sql import functions
 
 Total = tuple[Key, int]  # a position and the units to take there
-Held = tuple[str, str, str, int]  # location, sku, channel: that channel's part of a position's total
+Held = tuple[
+    str, str, str, int
+]  # location, sku, channel: that channel's part of a position's total
 _FREE = "on_hand - reserved - safety"
 _TAKE = (
     "UPDATE position SET reserved = reserved + {q}, version = version + 1"
@@ -135,9 +137,7 @@ class SQLite(Dialect):
         self, conn: Any, totals: list[Total], reservations: list, lines: list, held: list[Held]
     ):
         take = self.take
-        rows = [
-            conn.execute(take, (q, loc, sku, q)).fetchone() for (loc, sku), q in totals
-        ]
+        rows = [conn.execute(take, (q, loc, sku, q)).fetchone() for (loc, sku), q in totals]
         inserted = conn.executemany(self.insert_reservation, reservations).rowcount
         conn.executemany(self.insert_line, lines)
         parts: dict[Key, dict[str, int]] = {}
@@ -273,9 +273,7 @@ class Postgres(Dialect):
                 taken[(location, sku)] = tuple(values)
             else:
                 parts.setdefault((location, sku), {})[channel] = values[2]
-        return [
-            (*taken[key], parts.get(key, {})) if key in taken else None for key, _ in totals
-        ]
+        return [(*taken[key], parts.get(key, {})) if key in taken else None for key, _ in totals]
 
     @staticmethod
     def _columns(totals: list[Total], reservations: list, lines: list, held: list[Held]) -> tuple:

@@ -123,9 +123,7 @@ class GroupDecider:
 
         def work(conn: Any) -> list[HoldOutcome]:
             changes.positions.clear()
-            return decide(
-                conn, self._dialect, viable, now_us, changes, proposed, self.cart_ttl_s
-            )
+            return decide(conn, self._dialect, viable, now_us, changes, proposed, self.cart_ttl_s)
 
         decided = driver_transaction(connections, work)
         merge(committed, changes.positions)
@@ -138,9 +136,7 @@ class GroupDecider:
         finds which are, so a sold-out SKU's refusals cost one round trip, not one each."""
         known, _ = self._dialect.lookup(conn, [request.id for request in requests], [])
         return [
-            recorded(conn, self._dialect, request, changes)
-            if request.id in known
-            else None
+            recorded(conn, self._dialect, request, changes) if request.id in known else None
             for request in requests
         ]
 
@@ -188,4 +184,3 @@ class GroupDecider:
             (loc, sku): value for sku, here in projected.items() for loc, value in here.items()
         }
         return plans, shortfalls, proposed, remembered is not None
-

@@ -37,7 +37,9 @@ class HoldRequest(BaseModel):
     lines: list[HoldLine] = Field(min_length=1, max_length=MAX_HOLD_LINES)
     method: Literal["ship", "pickup"] = "ship"
     store: Identifier | None = None
-    channel: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=CLIENT_TEXT)] = "web"
+    channel: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=CLIENT_TEXT)] = (
+        "web"
+    )
     # A cart hold expires: after `ttl_s`, or the engine's configured TTL when it names none. An
     # order's allocation is held until consumed, released or shipped: it names no TTL.
     kind: Literal["cart", "allocation"] = "cart"

@@ -96,9 +96,17 @@ def test_a_cart_tallied_in_one_pass_equals_each_sku_tallied_alone(data):
     policy = AvailabilityPolicy(vendor=VendorConfidence(factor=0.8, max_age_hours=48))
     sources = sources_for(locations, slots_of(locations), policy, Query())
     cart = [data.draw(positions(locations)) for _ in range(data.draw(st.integers(1, 6)))]
-    together = tally_many(cart, sources.table, int(NOW.timestamp()), VendorConfidence(factor=0.8, max_age_hours=48))
+    together = tally_many(
+        cart, sources.table, int(NOW.timestamp()), VendorConfidence(factor=0.8, max_age_hours=48)
+    )
     alone = [
-        tally_many([raw], sources.table, int(NOW.timestamp()), VendorConfidence(factor=0.8, max_age_hours=48))[0] for raw in cart
+        tally_many(
+            [raw],
+            sources.table,
+            int(NOW.timestamp()),
+            VendorConfidence(factor=0.8, max_age_hours=48),
+        )[0]
+        for raw in cart
     ]
     for a, b in zip(together, alone, strict=True):
         assert (a.total, a.shelf, a.leads.tolist(), a.cumulative.tolist()) == (

@@ -27,7 +27,7 @@ def test_what_is_held_at_a_vendor_comes_out_of_its_trusted_stock_not_out_of_the_
 
 
 @given(
-    st.lists(st.tuples(st.integers(-10**6, 10**12), st.integers(0, 10**6)), max_size=50),
+    st.lists(st.tuples(st.integers(-(10**6), 10**12), st.integers(0, 10**6)), max_size=50),
     st.floats(0, 1),
 )
 def test_the_array_form_trusts_exactly_what_the_scalar_form_trusts(positions, factor):

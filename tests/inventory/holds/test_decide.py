@@ -23,9 +23,7 @@ def decide_at_warehouse(
     plans = [(request, Plan([[WAREHOUSE.id]] * len(request.lines))) for request in requests]
     outcomes = sql_transaction.driver_transaction(
         engine,
-        lambda conn: decide(
-            conn, dialect_of(engine), plans, 1_000_000, changes, proposed
-        ),
+        lambda conn: decide(conn, dialect_of(engine), plans, 1_000_000, changes, proposed),
     )
     return outcomes, changes
 

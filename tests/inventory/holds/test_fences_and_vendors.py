@@ -74,9 +74,7 @@ def test_the_store_taking_its_fence_first_leaves_the_web_its_half_all_the_same(
     assert_never_oversold(backend)
 
 
-def test_a_released_store_hold_gives_its_units_back_to_the_store_not_the_web(
-    desk, backend, at_t0
-):
+def test_a_released_store_hold_gives_its_units_back_to_the_store_not_the_web(desk, backend, at_t0):
     backend.ledger.set_policy(HALF_FOR_THE_STORE)
     s = sku()
     backend.ledger.ingest([ev(WAREHOUSE.id, s, "count", 10)])

@@ -185,7 +185,9 @@ def test_a_torn_record_is_refused_rather_than_misread():
         {WAREHOUSE.id: WAREHOUSE}, {WAREHOUSE.id: 0}, AvailabilityPolicy(), Query()
     ).table
     whole = records.pack(0, 1, 5, 0, 0, 0)
-    assert tally_many([whole], table, 0, VendorConfidence(factor=1.0, max_age_hours=1))[0].total == 5
+    assert (
+        tally_many([whole], table, 0, VendorConfidence(factor=1.0, max_age_hours=1))[0].total == 5
+    )
     with pytest.raises(ValueError, match="whole number"):
         tally_many([whole, whole[:-1]], table, 0, VendorConfidence(factor=1.0, max_age_hours=1))
 

@@ -24,4 +24,3 @@ def test_the_guard_raises_its_own_code_and_nothing_else_passes_for_it(backend):
         assert not functions.group_not_whole(other.value)
     finally:
         raw.close()
-

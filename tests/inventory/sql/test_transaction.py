@@ -23,7 +23,9 @@ def test_the_errors_a_transaction_is_tried_again_for():
 
 
 def test_sqlalchemys_wrapper_is_looked_through_to_the_drivers_error():
-    busy = sqlalchemy.exc.OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked"))
+    busy = sqlalchemy.exc.OperationalError(
+        "BEGIN", {}, sqlite3.OperationalError("database is locked")
+    )
     assert sql_transaction.retryable(busy)
     raced = sqlalchemy.exc.IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("dup"))
     assert sql_transaction.retryable(raced)
