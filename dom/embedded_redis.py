@@ -65,6 +65,7 @@ class EmbeddedServer:
 def start(folder: Path) -> EmbeddedServer:
     """The server of `folder`: a live one a peer started, or a new one of this process."""
     folder.mkdir(parents=True, exist_ok=True)
+    folder = folder.resolve()  # the server changes to --dir first: a relative log path would miss
     socket_path = socket_of(folder)
     with _locked(folder / "redis.lock"):
         if _answers(socket_path):

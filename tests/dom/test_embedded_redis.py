@@ -152,3 +152,18 @@ def test_the_embedded_redis_keeps_no_snapshot(tmp_path):
     finally:
         client.close()
         server.close()
+
+
+def test_a_data_folder_given_relative_to_the_working_directory_starts_its_redis(
+    tmp_path, monkeypatch
+):
+    """The default data folder is ./var: the server changes to its folder before it opens its log."""
+    monkeypatch.chdir(tmp_path)
+    server = embedded_redis.start(Path("var"))
+    client = server.client()
+    try:
+        assert client.ping()
+        assert (tmp_path / "var" / "redis.log").exists()
+    finally:
+        client.close()
+        server.close()
