@@ -31,7 +31,9 @@ STOP_TIMEOUT_S = 10.0
 SNAPSHOT_FILE = "projection.rdb"  # never written by this server: removed, so no start loads one
 MAX_SOCKET_PATH_CHARS = 100  # a unix socket's path is limited to 107 bytes on Linux
 # "$@" is the server and its arguments; `read` returns when this process's end of the pipe closes.
-WATCHDOG = '"$@" & server=$!; read -r _; kill -9 "$server"; wait "$server"'
+# The shell's own stderr goes quiet first: it would report the killed job ("Killed") on the
+# user's terminal at every clean exit.
+WATCHDOG = '"$@" & server=$!; read -r _; exec 2>/dev/null; kill -9 "$server"; wait "$server"'
 
 
 @dataclass

@@ -167,3 +167,22 @@ def test_a_data_folder_given_relative_to_the_working_directory_starts_its_redis(
     finally:
         client.close()
         server.close()
+
+
+def test_stopping_the_embedded_redis_prints_nothing_on_the_users_terminal(tmp_path):
+    """The watchdog shell would report its killed server ("Killed") after a clean exit."""
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from dom import embedded_redis
+        for _ in range(5):
+            embedded_redis.start(Path({str(tmp_path / "var")!r})).close()
+        server = embedded_redis.start(Path({str(tmp_path / "var")!r}))  # closed by the exit itself
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    time.sleep(0.5)  # the watchdog of the last server outlives the process by a moment
+    assert done.returncode == 0, done.stderr
+    assert "Killed" not in done.stderr
