@@ -64,16 +64,16 @@ def record(ledger: Ledger, items: Iterable[InboundIn]) -> int:
 def close(ledger: Ledger, inbound_id: str) -> bool:
     """The supply arrived (its receive event moves on_hand) or was cancelled: stop promising it."""
 
-    def work(conn: Connection) -> str | None:
-        sku = conn.scalar(select(INB.c.sku).where(INB.c.id == inbound_id, INB.c.open.is_(True)))
-        if sku is not None:
+    def work(conn: Connection) -> tuple[str | None, bool]:
+        row = conn.execute(select(INB.c.sku, INB.c.open).where(INB.c.id == inbound_id)).first()
+        if row is not None and row.open:
             conn.execute(update(INB).where(INB.c.id == inbound_id).values(open=False))
-        return sku
+        return (row.sku, row.open) if row is not None else (None, False)
 
-    sku = ledger.transaction(work)
-    if sku is not None:
+    sku, closed = ledger.transaction(work)
+    if sku is not None:  # a repeated close projects again: the first may not have reached Redis
         project_inbound(ledger, {sku})
-    return sku is not None
+    return closed
 
 
 def _entries(rows) -> dict[str, dict[str, int]]:

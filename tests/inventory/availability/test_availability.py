@@ -10,7 +10,7 @@ from inventory.availability.policy import AvailabilityPolicy, ChannelFence, Vend
 from inventory.availability.reader import MAX_CART_SKUS, CartTooLarge
 from inventory.availability.sources import InvalidQuery, Query
 from inventory.projection.rebuild import rebuild
-from inventory.stock.inbound import InboundIn, record
+from inventory.stock.inbound import InboundIn, close, record
 from inventory.stock.safety import SafetyRule
 from tests.inventory.helpers import NETWORK, STORE, STORE_NO_SHIP, T0, VENDOR, WAREHOUSE, ev, sku
 
@@ -92,6 +92,22 @@ def test_inbound_supply_is_available_to_promise_on_its_date(ledger, backend):
     assert (before.available, before.on_date, after.on_date) == (1, 1, 21)
     assert after.promise.from_inbound
     assert after.promise.at == arrives + timedelta(hours=WAREHOUSE.lead_time_hours)
+
+
+def test_closing_inbound_again_projects_it_again(ledger, backend):
+    """A close whose projection write never landed is repaired by closing again."""
+    s = sku()
+    stock(ledger, s, dc=1)
+    arrives = T0 + timedelta(days=5)
+    po = InboundIn(id=f"PO-{s}", location=WAREHOUSE.id, sku=s, quantity=20, expected_at=arrives)
+    record(ledger, [po])
+    assert close(ledger, po.id) is True
+    ledger.projection.set_inbound(s, {f"{WAREHOUSE.id}|{int(arrives.timestamp())}": 20})  # stale
+
+    assert close(ledger, po.id) is False  # already closed: nothing changes in SQL ...
+
+    [later] = backend.reader.check([s], Query(quantity=5, on_date=T0 + timedelta(days=6)))
+    assert later.on_date == 1  # ... and the projection no longer promises it
 
 
 def test_a_channel_fence_hides_stock_from_other_channels(ledger, backend):
