@@ -41,6 +41,7 @@ from allocation.evaluate import order_cost
 from allocation.instance import Instance, PickupAt
 from allocation.joint_pruning import prune_jointly
 from allocation.lp_bound import LpBound, lp_bound
+from allocation.lp_master import LP_BACKEND
 from allocation.model import solve_mip
 from allocation.network import Network, Remaining, compile_network
 from allocation.online import commit, decide_in_sequence
@@ -59,7 +60,6 @@ TIME_SHARE_SOLVING = 0.75  # of the time limit, for solver calls (each overruns 
 TIME_SHARE_BOUND = 0.3  # of the time limit, kept for the lower bound ...
 MAX_BOUND_SECONDS = 40.0  # ... but no more than this
 MAX_EXACT_VARIABLES = 40_000  # a component this small gets its bound from the full-candidate MIP
-LP_BACKEND = "GLOP"  # the bound's LP (allocation.model.solve_lp)
 
 Plans = dict[int, tuple[OrderOptions, np.ndarray]]
 
@@ -379,7 +379,6 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
     rounds, settled, mip_bound = 0, not contended, float("-inf")
     guided: tuple[list[int], LpBound] | None = None  # the members' LP, kept for the bound
     incumbent: Plans | None = None  # a joint answer that collided, made feasible
-    penalty_rules = instance.rules
     while contended and rounds < MAX_ROUNDS and time.perf_counter() < joint.deadline:
         rounds += 1
         members = sorted(contended)
@@ -412,14 +411,16 @@ def allocate_batch(instance: Instance, time_limit_s: float) -> dict[str, Any]:
             plans, settled = trial, True
             break
         repaired = _repair(instance, network, trial, members)
-        if incumbent is None or _total(repaired, penalty_rules) < _total(incumbent, penalty_rules):
+        if incumbent is None or _total(repaired, instance.rules) < _total(
+            incumbent, instance.rules
+        ):
             incumbent = repaired
         contended |= collide
     if not settled:  # start from the online plan (feasible, good), improve it where contended
         online = decide_in_sequence(instance, network, Remaining.of(network))
         plans = {o: (d.options, d.units) for o, d in enumerate(online)}
-        if incumbent is not None and _total(incumbent, penalty_rules) < _total(
-            plans, penalty_rules
+        if incumbent is not None and _total(incumbent, instance.rules) < _total(
+            plans, instance.rules
         ):
             plans = incumbent
         _improve(instance, network, joint, sorted(contended), plans)

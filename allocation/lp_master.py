@@ -18,6 +18,7 @@ from ortools.linear_solver import pywraplp
 
 from allocation.costs import OrderOptions
 
+LP_BACKEND = "GLOP"  # HiGHS-LP and PDLP gave no answer on the 2,000-order LP in 300 s
 CUT_SLACK = 1e-6  # a standalone optimum is a float: the cut must never exclude it
 
 
@@ -41,7 +42,7 @@ class Master:
         penalty: float,
     ) -> None:
         self.problems = problems
-        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        self.solver = pywraplp.Solver.CreateSolver(LP_BACKEND)
         self.columns: list[set[int]] = [set() for _ in problems]
         self.stock_limit = _binding_stock(problems)
         self.stock = {key: self._row(-self._inf, limit) for key, limit in self.stock_limit.items()}

@@ -189,12 +189,12 @@ class Ledger:
     def _again(self, valid: list[tuple[int, StockEvent]], result: BatchResult) -> None:
         """Duplicates of recorded events project their positions again, as they stand: the first
         attempt may have committed and then failed to reach the projection."""
+        again = [i for i, verdict in result.verdicts if verdict.outcome is Outcome.duplicate]
+        if not again:
+            return  # the usual batch: nothing to read
         events = dict(valid)
-        keys = {
-            (events[i].location, events[i].sku)
-            for i, verdict in result.verdicts
-            if verdict.outcome is Outcome.duplicate and i in events
-        } - result.changed.keys()
+        keys = {(events[i].location, events[i].sku) for i in again if i in events}
+        keys -= result.changed.keys()
         if keys:
             with self.engine.connect() as conn:
                 result.replayed = current(conn, keys)

@@ -34,10 +34,11 @@ STARTER = textwrap.dedent(
 )
 
 
-def _start_and_sigkill_a_process_with_its_redis(folder: Path) -> int:
-    """The pid of the Redis the killed process had started."""
+def _start_and_sigkill_a_process_with_its_redis(folder: Path, script: str = "", *args: str) -> int:
+    """Run `script` (STARTER by default) in a child that prints the pid of the Redis it started,
+    SIGKILL the child, and return that pid."""
     child = subprocess.Popen(
-        [sys.executable, "-c", STARTER, str(folder)],
+        [sys.executable, "-c", script or STARTER, str(folder), *args],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()},
     )  # fmt: skip
     try:
@@ -123,15 +124,7 @@ SELLER = textwrap.dedent(
 
 def test_a_start_after_the_process_and_its_redis_were_killed_serves_the_sql_truth(tmp_path):
     folder, s = tmp_path / "var", sku()
-    child = subprocess.Popen(
-        [sys.executable, "-c", SELLER, str(folder), s],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )  # fmt: skip
-    try:
-        server_pid = int(child.stdout.readline())
-    finally:
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+    server_pid = _start_and_sigkill_a_process_with_its_redis(folder, SELLER, s)
     with suppress(ProcessLookupError):  # it died with its process (it must not outlive it)
         os.kill(server_pid, signal.SIGKILL)
 
