@@ -10,6 +10,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from dom import embedded_redis
+from dom.keys import KeyStore
 from dom.settings import Settings, get_settings
 from inventory import (
     Attendance,
@@ -30,6 +31,7 @@ class Engine:
     reservations: Reservations
     redis: redis.Redis
     attendance: Attendance
+    keys: KeyStore
     sweeper: ExpirySweeper | None = None
     embedded: embedded_redis.EmbeddedServer | None = None  # the embedded default's own Redis
 
@@ -69,6 +71,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         ledger = Ledger(engine, projection)
         attendance = Attendance(ledger)  # rebuilds first if the projection may be behind SQL
         undo.callback(attendance.close, clean=True)  # nothing was written yet
+        keys = KeyStore(engine)
         reader = AvailabilityReader(projection)
         reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)
         sweeper = (
@@ -77,7 +80,9 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
             else None
         )
         undo.pop_all()
-        return Engine(settings, ledger, reader, reservations, client, attendance, sweeper, embedded)
+        return Engine(
+            settings, ledger, reader, reservations, client, attendance, keys, sweeper, embedded
+        )
     raise AssertionError("unreachable")
 
 

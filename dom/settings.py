@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from inventory import DEFAULT_CART_TTL_S, MAX_HOLD_TTL_S
+from inventory import DEFAULT_CART_TTL_S, MAX_CART_SKUS, MAX_HOLD_TTL_S
 
 
 class Settings(BaseSettings):
@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     # How long a cart hold that names no TTL stays held before it expires by itself.
     reservation_ttl_s: int = Field(default=DEFAULT_CART_TTL_S, ge=1, le=MAX_HOLD_TTL_S)
     expiry_sweep_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    # Requests a second one API key may make, shared by every API process (counted in Redis);
+    # a key created with its own rate overrides it.
+    # Lines one cart availability call may ask about (at most the reader's MAX_CART_SKUS).
+    cart_max_lines: int = Field(default=100, ge=1, le=MAX_CART_SKUS)
+    # /metrics answers a scrape from this machine without a key; elsewhere it needs the scope.
+    metrics_open_on_loopback: bool = True
+    api_rate_limit_per_s: int = Field(default=5_000, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _cluster_needs_a_url(self) -> Settings:

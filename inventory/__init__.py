@@ -45,12 +45,18 @@ _EXPORTS: dict[str, str] = {
     "InvalidSafetyRule": "inventory.stock.safety",
     "InboundIn": "inventory.stock.inbound",
     "record_inbound": "inventory.stock.inbound",
+    "close_inbound": "inventory.stock.inbound",
     "BatchResult": "inventory.stock.ingest",
     "Outcome": "inventory.stock.count_rule",
     "Verdict": "inventory.stock.count_rule",
     "MAX_BATCH_EVENTS": "inventory.stock.feed",
     "BatchTooLarge": "inventory.stock.feed",
     "position_history": "inventory.stock.history",
+    "CountLine": "inventory.stock.full_count",
+    "FullCount": "inventory.stock.full_count",
+    "InvalidCount": "inventory.stock.full_count",
+    "MAX_COUNT_LINES": "inventory.stock.full_count",
+    "take_full_count": "inventory.stock.full_count",
     # availability reads
     "AvailabilityReader": "inventory.availability.reader",
     "CartTooLarge": "inventory.availability.reader",
@@ -72,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     "DEFAULT_CART_TTL_S": "inventory.holds.expiry",
     "ReservationConflict": "inventory.holds.outcome",
     "UnknownReservation": "inventory.holds.outcome",
+    "Reservation": "inventory.holds.outcome",
     "HoldNotConsumed": "inventory.holds.outcome",
     "Settlement": "inventory.holds.outcome",
     "Shipped": "inventory.holds.outcome",
@@ -91,11 +98,12 @@ _EXPORTS: dict[str, str] = {
     "ReconcileReport": "inventory.projection.reconcile",
     "Drift": "inventory.projection.reconcile",
 }
-_RENAMED = {"record_inbound": "record"}
+_RENAMED = {"record_inbound": "record", "close_inbound": "close", "take_full_count": "take"}
 __all__ = [
     "DEFAULT_CART_TTL_S",
     "MAX_BATCH_EVENTS",
     "MAX_CART_SKUS",
+    "MAX_COUNT_LINES",
     "MAX_HOLD_TTL_S",
     "Attendance",
     "AvailabilityPolicy",
@@ -106,9 +114,11 @@ __all__ = [
     "CartTooLarge",
     "ChannelFence",
     "Contribution",
+    "CountLine",
     "Drift",
     "EventType",
     "ExpirySweeper",
+    "FullCount",
     "HoldLine",
     "HoldNotConsumed",
     "HoldOutcome",
@@ -116,6 +126,7 @@ __all__ = [
     "HoldShort",
     "HoldStatus",
     "InboundIn",
+    "InvalidCount",
     "InvalidQuery",
     "InvalidSafetyRule",
     "InvalidShipment",
@@ -132,6 +143,7 @@ __all__ = [
     "Query",
     "RebuildReport",
     "ReconcileReport",
+    "Reservation",
     "ReservationConflict",
     "Reservations",
     "SafetyRule",
@@ -148,12 +160,14 @@ __all__ = [
     "VendorConfidence",
     "Verdict",
     "Vouched",
+    "close_inbound",
     "from_micros",
     "open_engine",
     "position_history",
     "rebuild",
     "reconcile",
     "record_inbound",
+    "take_full_count",
     "to_micros",
     "vouch",
 ]
@@ -197,6 +211,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
         HoldNotConsumed,
         HoldOutcome,
         HoldStatus,
+        Reservation,
         ReservationConflict,
         Settlement,
         Shipped,
@@ -216,8 +231,11 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.sql.locations import LocationIn
     from inventory.stock.count_rule import Outcome, Verdict
     from inventory.stock.feed import MAX_BATCH_EVENTS, BatchTooLarge
+    from inventory.stock.full_count import MAX_COUNT_LINES, CountLine, FullCount, InvalidCount
+    from inventory.stock.full_count import take as take_full_count
     from inventory.stock.history import position_history
     from inventory.stock.inbound import InboundIn
+    from inventory.stock.inbound import close as close_inbound
     from inventory.stock.inbound import record as record_inbound
     from inventory.stock.ingest import BatchResult
     from inventory.stock.safety import InvalidSafetyRule, SafetyRule

@@ -124,9 +124,17 @@ class Ledger:
         return numbers
 
     def policy(self) -> AvailabilityPolicy:
+        return self.versioned_policy()[1]
+
+    def versioned_policy(self) -> tuple[int | None, AvailabilityPolicy]:
+        """The policy in force and its version (None: none was set, the defaults apply)."""
         with self.engine.connect() as conn:
-            body = conn.scalar(select(POLICY.c.body).order_by(POLICY.c.version.desc()).limit(1))
-        return AvailabilityPolicy.model_validate_json(body) if body else AvailabilityPolicy()
+            row = conn.execute(
+                select(POLICY.c.version, POLICY.c.body).order_by(POLICY.c.version.desc()).limit(1)
+            ).first()
+        if row is None:
+            return None, AvailabilityPolicy()
+        return row.version, AvailabilityPolicy.model_validate_json(row.body)
 
     def set_policy(self, policy: AvailabilityPolicy) -> int:
         """Record a new version of the policy; the previous ones stay for audit and replay."""
@@ -147,6 +155,10 @@ class Ledger:
         blob, version = network.encode(self.locations(), policy, self.slots(), channels)
         self.projection.put_network(blob.decode(), version)
         return version
+
+    def safety_rules(self) -> list[SafetyRule]:
+        with self.engine.connect() as conn:
+            return safety_sql.load_rules(conn)
 
     def set_safety_rules(self, rules: Iterable[SafetyRule]) -> int:
         """Replace the safety rules; every position's buffer follows at once. Returns positions changed."""

@@ -74,10 +74,13 @@ def compute(
     now: datetime,
     detail: bool = False,
     counted: Tally | None = None,
+    quantity: int | None = None,
 ) -> SkuAvailability:
     """`positions`: the SKU's packed record as the projection holds it (inventory.domain.records).
 
-    `counted` is the SKU's tally when the caller has already made it (inventory.availability.tally.tally_many)."""
+    `counted` is the SKU's tally when the caller has already made it (inventory.availability.tally.tally_many).
+    `quantity`, when given, is promised instead of the query's (a cart line's own)."""
+    wanted = quantity or query.quantity
     now_s = int(now.timestamp())
     parts: list[Contribution] = []
     if detail or sources.fenced:
@@ -95,7 +98,7 @@ def compute(
     )
     if query.method == "pickup":
         result.shelf, result.transferable = counted.shelf, counted.total - counted.shelf - held
-    result.promise = _promise(counted, inbound, sources, query.quantity + held, query.quantity, now)
+    result.promise = _promise(counted, inbound, sources, wanted + held, wanted, now)
     if query.on_date is not None:
         limit = int(query.on_date.timestamp())
         result.on_date = result.available + sum(

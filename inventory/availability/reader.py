@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from inventory.availability import network
@@ -38,8 +38,14 @@ class AvailabilityReader:
         self._lock = threading.Lock()
 
     def check(
-        self, skus: Sequence[str], query: Query = Query(), detail: bool = False
+        self,
+        skus: Sequence[str],
+        query: Query = Query(),
+        detail: bool = False,
+        quantities: Mapping[str, int] | None = None,
     ) -> list[SkuAvailability]:
+        """Each SKU's availability and its promise of `query.quantity` units, or of its own
+        quantity in `quantities` (a cart's lines)."""
         unique = list(dict.fromkeys(skus))
         if len(unique) > MAX_CART_SKUS:
             raise CartTooLarge(f"at most {MAX_CART_SKUS} SKUs per call, got {len(unique)}")
@@ -63,7 +69,16 @@ class AvailabilityReader:
             )
         return [
             compute(
-                sku, positions[sku], inbound[sku], sources, view.policy, query, now, detail, counted
+                sku,
+                positions[sku],
+                inbound[sku],
+                sources,
+                view.policy,
+                query,
+                now,
+                detail,
+                counted,
+                quantities.get(sku) if quantities else None,
             )
             for sku, counted in zip(unique, tallies, strict=True)
         ]

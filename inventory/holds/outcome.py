@@ -76,3 +76,18 @@ class Settlement:
     shipped_us: int
     units: tuple[Shipped, ...]
     replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A reservation as recorded: where its units are held, and where it stands. A hold past its
+    expiry reads as `expired` even before the sweep has released it: it can no longer be used."""
+
+    id: str
+    status: HoldStatus
+    channel: str
+    takes: tuple[Take, ...]
+    created_us: int
+    expires_us: int | None
+    closed_us: int | None
+    order_id: str | None

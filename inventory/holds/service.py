@@ -9,7 +9,7 @@ settling a shipment is inventory.holds.settlement; short holds are inventory.hol
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +17,9 @@ from sqlalchemy import Connection
 
 from inventory.availability.reader import AvailabilityReader
 from inventory.domain.time import to_micros
-from inventory.holds import expiry, lifecycle, settlement, shortfall_sql
+from inventory.holds import expiry, lifecycle, lookup, settlement, shortfall_sql
 from inventory.holds.group import Changed, GroupDecider
-from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Settlement
+from inventory.holds.outcome import Changes, HoldOutcome, HoldStatus, Reservation, Settlement
 from inventory.holds.recent_view import DEFAULT_TTL_S as VIEW_TTL_S
 from inventory.holds.request import HoldRequest
 from inventory.holds.shortfall import ShortHold, ShortPosition
@@ -59,10 +59,19 @@ class Reservations:
             self.ledger.project(committed)
         return outcome
 
+    def observe_groups(self, on_group: Callable[[int], None]) -> None:
+        """Tell `on_group` the size of every group the hold writer decides (for metrics)."""
+        self._writer.on_group = on_group
+
     def close(self) -> None:
         """Stop the writer once it has decided every hold queued before; a later hold starts a
         new one."""
         self._writer.close()
+
+    def get(self, reservation_id: str) -> Reservation:
+        """The reservation as recorded (UnknownReservation when no hold has this id)."""
+        with self.ledger.engine.connect() as conn:
+            return lookup.find(conn, reservation_id, to_micros(self.ledger.clock()))
 
     # -- closing ------------------------------------------------------------------------------
     def release(self, reservation_id: str) -> HoldStatus:

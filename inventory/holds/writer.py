@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Callable
 
 from inventory.holds.group import Changed, GroupDecider, WriterState
 from inventory.holds.inbox import Inbox, Pending
@@ -28,6 +29,7 @@ class HoldWriter:
         self._inbox = Inbox()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.on_group: Callable[[int], None] | None = None  # told each group's size (metrics)
 
     def submit(self, request: HoldRequest) -> HoldOutcome:
         """Queue the hold for the next group and wait for its answer."""
@@ -56,6 +58,8 @@ class HoldWriter:
         try:
             while (group := inbox.take(max(sizes))) is not None:
                 sizes.append(len(group))
+                if self.on_group is not None:
+                    self.on_group(len(group))
                 self._decide_group(group, writer)
         finally:
             writer.connections.close()

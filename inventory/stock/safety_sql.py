@@ -71,3 +71,8 @@ def replace_rules(
             updates,
         )
     return changed
+
+
+def load_rules(conn: Connection) -> list[SafetyRule]:
+    rows = conn.execute(select(SAFETY).order_by(SAFETY.c.id))
+    return [SafetyRule(r.units, r.location_type, r.location, r.sku) for r in rows]

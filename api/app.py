@@ -1,0 +1,52 @@
+"""The HTTP API: one FastAPI app over the engine, built by `create_app` (a factory, so each
+server process builds its own engine at start-up and closes it at shutdown)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api import metrics, problems
+from api.limits import BodyLimit
+from api.routes import checkout, feeds, health, network, operations
+from api.state import open_state
+from dom.bootstrap import build
+from dom.settings import Settings, get_settings
+
+VERSION = "1"
+DESCRIPTION = """The stock-availability and order management engine.
+
+Every route but `/healthz` and `/readyz` needs an API key (`Authorization: Bearer KEY`); each key
+carries scopes. Errors are RFC 9457 `application/problem+json`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = await run_in_threadpool(build, settings, True)
+        engine.reservations.observe_groups(metrics.GROUP_SIZES.observe)
+        app.state.api = open_state(engine)
+        try:
+            yield
+        finally:
+            await app.state.api.close()
+            await run_in_threadpool(engine.close)
+
+    app = FastAPI(
+        title="dom-engine",
+        version=VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    problems.install(app)
+    for module in (checkout, feeds, network, operations, health):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(metrics.RequestTimer)
+    return app
