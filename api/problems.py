@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sql
 from starlette.exceptions import HTTPException
 
+from dom.feeds import InvalidInbound
 from dom.keys import InvalidKey, UnknownKey
 from inventory import (
     BatchTooLarge,
@@ -53,6 +54,7 @@ DOMAIN_ERRORS: dict[type[BaseException], tuple[int, str]] = {
     InvalidShipment: (422, "invalid-shipment"),
     InvalidCount: (422, "invalid-count"),
     InvalidKey: (422, "invalid-key"),
+    InvalidInbound: (422, "invalid-inbound"),
     CartTooLarge: (413, "cart-too-large"),
     BatchTooLarge: (413, "batch-too-large"),
     UnknownReservation: (404, "unknown-reservation"),

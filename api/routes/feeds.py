@@ -6,12 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, StockWriter
 from api.limits import CSV, LimitedRoute
 from api.problems import responses
 from api.schemas.common import ClientId, Identifier
-from api.schemas.feeds import CountIn, CountOut, InboundIn, InboundOut, StockEventsIn, VerdictsOut
+from api.schemas.feeds import (
+    CountIn,
+    CountOut,
+    InboundClosedOut,
+    InboundIn,
+    InboundOut,
+    StockEventsIn,
+    VerdictsOut,
+)
 from api.views import count_out, verdicts_out
 from dom import feeds
 from inventory import CountLine, close_inbound
@@ -60,8 +69,6 @@ async def full_count_csv(
     _: StockWriter,
 ) -> CountOut:
     """The same count as a CSV file (`text/csv`): a header with `sku` and `quantity`, a SKU a row."""
-    from starlette.concurrency import run_in_threadpool
-
     body = await request.body()
     counted = await run_in_threadpool(
         feeds.full_count_from_csv, engine.ledger, location, count_id, counted_at, body
@@ -76,7 +83,9 @@ def inbound(body: InboundIn, engine: EngineDep, _: StockWriter) -> InboundOut:
     return InboundOut(recorded=feeds.inbound(engine.ledger, items))
 
 
-@router.delete("/inbound/{inbound_id}", response_model=InboundOut, responses=responses(404))
-def close(inbound_id: Annotated[ClientId, Path()], engine: EngineDep, _: StockWriter) -> InboundOut:
+@router.delete("/inbound/{inbound_id}", response_model=InboundClosedOut, responses=responses())
+def close(
+    inbound_id: Annotated[ClientId, Path()], engine: EngineDep, _: StockWriter
+) -> InboundClosedOut:
     """The supply arrived (its receipt moves stock) or was cancelled: stop promising it."""
-    return InboundOut(recorded=int(close_inbound(engine.ledger, inbound_id)))
+    return InboundClosedOut(closed=close_inbound(engine.ledger, inbound_id))

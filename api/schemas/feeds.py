@@ -87,3 +87,7 @@ class InboundIn(In):
 
 class InboundOut(Out):
     recorded: int = Field(ge=0)
+
+
+class InboundClosedOut(Out):
+    closed: bool = Field(description="false when it was closed before, or never recorded")

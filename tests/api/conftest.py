@@ -71,3 +71,13 @@ def stock(api: Served, *counts: tuple[str, str, int]) -> None:
     answer = api.admin().post("/v1/stock-events", json={"events": events})
     assert answer.status_code == 200, answer.text
     assert {v["outcome"] for v in answer.json()["verdicts"]} == {"applied"}, answer.text
+
+
+def a_store(api: Served) -> str:
+    """A store of the test's own (ship, pickup), so that what it holds is the test's alone."""
+    store = f"ST-{uuid.uuid4().hex[:8]}"
+    location = {"id": store, "type": "store", "lat": 47.2, "lon": -1.55,
+                "capabilities": ["ship", "pickup"], "lead_time_hours": 4}  # fmt: skip
+    answer = api.admin().put("/v1/locations", json={"locations": [location]})
+    assert answer.status_code == 200, answer.text
+    return store
