@@ -18,7 +18,9 @@ Method = Literal["ship", "pickup"]
 
 
 class Where(In):
-    """Where the goods go: shipped (to lat/lon, when given), or picked up at `store`."""
+    """Where the goods go: shipped, or picked up at `store`. A ship address (lat/lon) is checked
+    and kept for orders; availability and its promise (the earliest ship time) do not depend on
+    it yet."""
 
     method: Method = "ship"
     store: Identifier | None = None
