@@ -37,10 +37,14 @@ GROUP_SIZES = Histogram(
 )
 
 
-def observe_batch(result: BatchResult) -> None:
-    for verdict, count in result.summary().items():
+def observe_verdicts(summary: dict[str, int]) -> None:
+    for verdict, count in summary.items():
         if count:
             EVENTS.labels(verdict).inc(count)
+
+
+def observe_batch(result: BatchResult) -> None:
+    observe_verdicts(result.summary())
     if result.projected_s and result.committed_s:
         PROJECTION_LAG.observe(max(0.0, result.projected_s - result.committed_s))
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from api import metrics
 from api.deps import AvailabilityReader, EngineDep, ReservationWriter, SettingsDep
 from api.limits import LimitedRoute
 from api.problems import ProblemError, responses
@@ -87,7 +88,9 @@ def reserve(
     try:
         outcome = checkout.hold(engine.reservations, request)
     except checkout.HoldRefused as refused:
+        metrics.observe_hold("refused")
         raise ProblemError(409, "not-available", str(refused), lines=refused.lines) from None
+    metrics.observe_hold(outcome)
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return reservation_out(engine.reservations.get(outcome.id))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
+from api import metrics
 from api.deps import EngineDep, StockWriter
 from api.limits import CSV, LimitedRoute
 from api.problems import responses
@@ -42,7 +43,9 @@ CSV_BODY = {
 def stock_events(body: StockEventsIn, engine: EngineDep, _: StockWriter) -> VerdictsOut:
     """Each event's verdict, in the events' order: applied, stale (already inside a later
     count), duplicate (its id was seen; `first` says what it got) or rejected with the reason."""
-    return verdicts_out(engine.ledger.ingest(body.events))
+    result = engine.ledger.ingest(body.events)
+    metrics.observe_batch(result)
+    return verdicts_out(result)
 
 
 @router.post("/locations/{location}/counts", response_model=CountOut, responses=responses(404))
@@ -51,7 +54,9 @@ def full_count(
 ) -> CountOut:
     """A full count of the location: every SKU not listed counts as zero as of `counted_at`."""
     lines = [CountLine(line.sku, line.quantity) for line in body.lines]
-    return count_out(feeds.full_count(engine.ledger, location, body.id, body.counted_at, lines))
+    counted = feeds.full_count(engine.ledger, location, body.id, body.counted_at, lines)
+    metrics.observe_verdicts(counted.outcomes)
+    return count_out(counted)
 
 
 @router.post(
@@ -73,6 +78,7 @@ async def full_count_csv(
     counted = await run_in_threadpool(
         feeds.full_count_from_csv, engine.ledger, location, count_id, counted_at, body
     )
+    metrics.observe_verdicts(counted.outcomes)
     return count_out(counted)
 
 

@@ -133,3 +133,28 @@ def test_reconcile_reports_what_it_checked_and_a_rebuild_serves_the_same_answers
     after = admin.get(f"/v1/availability/{item}/explain").json()
     assert after["available"] == before["available"] == 5
     assert after["contributions"] == before["contributions"]
+
+
+def test_metrics_count_requests_by_route_events_by_verdict_and_holds_by_outcome(
+    api: Served,
+) -> None:
+    item = sku()
+    stock(api, ("WH-1", item, 1))
+    admin = api.admin()
+    admin.get(f"/v1/availability/{item}")
+    admin.post(
+        "/v1/reservations",
+        json={"id": f"c-{uuid.uuid4().hex}", "lines": [{"sku": item, "quantity": 1}]},
+    )
+    scraper = api.client(api.key("metrics"))
+    answer = scraper.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    text = answer.text
+    assert (
+        'dom_http_request_duration_seconds_count{method="GET",route="/v1/availability/{sku}",status="200"}'
+        in text
+    )
+    assert 'dom_stock_events_total{verdict="applied"}' in text
+    assert 'dom_holds_total{outcome="held"}' in text
+    assert "dom_hold_group_size_count" in text and "dom_projection_lag_seconds_count" in text
+    assert api.client(api.key("availability:read")).get("/metrics").status_code == 403
