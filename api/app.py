@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from api import metrics, problems
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.api.close()
             await run_in_threadpool(engine.close)
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc served with their own assets: no CDN needed
         title="dom-engine",
         version=VERSION,
         description=DESCRIPTION,

@@ -158,3 +158,18 @@ def test_metrics_count_requests_by_route_events_by_verdict_and_holds_by_outcome(
     assert 'dom_holds_total{outcome="held"}' in text
     assert "dom_hold_group_size_count" in text and "dom_projection_lag_seconds_count" in text
     assert api.client(api.key("availability:read")).get("/metrics").status_code == 403
+
+
+def test_the_docs_are_served_with_their_own_assets_and_list_every_route(api: Served) -> None:
+    client = api.client()
+    page = client.get("/docs")
+    assert page.status_code == 200 and "cdn" not in page.text.lower()
+    script = page.text.split('<script src="', 1)[1].split('"', 1)[0]
+    assert client.get(script).status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {
+        "/v1/availability/{sku}",
+        "/v1/reservations",
+        "/v1/stock-events",
+        "/v1/policy",
+    } <= paths.keys()
