@@ -69,7 +69,8 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         engine = open_engine(settings.sql_url, sqlite_synchronous=settings.sqlite_synchronous)
         undo.callback(engine.dispose)
         ledger = Ledger(engine, projection)
-        attendance = Attendance(ledger)  # rebuilds first if the projection may be behind SQL
+        # Rebuilds first if the projection may be behind SQL, then checks again at every beat.
+        attendance = Attendance(ledger, settings.projection_check_interval_s)
         undo.callback(attendance.close, clean=True)  # nothing was written yet
         keys = KeyStore(engine)
         reader = AvailabilityReader(projection)
