@@ -7,10 +7,12 @@ build an error response themselves.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
+import psycopg
 import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -65,6 +67,11 @@ DOMAIN_ERRORS: dict[type[BaseException], tuple[int, str]] = {
     sql.OperationalError: (503, "ledger-unavailable"),
     sql.InterfaceError: (503, "ledger-unavailable"),
     sql.TimeoutError: (503, "ledger-unavailable"),
+    # The hold writer and the slot and channel look-ups use the driver's connection bare, so
+    # its errors arrive without SQLAlchemy's wrapper.
+    psycopg.OperationalError: (503, "ledger-unavailable"),
+    psycopg.InterfaceError: (503, "ledger-unavailable"),
+    sqlite3.OperationalError: (503, "ledger-unavailable"),
 }
 
 
