@@ -4,6 +4,7 @@ comes back fresh, with what was written meanwhile."""
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
+from dom.server import GRACEFUL_SHUTDOWN_S
 from tests.api.conftest import LOCATIONS, an_hour_ago, sku, stock
 from tests.api.faults import OwnRedis, database_url, own_redis, own_schema
 from tests.api.served import Served, serve
@@ -37,12 +39,16 @@ def schema(postgres_admin: Engine) -> Iterator[str]:
 
 
 @pytest.fixture
-def api(schema: str, redis_server: OwnRedis, tmp_path: Path) -> Iterator[Served]:
-    env = {
+def env(schema: str, redis_server: OwnRedis) -> dict[str, str]:
+    return {
         "DOM_DATABASE_URL": database_url(schema),
         "DOM_REDIS_URL": redis_server.url,
         "DOM_PROJECTION_CHECK_INTERVAL_S": str(CHECK_INTERVAL_S),
     }
+
+
+@pytest.fixture
+def api(env: dict[str, str], tmp_path: Path) -> Iterator[Served]:
     with serve(tmp_path / "var", env) as served:
         answer = served.admin().put("/v1/locations", json={"locations": LOCATIONS})
         assert answer.status_code == 200, answer.text
@@ -95,6 +101,25 @@ def test_availability_is_refused_while_redis_is_down_feeds_go_on_and_it_comes_ba
     assert ready.status_code == 200, (
         f"not ready {BACK_WITHIN_S} s after Redis came back: {ready.text}"
     )
+
+
+def test_a_server_stopped_while_redis_is_down_exits_in_time_and_its_writes_are_served_after(
+    api: Served, redis_server: OwnRedis, env: dict[str, str]
+) -> None:
+    item = sku()
+    stock(api, ("WH-1", item, 7))
+    client = api.client(api.key("stock:write"))
+    redis_server.stop()
+    answer = client.post("/v1/stock-events", json={"events": [adjust(item, -2)]})
+    assert answer.status_code == 200, answer.text  # in SQL; its projection write waits
+
+    api.process.send_signal(signal.SIGTERM)
+    assert api.process.wait(GRACEFUL_SHUTDOWN_S) == 0, api.log.read_text()[-3000:]
+
+    redis_server.start()
+    with serve(api.data_dir, env) as again:
+        reader = again.client(again.key("availability:read"))
+        assert reader.get(f"/v1/availability/{item}").json()["available"] == 5
 
 
 def on_hand(admin: Engine, schema: str, location: str, item: str) -> int:
