@@ -7,10 +7,12 @@ build an error response themselves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
+import psycopg
 import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -67,6 +69,11 @@ DOMAIN_ERRORS: dict[type[BaseException], tuple[int, str]] = {
     sql.OperationalError: (503, "ledger-unavailable"),
     sql.InterfaceError: (503, "ledger-unavailable"),
     sql.TimeoutError: (503, "ledger-unavailable"),
+    # The hold writer and the slot and channel look-ups use the driver's connection bare, so
+    # its errors arrive without SQLAlchemy's wrapper.
+    psycopg.OperationalError: (503, "ledger-unavailable"),
+    psycopg.InterfaceError: (503, "ledger-unavailable"),
+    sqlite3.OperationalError: (503, "ledger-unavailable"),
 }
 
 
@@ -181,10 +188,46 @@ def install(app: FastAPI) -> None:
     for error_type in DOMAIN_ERRORS:  # by type, so the handler answers and nothing is re-raised
         app.add_exception_handler(error_type, _domain)
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # a bug in a middleware outside CatchAll
     async def _bug(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "internal-error", "the engine failed on this request; it is logged")
+        return bug()
+
+    app.add_middleware(CatchAll)
+
+
+def bug() -> Response:
+    return problem(500, "internal-error", "the engine failed on this request; it is logged")
+
+
+class CatchAll:
+    """ASGI middleware: a bug is answered with the 500 problem on a connection that stays open.
+
+    Starlette's handler for `Exception` answers and then raises the error again for the server
+    to log; uvicorn then closes the connection under the answer, and a client often reads a
+    reset instead of the problem."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception:
+            if started:  # half an answer: only closing the connection tells the client
+                raise
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await bug()(scope, receive, send)
 
 
 def _unavailable(slug: str) -> str:

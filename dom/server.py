@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -59,10 +60,32 @@ def metrics_folder(settings: Settings, workers: int) -> Iterator[None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextmanager
+def stopping_by_signal() -> Iterator[None]:
+    """A SIGTERM or SIGINT ends the serving with SystemExit(0), so the ExitStack unwinds.
+
+    uvicorn (one worker) stops gracefully on either, then raises the signal again with the
+    handler it found: with the default one, SIGTERM killed this process (exit -15) before the
+    ExitStack closed the embedded Redis. A signal before uvicorn has taken the signals over
+    (while the embedded Redis starts, say) stops the start the same way."""
+    previous = {sig: signal.signal(sig, _exit_cleanly) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Serve until SIGINT or SIGTERM: requests in flight are answered, each worker's engine
-    closes (the hold writer drains), then the embedded Redis stops. Nothing is left running."""
+    closes (the hold writer drains), then the embedded Redis stops. Nothing is left running,
+    and the exit status is 0."""
     with ExitStack() as stack:
+        stack.enter_context(stopping_by_signal())
         if settings.embedded_redis:  # owned here; every worker finds it by the data folder
             server = embedded_redis.start(settings.data_dir)
             stack.callback(server.close)

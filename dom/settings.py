@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     # How long a cart hold that names no TTL stays held before it expires by itself.
     reservation_ttl_s: int = Field(default=DEFAULT_CART_TTL_S, ge=1, le=MAX_HOLD_TTL_S)
     expiry_sweep_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    # How often a running process tells SQL it lives and checks that it can still vouch for the
+    # projection (a Redis server that restarted is rebuilt from SQL). At most 30 s: a process on
+    # another host not heard of for 60 s is taken as gone (inventory.projection.freshness).
+    projection_check_interval_s: float = Field(default=10.0, gt=0, le=30)
     # Requests a second one API key may make, shared by every API process (counted in Redis);
     # a key created with its own rate overrides it.
     # Lines one cart availability call may ask about (at most the reader's MAX_CART_SKUS).

@@ -77,9 +77,10 @@ class Ledger:
             self.projector().submit(changed, time.perf_counter())
             return False
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Close, after waiting up to `timeout_s` for the projector to write what it holds."""
         if self._projector is not None:
-            self._projector.close()
+            self._projector.close(timeout_s)
         self.engine.dispose()
 
     def transaction(self, work: Callable[[Connection], T]) -> T:

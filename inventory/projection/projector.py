@@ -54,8 +54,10 @@ class Projector:
                 self._cond.wait(left)
         return True
 
-    def close(self) -> None:
-        self.flush()
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop once everything submitted is in Redis, or after `timeout_s`: what Redis still
+        refuses then is in SQL only, and the next start rebuilds (see Ledger.caught_up)."""
+        self.flush(timeout_s)
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
@@ -81,6 +83,8 @@ class Projector:
                     for key, value in batch.items():
                         self._pending[key] = newest(self._pending.get(key), value)
                     self._oldest_commit_s.extend(commits)
+                    if self._stopped:  # closed while Redis refuses: given up, see close()
+                        return
                 time.sleep(0.5)
             finally:
                 with self._cond:

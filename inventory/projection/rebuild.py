@@ -33,12 +33,14 @@ class RebuildReport:
 
 
 def rebuild(ledger: Ledger, grace_s: float = OLD_GENERATION_GRACE_S) -> RebuildReport:
-    """Load a new generation from the SQL ledger, switch readers to it, let the old one expire."""
+    """Load a new generation from the SQL ledger, switch readers to it, let the old one expire,
+    then publish the network. Not before: on a Redis that came back empty, readers find no
+    network and are refused until the switch, where a network published first would have them
+    read the empty live generation, every SKU out of stock, for as long as the load runs."""
     projection = ledger.projection
     generation = building.begin(projection, grace_s)
     try:
         run_id = server_run_id(projection)  # a restart during the load leaves the stamp behind
-        version = ledger.publish_network()
         written = _load_positions(ledger, generation)
         inbound = open_inbound(ledger)
         for sku, entries in inbound.items():
@@ -46,6 +48,11 @@ def rebuild(ledger: Ledger, grace_s: float = OLD_GENERATION_GRACE_S) -> RebuildR
         removed = building.switch(projection, generation, run_id, grace_s)
     except BaseException:
         building.abandon(projection, generation)
+        raise
+    try:
+        version = ledger.publish_network()
+    except BaseException:  # a projection without its network is not vouched for: built again
+        projection.redis.delete(projection.stamp_key)
         raise
     return RebuildReport(removed, written, len(inbound), version, generation)
 
