@@ -1,5 +1,6 @@
 """The API's limits, each named with its unit, and the request checks that enforce them before a
-route runs: body size (413), content type (415), JSON that parses (400) and is not too deep (400).
+route runs: body size (413), then the caller's key (401, 403, 429: api/deps.py), then content type
+(415), JSON that parses (400) and is not too deep (400).
 Identifier lengths, batch sizes and cart lines are limited by the models (api/schemas)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from api.deps import admit, key_scopes
 from api.problems import ProblemError, problem
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a request body: a full batch of events or a count file fits
@@ -61,15 +63,19 @@ def media_type(request: Request) -> str:
 
 
 class LimitedRoute(APIRoute):
-    """Every route of the API: a body must be of the media type the route takes (JSON unless the
-    route says `openapi_extra={"x-accepts": "text/csv"}`), and JSON is read by LimitedRequest."""
+    """Every route of the API: the caller's key is checked first, when the route takes one; then
+    a body must be of the media type the route takes (JSON unless the route says
+    `openapi_extra={"x-accepts": "text/csv"}`), and JSON is read by LimitedRequest."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
         accepts = (self.openapi_extra or {}).get("x-accepts", JSON)
         takes_body = self.body_field is not None or accepts != JSON
+        scopes = key_scopes(self.dependant)
 
         async def limited(request: Request) -> Response:
+            if scopes is not None:
+                await admit(request, scopes)
             if takes_body and request.method in _BODY_METHODS:
                 kind = media_type(request)
                 if kind != accepts and not (accepts == JSON and kind.endswith("+json")):
