@@ -13,7 +13,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from api.deps import admit, key_scopes
-from api.problems import ProblemError, problem
+from api.problems import ProblemError, problem, responses
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a request body: a full batch of events or a count file fits
 MAX_JSON_DEPTH = 8  # nested objects and arrays in a body; the deepest model needs 4
@@ -67,10 +67,16 @@ class LimitedRoute(APIRoute):
     a body must be of the media type the route takes (JSON unless the route says
     `openapi_extra={"x-accepts": "text/csv"}`), and JSON is read by LimitedRequest."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if _takes_body(self):  # what the checks below answer, in the route's documentation
+            documented = {**responses(400, 413, 415), **self.responses}
+            self.responses = dict(sorted(documented.items(), key=lambda item: str(item[0])))
+
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
-        accepts = (self.openapi_extra or {}).get("x-accepts", JSON)
-        takes_body = self.body_field is not None or accepts != JSON
+        accepts = _accepts(self)
+        takes_body = _takes_body(self)
         scopes = key_scopes(self.dependant)
 
         async def limited(request: Request) -> Response:
@@ -86,6 +92,14 @@ class LimitedRoute(APIRoute):
             return await handler(LimitedRequest(request.scope, request.receive))
 
         return limited
+
+
+def _accepts(route: APIRoute) -> str:
+    return (route.openapi_extra or {}).get("x-accepts", JSON)
+
+
+def _takes_body(route: APIRoute) -> bool:
+    return route.body_field is not None or _accepts(route) != JSON
 
 
 class BodyLimit:
