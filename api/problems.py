@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sql
 from starlette.exceptions import HTTPException
 
+from dom.feeds import InvalidInbound
 from dom.keys import InvalidKey, UnknownKey
 from inventory import (
     BatchTooLarge,
@@ -53,6 +54,7 @@ DOMAIN_ERRORS: dict[type[BaseException], tuple[int, str]] = {
     InvalidShipment: (422, "invalid-shipment"),
     InvalidCount: (422, "invalid-count"),
     InvalidKey: (422, "invalid-key"),
+    InvalidInbound: (422, "invalid-inbound"),
     CartTooLarge: (413, "cart-too-large"),
     BatchTooLarge: (413, "batch-too-large"),
     UnknownReservation: (404, "unknown-reservation"),
@@ -134,7 +136,8 @@ def classify(error: BaseException) -> tuple[int, str] | None:
 def field_errors(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     listed = []
     for error in list(errors)[:MAX_LISTED_ERRORS]:
-        where = ".".join(str(part) for part in error.get("loc", ())) or "body"
+        # No location: a model a route built refused its parameters as a whole (api/schemas).
+        where = ".".join(str(part) for part in error.get("loc", ())) or "request"
         listed.append({"field": where[:256], "message": str(error.get("msg", ""))[:1024]})
     return listed
 
