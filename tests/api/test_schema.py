@@ -79,6 +79,14 @@ def test_inbound_supply_at_a_location_the_network_lacks_is_invalid_input(api: Se
     assert answer.status_code == 422 and "NOWHERE" in answer.json()["detail"]
 
 
+def test_a_location_whose_region_holds_a_control_character_is_invalid_input(
+    api: Served,
+) -> None:
+    place = {"id": "WH-NUL", "type": "warehouse", "lat": 1.0, "lon": 1.0, "region": "north\x00"}
+    answer = api.admin().put("/v1/locations", json={"locations": [place]})
+    assert answer.status_code == 422 and "region" in answer.json()["detail"], answer.text
+
+
 def test_a_body_without_its_media_type_is_refused_with_a_documented_status(api: Served) -> None:
     answer = api.admin().post("/v1/stock-events", content=b'{"events": []}')
     assert answer.status_code == 415, answer.text
