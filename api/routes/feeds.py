@@ -76,7 +76,7 @@ def inbound(body: InboundIn, engine: EngineDep, _: StockWriter) -> InboundOut:
     return InboundOut(recorded=feeds.inbound(engine.ledger, items))
 
 
-@router.delete("/inbound/{inbound_id}", response_model=InboundOut, responses=responses(404))
+@router.delete("/inbound/{inbound_id:path}", response_model=InboundOut, responses=responses(404))
 def close(inbound_id: Annotated[ClientId, Path()], engine: EngineDep, _: StockWriter) -> InboundOut:
     """The supply arrived (its receipt moves stock) or was cancelled: stop promising it."""
     return InboundOut(recorded=int(close_inbound(engine.ledger, inbound_id)))

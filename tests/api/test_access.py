@@ -58,7 +58,8 @@ def app_routes() -> list[Route]:
     for context in iter_route_contexts(create_app(Settings()).routes):
         dependant = getattr(context, "dependant", None)  # the framework's docs routes have none
         scopes = _scopes(dependant) if dependant is not None else frozenset()
-        routes += [Route(m, context.path, scopes) for m in sorted(context.methods) if m != "HEAD"]
+        path = context.path_format  # as documented: `{id}` for `{id:path}`
+        routes += [Route(m, path, scopes) for m in sorted(context.methods) if m != "HEAD"]
     return routes
 
 
