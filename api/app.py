@@ -20,8 +20,10 @@ from dom.settings import Settings, get_settings
 VERSION = "1"
 DESCRIPTION = """The stock-availability and order management engine.
 
-Every route but `/healthz` and `/readyz` needs an API key (`Authorization: Bearer KEY`); each key
-carries scopes. Errors are RFC 9457 `application/problem+json`."""
+Every route but the probes (`/healthz`, `/readyz`) and this description (`/openapi.json`, `/docs`,
+`/redoc`) needs an API key (`Authorization: Bearer KEY`), checked before a body is read; each key
+carries scopes. `/metrics` answers a scrape from the machine itself without a key, unless
+DOM_METRICS_OPEN_ON_LOOPBACK=false. Errors are RFC 9457 `application/problem+json`."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 
 from api.state import ApiState
@@ -33,8 +34,31 @@ async def current_key(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> ApiKey:
+    admitted = getattr(request.state, "key", None)  # by `admit`, before the body was read
+    if admitted is not None:
+        return admitted
     secret = credentials.credentials if credentials is not None else None
     return await request.app.state.api.gate.admit(secret, scopes.scopes)
+
+
+async def admit(request: Request, scopes: list[str]) -> None:
+    """The caller's key, checked before the route reads a byte of the body (LimitedRoute calls
+    it first): a caller without a key learns nothing of the body's rules and costs no parsing.
+    The route's `current_key` then finds the key admitted and counts no second request."""
+    credentials = await bearer(request)
+    secret = credentials.credentials if credentials is not None else None
+    request.state.key = await request.app.state.api.gate.admit(secret, scopes)
+
+
+def key_scopes(dependant: Dependant) -> list[str] | None:
+    """The scopes a route's key must hold, or None when no `current_key` guards the route."""
+    guarded = dependant.call is current_key
+    scopes = set(dependant.own_oauth_scopes or ())
+    for sub in dependant.dependencies:
+        found = key_scopes(sub)
+        if found is not None:
+            guarded, scopes = True, scopes | set(found)
+    return sorted(scopes) if guarded else None
 
 
 StateDep = Annotated[ApiState, Depends(state)]

@@ -1,5 +1,6 @@
 """The API's limits, each named with its unit, and the request checks that enforce them before a
-route runs: body size (413), content type (415), JSON that parses (400) and is not too deep (400).
+route runs: body size (413), then the caller's key (401, 403, 429: api/deps.py), then content type
+(415), JSON that parses (400) and is not too deep (400).
 Identifier lengths, batch sizes and cart lines are limited by the models (api/schemas)."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-from api.problems import ProblemError, problem
+from api.deps import admit, key_scopes
+from api.problems import ProblemError, problem, responses
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a request body: a full batch of events or a count file fits
 MAX_JSON_DEPTH = 8  # nested objects and arrays in a body; the deepest model needs 4
@@ -61,15 +63,25 @@ def media_type(request: Request) -> str:
 
 
 class LimitedRoute(APIRoute):
-    """Every route of the API: a body must be of the media type the route takes (JSON unless the
-    route says `openapi_extra={"x-accepts": "text/csv"}`), and JSON is read by LimitedRequest."""
+    """Every route of the API: the caller's key is checked first, when the route takes one; then
+    a body must be of the media type the route takes (JSON unless the route says
+    `openapi_extra={"x-accepts": "text/csv"}`), and JSON is read by LimitedRequest."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if _takes_body(self):  # what the checks below answer, in the route's documentation
+            documented = {**responses(400, 413, 415), **self.responses}
+            self.responses = dict(sorted(documented.items(), key=lambda item: str(item[0])))
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
-        accepts = (self.openapi_extra or {}).get("x-accepts", JSON)
-        takes_body = self.body_field is not None or accepts != JSON
+        accepts = _accepts(self)
+        takes_body = _takes_body(self)
+        scopes = key_scopes(self.dependant)
 
         async def limited(request: Request) -> Response:
+            if scopes is not None:
+                await admit(request, scopes)
             if takes_body and request.method in _BODY_METHODS:
                 kind = media_type(request)
                 if kind != accepts and not (accepts == JSON and kind.endswith("+json")):
@@ -80,6 +92,14 @@ class LimitedRoute(APIRoute):
             return await handler(LimitedRequest(request.scope, request.receive))
 
         return limited
+
+
+def _accepts(route: APIRoute) -> str:
+    return (route.openapi_extra or {}).get("x-accepts", JSON)
+
+
+def _takes_body(route: APIRoute) -> bool:
+    return route.body_field is not None or _accepts(route) != JSON
 
 
 class BodyLimit:

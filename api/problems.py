@@ -143,7 +143,8 @@ def classify(error: BaseException) -> tuple[int, str] | None:
 def field_errors(errors: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     listed = []
     for error in list(errors)[:MAX_LISTED_ERRORS]:
-        where = ".".join(str(part) for part in error.get("loc", ())) or "body"
+        # No location: a model a route built refused its parameters as a whole (api/schemas).
+        where = ".".join(str(part) for part in error.get("loc", ())) or "request"
         listed.append({"field": where[:256], "message": str(error.get("msg", ""))[:1024]})
     return listed
 

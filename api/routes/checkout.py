@@ -97,7 +97,7 @@ def reserve(
 
 
 @router.get(
-    "/reservations/{reservation_id}", response_model=ReservationOut, responses=responses(404)
+    "/reservations/{reservation_id:path}", response_model=ReservationOut, responses=responses(404)
 )
 def read_reservation(
     reservation_id: Annotated[ClientId, Path()], engine: EngineDep, _: ReservationWriter
@@ -107,7 +107,9 @@ def read_reservation(
 
 
 @router.delete(
-    "/reservations/{reservation_id}", response_model=ReservationOut, responses=responses(404, 409)
+    "/reservations/{reservation_id:path}",
+    response_model=ReservationOut,
+    responses=responses(404, 409),
 )
 def release(
     reservation_id: Annotated[ClientId, Path()], engine: EngineDep, _: ReservationWriter

@@ -89,7 +89,7 @@ def inbound(body: InboundIn, engine: EngineDep, _: StockWriter) -> InboundOut:
     return InboundOut(recorded=feeds.inbound(engine.ledger, items))
 
 
-@router.delete("/inbound/{inbound_id}", response_model=InboundClosedOut, responses=responses())
+@router.delete("/inbound/{inbound_id:path}", response_model=InboundClosedOut, responses=responses())
 def close(
     inbound_id: Annotated[ClientId, Path()], engine: EngineDep, _: StockWriter
 ) -> InboundClosedOut:

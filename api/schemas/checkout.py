@@ -17,6 +17,11 @@ MAX_RESERVATION_LINES = 100
 Method = Literal["ship", "pickup"]
 
 
+def _pickup_names_its_store(method: Method, store: str | None) -> None:
+    if method == "pickup" and store is None:
+        raise ValueError("a pickup names its store")
+
+
 class Where(In):
     """Where the goods go: shipped, or picked up at `store`. A ship address (lat/lon) is checked
     and kept for orders; availability and its promise (the earliest ship time) do not depend on
@@ -30,8 +35,7 @@ class Where(In):
 
     @model_validator(mode="after")
     def _consistent(self) -> Where:
-        if self.method == "pickup" and self.store is None:
-            raise ValueError("a pickup names its store")
+        _pickup_names_its_store(self.method, self.store)
         if (self.lat is None) != (self.lon is None):
             raise ValueError("an address gives both lat and lon")
         return self
@@ -121,6 +125,11 @@ class ReservationIn(In):
     ttl_s: int | None = Field(
         default=None, gt=0, le=MAX_HOLD_TTL_S, description="seconds until it expires by itself"
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReservationIn:
+        _pickup_names_its_store(self.method, self.store)
+        return self
 
 
 class HeldOut(Out):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 CLIENT_TEXT = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 MAX_IDENTIFIER_CHARS = 64  # SKUs and locations
@@ -28,6 +29,14 @@ class In(BaseModel):
     """What a client sends: unknown fields are refused, never ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, **data: Any) -> None:
+        """Built by a route from what the client sent (query parameters, say), a refusal is the
+        client's invalid input (422), as when the framework validates it, not a failure (500)."""
+        try:
+            super().__init__(**data)
+        except ValidationError as error:
+            raise RequestValidationError(error.errors(include_url=False)) from None
 
 
 class Out(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from inventory.availability.network import location_from_dict, location_to_dict
 from inventory.domain.model import Capability, Location, LocationType
+from inventory.domain.text import PRINTABLE_OR_EMPTY
 from inventory.sql.schema import LocationRow
 
 LOC = LocationRow.__table__
@@ -32,7 +33,7 @@ class LocationIn(BaseModel):
     lead_time_hours: float = Field(default=24.0, ge=0, le=24 * 90)
     transfer_days: float = Field(default=2.0, ge=0, le=90)
     active: bool = True
-    region: Annotated[str, StringConstraints(max_length=64)] = ""
+    region: Annotated[str, StringConstraints(max_length=64, pattern=PRINTABLE_OR_EMPTY)] = ""
 
     def to_location(self) -> Location:
         return Location(

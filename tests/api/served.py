@@ -42,12 +42,18 @@ class Served:
         return self.client(self.admin_key)
 
     def key(self, *scopes: str, name: str = "test", rate_per_s: int | None = None) -> str:
+        return self.key_and_id(*scopes, name=name, rate_per_s=rate_per_s)[0]
+
+    def key_and_id(
+        self, *scopes: str, name: str = "test", rate_per_s: int | None = None
+    ) -> tuple[str, str]:
+        """A new key's secret and its id (`k_...`, what revoking it takes)."""
         body: dict = {"name": name, "scopes": list(scopes)}
         if rate_per_s is not None:
             body["rate_per_s"] = rate_per_s
         answer = self.admin().post("/v1/admin/keys", json=body)
         assert answer.status_code == 201, answer.text
-        return answer.json()["key"]
+        return answer.json()["key"], answer.json()["id"]
 
     def dom(self, *args: str) -> subprocess.CompletedProcess:
         """A `dom` command on the same data (its own process, as an operator would run it)."""
