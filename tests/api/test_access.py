@@ -27,6 +27,9 @@ PROBLEM = "application/problem+json"
 # (the OpenAPI document and the two pages that render it): it holds no data, only what this
 # open-source code says anyway, and a client reads it before it has a key.
 DESCRIPTION = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+DOCS_ASSETS = (
+    "/static-offline-docs/{path}"  # the Swagger UI and ReDoc scripts /docs and /redoc load
+)
 PUBLIC = frozenset({"/healthz", "/readyz"}) | DESCRIPTION
 # Fits every path parameter's pattern (SKUs, locations, client ids, key ids `k_<hex>`) and names
 # nothing that exists: access is decided before the route looks anything up.
@@ -56,6 +59,11 @@ def app_routes() -> list[Route]:
     """Every method of every route the app serves (HEAD aside: it is GET's), with its scopes."""
     routes = []
     for context in iter_route_contexts(create_app(Settings()).routes):
+        if context.methods is None:  # a mount: only the docs' own assets may be one
+            assert context.path_format == DOCS_ASSETS, (
+                f"an unguarded mount at {context.path_format}"
+            )
+            continue
         dependant = getattr(context, "dependant", None)  # the framework's docs routes have none
         scopes = _scopes(dependant) if dependant is not None else frozenset()
         path = context.path_format  # as documented: `{id}` for `{id:path}`

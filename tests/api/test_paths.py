@@ -28,4 +28,4 @@ def test_inbound_supply_whose_id_holds_a_slash_can_be_closed(api: Served) -> Non
             "expected_at": "2030-01-01T00:00:00+00:00"}  # fmt: skip
     assert client.post("/v1/inbound", json={"items": [item]}).json() == {"recorded": 1}
     closed = client.delete(f"/v1/inbound/{quote(item['id'], safe='')}")
-    assert closed.status_code == 200 and closed.json() == {"recorded": 1}, closed.text
+    assert closed.status_code == 200 and closed.json() == {"closed": True}, closed.text
