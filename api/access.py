@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 
 import redis
 import redis.asyncio as aioredis
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProblemError
 from dom.keys import ApiKey, KeyStore, generation_key
 
 KEY_CACHE_S = 2.0
+KEY_KEPT_WITHOUT_SQL_S = 300.0  # how long a known key is trusted while SQL cannot be asked
 MAX_CACHED_KEYS = 10_000
 RATE_WINDOW_S = 1
 
@@ -79,7 +81,14 @@ class Gate:
         now = time.monotonic()
         if cached is not None and now - cached[1] < KEY_CACHE_S:
             return cached[0]
-        key = await run_in_threadpool(self.keys.find, secret)
+        try:
+            key = await run_in_threadpool(self.keys.find, secret)
+        except SQLAlchemyError:
+            # SQL is away: a key this process knew a moment ago still opens what needs no SQL
+            # (availability reads only Redis), for KEY_KEPT_WITHOUT_SQL_S at most.
+            if cached is not None and now - cached[1] < KEY_KEPT_WITHOUT_SQL_S:
+                return cached[0]
+            raise
         if len(self._cache) >= MAX_CACHED_KEYS:
             self._cache.clear()
         self._cache[secret] = (key, now)

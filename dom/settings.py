@@ -33,12 +33,12 @@ class Settings(BaseSettings):
     # projection (a Redis server that restarted is rebuilt from SQL). At most 30 s: a process on
     # another host not heard of for 60 s is taken as gone (inventory.projection.freshness).
     projection_check_interval_s: float = Field(default=10.0, gt=0, le=30)
-    # Requests a second one API key may make, shared by every API process (counted in Redis);
-    # a key created with its own rate overrides it.
     # Lines one cart availability call may ask about (at most the reader's MAX_CART_SKUS).
     cart_max_lines: int = Field(default=100, ge=1, le=MAX_CART_SKUS)
     # /metrics answers a scrape from this machine without a key; elsewhere it needs the scope.
     metrics_open_on_loopback: bool = True
+    # Requests a second one API key may make, shared by every API process (counted in Redis);
+    # a key created with its own rate overrides it.
     api_rate_limit_per_s: int = Field(default=5_000, ge=1, le=1_000_000)
 
     @model_validator(mode="after")

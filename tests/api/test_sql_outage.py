@@ -4,6 +4,7 @@ restarting the server."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,3 +102,22 @@ def test_writes_while_sql_is_unreachable_are_refused_change_nothing_and_go_throu
     assert held.status_code == 201 and held.headers.get("Idempotent-Replayed") is None, held.text
     assert client.put("/v1/locations", json=network).json()["written"] == 1
     assert reader.get(f"/v1/availability/{item}").json()["available"] == 5 + 9 - 2
+
+
+def test_checkout_keeps_reading_availability_while_sql_is_unreachable(
+    api: Served, proxy: SqlProxy
+) -> None:
+    item = sku()
+    stock(api, ("WH-1", item, 6))
+    reader = api.client(api.key("availability:read"))
+    assert reader.get(f"/v1/availability/{item}").json()["available"] == 6  # the key is known now
+    proxy.cut()
+    try:
+        time.sleep(2.5)  # past the key cache: the server cannot ask SQL about the key any more
+        answers = [reader.get(f"/v1/availability/{item}") for _ in range(3)]
+        stranger = api.client("dom_a-key-this-server-never-saw")
+        unknown = stranger.get(f"/v1/availability/{item}")
+    finally:
+        proxy.restore()
+    assert [(a.status_code, a.json()["available"]) for a in answers] == [(200, 6)] * 3
+    assert unknown.status_code == 503  # never let in: it cannot be checked
