@@ -48,7 +48,7 @@ def stock_events(body: StockEventsIn, engine: EngineDep, _: StockWriter) -> Verd
     return verdicts_out(result)
 
 
-@router.post("/locations/{location}/counts", response_model=CountOut, responses=responses(404))
+@router.post("/locations/{location:path}/counts", response_model=CountOut, responses=responses(404))
 def full_count(
     location: Annotated[Identifier, Path()], body: CountIn, engine: EngineDep, _: StockWriter
 ) -> CountOut:
@@ -60,7 +60,7 @@ def full_count(
 
 
 @router.post(
-    "/locations/{location}/counts.csv",
+    "/locations/{location:path}/counts.csv",
     response_model=CountOut,
     responses=responses(404, 413, 415),
     openapi_extra=CSV_BODY,

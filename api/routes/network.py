@@ -38,14 +38,16 @@ def upsert_locations(body: LocationsIn, engine: EngineDep, _: NetworkWriter) -> 
     return WrittenOut(written=written)
 
 
-@router.get("/locations/{location_id}", response_model=LocationOut, responses=responses(404))
+@router.get("/locations/{location_id:path}", response_model=LocationOut, responses=responses(404))
 def location(
     location_id: Annotated[Identifier, Path()], engine: EngineDep, _: AvailabilityReader
 ) -> LocationOut:
     return location_out(network.find(engine.ledger, location_id))
 
 
-@router.delete("/locations/{location_id}", response_model=LocationOut, responses=responses(404))
+@router.delete(
+    "/locations/{location_id:path}", response_model=LocationOut, responses=responses(404)
+)
 def deactivate(
     location_id: Annotated[Identifier, Path()], engine: EngineDep, _: NetworkWriter
 ) -> LocationOut:

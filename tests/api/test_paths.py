@@ -29,3 +29,19 @@ def test_inbound_supply_whose_id_holds_a_slash_can_be_closed(api: Served) -> Non
     assert client.post("/v1/inbound", json={"items": [item]}).json() == {"recorded": 1}
     closed = client.delete(f"/v1/inbound/{quote(item['id'], safe='')}")
     assert closed.status_code == 200 and closed.json() == {"closed": True}, closed.text
+
+
+def test_a_location_whose_id_holds_a_slash_can_be_read_counted_and_deactivated(api: Served) -> None:
+    store, item = f"ST/{uuid.uuid4().hex[:6]}", sku()
+    client = api.client(api.key("network:write", "stock:write", "availability:read"))
+    location = {"id": store, "type": "store", "lat": 45.0, "lon": 5.0, "capabilities": ["ship"]}
+    assert client.put("/v1/locations", json={"locations": [location]}).status_code == 200
+    where = f"/v1/locations/{quote(store, safe='')}"
+    assert client.get(where).json()["id"] == store
+    count = {"id": f"c-{uuid.uuid4().hex[:8]}", "counted_at": "2026-01-01T00:00:00+00:00",
+             "lines": [{"sku": item, "quantity": 4}]}  # fmt: skip
+    counted = client.post(f"{where}/counts", json=count)
+    assert counted.status_code == 200 and counted.json()["location"] == store, counted.text
+    assert client.get(f"/v1/availability/{item}").json()["available"] == 4
+    assert client.delete(where).json()["active"] is False
+    assert client.get(f"/v1/availability/{item}").json()["available"] == 0
