@@ -21,11 +21,20 @@ from api.schemas.checkout import (
     Where,
 )
 from api.schemas.common import Channel, ClientId, Identifier, Latitude, Longitude
+from api.schemas.operations import HealthOut
 from api.views import availability_out, cart_out, explanation_out, reservation_out, to_query
 from dom import checkout
 from inventory import HoldRequest, HoldStatus, ReservationConflict
 
 router = APIRouter(prefix="/v1", tags=["checkout"], route_class=LimitedRoute)
+
+
+@router.get("/ping", response_model=HealthOut, responses=responses())
+async def ping(_: AvailabilityReader) -> HealthOut:
+    """Nothing but the key check availability makes: a client tries its key and the round trip
+    here. The HTTP benchmark's baseline (benchmarks/http): what availability costs beyond it is
+    the availability itself."""
+    return HealthOut(status="ok")
 
 
 @router.get("/availability/{sku}", response_model=AvailabilityOut, responses=responses(404))
