@@ -33,10 +33,16 @@ class Phase:
     def per_s(self) -> float:
         return self.figures["requests"] / (self.figures["duration_us"] / 1e6)
 
+    @property
+    def server_cpu_us(self) -> float:
+        """The server's CPU per request (its process tree's): throughput on a core of its own."""
+        return self.server_cores * self.wall_s / self.figures["requests"] * 1e6
+
     def summary(self) -> dict:
         return {
             **self.figures,
             "per_s": round(self.per_s),
+            "server_cpu_us_per_request": round(self.server_cpu_us),
             "generator_cores": round(self.generator_cores, 2),
             "server_cores": round(self.server_cores, 2),
             "machine_cores": round(self.machine_cores, 2),

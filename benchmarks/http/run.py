@@ -66,13 +66,17 @@ def side_by_side(server: Served, files: dict[str, Path], args: argparse.Namespac
         order = ("ping", "availability") if round_ % 2 == 0 else ("availability", "ping")
         for name in order:
             runs[name].append(phase(server, name, files, args, args.seconds))
-    ratios = [a.per_s / p.per_s for a, p in zip(runs["availability"], runs["ping"], strict=True)]
+    pairs = list(zip(runs["availability"], runs["ping"], strict=True))
+    ratios = [a.per_s / p.per_s for a, p in pairs]
+    cpu_ratios = [p.server_cpu_us / a.server_cpu_us for a, p in pairs]
     return {
         "connections": args.connections,
         "ping": [run.summary() for run in runs["ping"]],
         "availability": [run.summary() for run in runs["availability"]],
         "ratios": [round(r, 3) for r in ratios],
         "ratio_median": round(statistics.median(ratios), 3),
+        "cpu_ratios": [round(r, 3) for r in cpu_ratios],
+        "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
         "ping_per_s_median": round(statistics.median(r.per_s for r in runs["ping"])),
         "availability_per_s_median": round(
             statistics.median(r.per_s for r in runs["availability"])
@@ -242,10 +246,15 @@ def print_summary(figures: dict) -> None:
     for name in ("ping", "availability"):
         runs = single[name]
         print(f"  {name:13} req/s {' / '.join(str(r['per_s']) for r in runs)}; "
-              f"p50 {' / '.join(str(r['p50_us']) for r in runs)} us; generator cores "
+              f"p50 {' / '.join(str(r['p50_us']) for r in runs)} us; server CPU/request "
+              f"{' / '.join(str(r['server_cpu_us_per_request']) for r in runs)} us; generator cores "
               f"{' / '.join(str(r['generator_cores']) for r in runs)}; server cores "
               f"{' / '.join(str(r['server_cores']) for r in runs)}")  # fmt: skip
-    print(f"  availability / ping: {single['ratios']} (median {single['ratio_median']})")
+    print(
+        f"  availability / ping, requests/s: {single['ratios']} (median {single['ratio_median']})"
+    )
+    print(f"  ping / availability, server CPU per request: {single['cpu_ratios']} "
+          f"(median {single['cpu_ratio_median']})")  # fmt: skip
     if "carts" in figures:
         c = figures["carts"]
         print(f"  20-SKU carts, {c['connections']} connections: {c['per_s_median']} /s, "
