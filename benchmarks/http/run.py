@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import tempfile
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ import orjson
 from sqlalchemy import create_engine, text
 
 from benchmarks.http.load import Phase, wrk
-from benchmarks.http.served import Served, served
+from benchmarks.http.served import ROOT, Served, served
 from dom.synthetic import Network, generate_network
 
 DRAWS = 20_000  # requests drawn by popularity, then cycled
@@ -206,6 +207,16 @@ def request_files(network: Network, folder: Path, seed: int) -> dict[str, Path]:
     return files
 
 
+def commit_of(tree: Path) -> str:
+    """The commit `tree` is checked out at (a git worktree), or what `git archive` left in it."""
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True,
+                          text=True)  # fmt: skip
+    if done.returncode == 0:
+        return done.stdout.strip()
+    stamp = tree / "COMMIT"
+    return stamp.read_text().strip() if stamp.exists() else "unknown"
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["embedded", "server"], default="embedded")
@@ -220,15 +231,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cart-connections", type=int, default=16)
     parser.add_argument("--hold-connections", type=int, default=32)
     parser.add_argument("--skip", nargs="*", default=[], choices=["carts", "holds"])
+    parser.add_argument(
+        "--tree", type=Path, default=ROOT, help="the source tree to serve (default: this one)"
+    )
     args = parser.parse_args(argv)
     network = generate_network(args.stores, args.skus, args.seed)
     with (
         tempfile.TemporaryDirectory(prefix="dom-http-requests-") as folder,
-        served(args.backend, args.stores, args.skus, args.seed, args.workers) as server,
+        served(args.backend, args.stores, args.skus, args.seed, args.workers, args.tree) as server,
     ):
         files = request_files(network, Path(folder), args.seed)
         figures: dict = {"backend": args.backend, "stores": args.stores, "skus": args.skus,
-                         "workers": args.workers, "wrk_threads": args.threads}  # fmt: skip
+                         "workers": args.workers, "wrk_threads": args.threads,
+                         "tree": str(args.tree), "commit": commit_of(args.tree)}  # fmt: skip
         figures["single_sku"] = side_by_side(server, files, args)
         if "carts" not in args.skip:
             figures["carts"] = carts(server, files, args)
@@ -241,8 +256,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 def print_summary(figures: dict) -> None:
     single = figures["single_sku"]
-    print(f"\n{figures['backend']}, {figures['stores']} stores x {figures['skus']} SKUs, "
-          f"{figures['workers']} server process(es)")  # fmt: skip
+    print(f"\n{figures['commit']}, {figures['backend']}, {figures['stores']} stores x "
+          f"{figures['skus']} SKUs, {figures['workers']} server process(es)")  # fmt: skip
     for name in ("ping", "availability"):
         runs = single[name]
         print(f"  {name:13} req/s {' / '.join(str(r['per_s']) for r in runs)}; "

@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass
 class Served:
     url: str
+    tree: Path  # the source tree served
     process: subprocess.Popen
     env: dict[str, str]
     sql_url: str
@@ -47,10 +48,10 @@ class Served:
 
 
 def dom(env: dict[str, str], *args: str) -> str:
-    """Run a `dom` command in its own process; its standard output."""
+    """Run a `dom` command in its own process, from the tree in `env`'s PYTHONPATH; its output."""
     done = subprocess.run(
         [sys.executable, "-m", "dom.cli", *args], env=env, capture_output=True, text=True,
-        timeout=COMMAND_TIMEOUT_S, cwd=ROOT,
+        timeout=COMMAND_TIMEOUT_S, cwd=env["PYTHONPATH"],
     )  # fmt: skip
     if done.returncode != 0:
         raise RuntimeError(f"dom {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
@@ -64,11 +65,15 @@ def make_key(env: dict[str, str], name: str, scopes: str) -> str:
 
 
 @contextmanager
-def served(backend: str, stores: int, skus: int, seed: int, workers: int) -> Iterator[Served]:
+def served(
+    backend: str, stores: int, skus: int, seed: int, workers: int, tree: Path = ROOT
+) -> Iterator[Served]:
+    """`tree`: the source tree whose `dom` is seeded and served (another commit's checkout, to
+    compare it side by side with this one)."""
     with ExitStack() as stack:
         folder = Path(tempfile.mkdtemp(prefix="dom-http-bench-"))
         stack.callback(shutil.rmtree, folder, True)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "DOM_DATA_DIR": str(folder / "var")}
+        env = {**os.environ, "PYTHONPATH": str(tree), "DOM_DATA_DIR": str(folder / "var")}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         if backend == "server":
             env |= stack.enter_context(_server_backend())
@@ -82,12 +87,12 @@ def served(backend: str, stores: int, skus: int, seed: int, workers: int) -> Ite
             process = subprocess.Popen(
                 [sys.executable, "-m", "dom.cli", "serve", "--port", str(port),
                  "--workers", str(workers)],
-                env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT,
+                env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=tree,
             )  # fmt: skip
         stack.callback(_stop, process)
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, process, log)
-        yield Served(url, process, env, sql_url, read_key, stock_key, log)
+        yield Served(url, tree, process, env, sql_url, read_key, stock_key, log)
 
 
 @contextmanager
