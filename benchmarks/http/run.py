@@ -12,7 +12,9 @@ measures, side by side in one run:
   (d) `POST /v1/reservations`: one-unit holds of the most popular SKU by concurrent clients, then
       the same on a SKU with few units until they are gone; afterwards SQL must show no
       position reserved past its stock, and exactly the units the 201s announced.
-Prints one JSON object of figures, then a readable summary.
+Prints one JSON object of figures, then a readable summary. Needs wrk (`apt-get install -y wrk`);
+`--tree DIR` serves another checkout (say `git archive <commit> | tar -x -C DIR`) with the same
+benchmark, to compare commits side by side.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import hiredis
 from redis.connection import SSLConnection, parse_url
@@ -60,7 +60,7 @@ class Endpoint:
     host: str = "127.0.0.1"
     port: int = 6379
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @classmethod
     def of_url(cls, url: str) -> Endpoint | None:
@@ -192,14 +192,19 @@ class LocalCopy:
         self._lose(None)
 
     async def _keep(self) -> None:
+        failures = 0
         while True:
             if self._sock is None:
                 try:
                     sock, reader = await asyncio.to_thread(self._connect)
                 except Exception as error:  # whatever it was, reads go to Redis; try again
-                    log.warning("projection copy: cannot track %s: %s", self.endpoint, error)
+                    failures += 1
+                    (log.warning if failures == 1 else log.debug)(
+                        "projection copy: cannot track (reads go to Redis): %s", error
+                    )
                     await asyncio.sleep(RECONNECT_EVERY_S)
                     continue
+                failures = 0
                 self._adopt(sock, reader)
             else:
                 self._ping()
