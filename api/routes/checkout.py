@@ -48,57 +48,71 @@ async def ping(_: AvailabilityReader) -> HealthOut:
     return HealthOut(status="ok")
 
 
-class AvailabilityQuery(Where):
-    """`GET /v1/availability/{sku}`'s query: where the goods go, and how many to promise."""
+class AvailabilityAsked(Where):
+    """What `GET /v1/availability/{sku}` asks: the SKU (in the path), where the goods go and
+    how many units to promise (in the query)."""
 
+    sku: Identifier
     quantity: int = Field(default=1, ge=1, le=MAX_QUERY_UNITS)
 
 
-def availability_query(request: Request) -> AvailabilityQuery:
-    """The query string checked by its model in one pass. Declared parameters would be checked
-    one by one by FastAPI, which on this route cost more than the availability itself
-    (benchmarks/RESULTS.md); the OpenAPI lists them all the same (`documented`)."""
+IN_PATH = frozenset({"sku"})
+IN_QUERY = tuple(name for name in AvailabilityAsked.model_fields if name not in IN_PATH)
+
+
+def availability_asked(request: Request) -> AvailabilityAsked:
+    """The path and query checked by their model in one pass. Declared parameters are checked
+    one by one by FastAPI, at about 15 µs each here, which on this hot route cost more than
+    the availability itself (benchmarks/RESULTS.md); the OpenAPI lists them all the same
+    (`documented`)."""
     given = request.query_params
-    fields = AvailabilityQuery.model_fields
-    return query_of(AvailabilityQuery, {name: given[name] for name in fields if name in given})
+    values = {name: given[name] for name in IN_QUERY if name in given}
+    return checked(AvailabilityAsked, {**values, **request.path_params})
 
 
-def query_of(model: type[In], values: dict[str, Any]) -> Any:
-    """`model` of query parameters; invalid input is refused as FastAPI refuses it (422)."""
+def checked(model: type[In], values: dict[str, Any]) -> Any:
+    """`model` of a request's path and query parameters; input it refuses gets the 422 that
+    FastAPI's own checks give, each error placed in the path or the query."""
     try:
         return model.model_validate(values)
     except ValidationError as error:
-        errors = [{**e, "loc": ("query", *e["loc"])} for e in error.errors()]
+        errors = [
+            {
+                **e,
+                "loc": ("path" if e["loc"][:1] and e["loc"][0] in IN_PATH else "query", *e["loc"]),
+            }
+            for e in error.errors()
+        ]
         raise RequestValidationError(errors) from None
 
 
 def documented(model: type[BaseModel]) -> dict:
-    """The OpenAPI parameters of a query read by `model`, as FastAPI would list them."""
+    """The OpenAPI parameters of a path and query read by `model`, as FastAPI would list them."""
     schema = model.model_json_schema(mode="validation")
     required = set(schema.get("required", ()))
+    listed = sorted(schema["properties"].items(), key=lambda item: item[0] not in IN_PATH)
     return {
         "parameters": [
-            {"name": name, "in": "query", "required": name in required, "schema": field}
-            for name, field in schema["properties"].items()
+            {"name": name, "in": "path" if name in IN_PATH else "query",
+             "required": name in required, "schema": field}
+            for name, field in listed
         ]
-    }
+    }  # fmt: skip
 
 
 @router.get(
     "/availability/{sku}",
     response_model=AvailabilityOut,
     responses=responses(404),
-    openapi_extra=documented(AvailabilityQuery),
+    openapi_extra=documented(AvailabilityAsked),
 )
-async def availability(
-    sku: Annotated[Identifier, Path()], request: Request, _: AvailabilityReader
-) -> AvailabilityOut:
+async def availability(request: Request, _: AvailabilityReader) -> AvailabilityOut:
     """What may be sold of one SKU now, by method, and when `quantity` units can be promised."""
-    # The query and the reader are taken from the request, not as dependencies: FastAPI's
-    # resolution of each costs this hot route a tenth of its time (benchmarks/RESULTS.md).
-    query = availability_query(request)
+    # What is asked, and the reader, are taken from the request rather than declared as
+    # parameters and dependencies: FastAPI's handling of those costs more than the answer.
+    asked = availability_asked(request)
     reader = request.app.state.api.availability
-    found = await checkout.availability(reader, sku, to_query(query, query.quantity))
+    found = await checkout.availability(reader, asked.sku, to_query(asked, asked.quantity))
     return availability_out(found)
 
 
@@ -123,7 +137,7 @@ async def explain(
     channel: Channel = "web",
 ) -> ExplanationOut:
     """The same answer kept whole: every location's part in it, and why it counts or not."""
-    where = query_of(Where, {"method": method, "store": store, "channel": channel})
+    where = checked(Where, {"method": method, "store": store, "channel": channel})
     found = await checkout.explain(reader, sku, to_query(where, quantity))
     return explanation_out(found)
 

@@ -53,13 +53,26 @@ def test_a_hold_is_seen_by_the_next_availability_read_of_every_method(api: Serve
     assert (available(client, item), available(client, item, **pickup)) == (2, 4)
 
 
-def test_a_query_the_model_refuses_is_invalid_input_naming_the_query(api: Served) -> None:
+def test_input_the_model_refuses_is_invalid_naming_the_path_or_the_query(api: Served) -> None:
     client = api.client(api.key("availability:read"))
-    for params, field in (({"quantity": 0}, "query.quantity"), ({"method": "pickup"}, "query"),
-                          ({"lat": 45.0}, "query"), ({"store": ""}, "query.store")):  # fmt: skip
-        answer = client.get(f"/v1/availability/{sku()}", params=params)
+    for item, params, field in (
+        (sku(), {"quantity": 0}, "query.quantity"), (sku(), {"method": "pickup"}, "query"),
+        (sku(), {"lat": 45.0}, "query"), (sku(), {"store": ""}, "query.store"),
+        ("a%20sku", {}, "path.sku"), ("x" * 65, {}, "path.sku"),
+    ):  # fmt: skip
+        answer = client.get(f"/v1/availability/{item}", params=params)
         assert answer.status_code == 422 and answer.headers["content-type"] == PROBLEM
         assert answer.json()["errors"][0]["field"] == field, answer.text
+
+
+def test_the_availability_route_documents_every_parameter_it_reads(api: Served) -> None:
+    spec = api.client().get("/openapi.json").json()
+    listed = spec["paths"]["/v1/availability/{sku}"]["get"]["parameters"]
+    assert {(p["name"], p["in"], p["required"]) for p in listed} == {
+        ("sku", "path", True), ("quantity", "query", False), ("method", "query", False),
+        ("store", "query", False), ("lat", "query", False), ("lon", "query", False),
+        ("channel", "query", False),
+    }  # fmt: skip
 
 
 def test_ping_answers_any_key_that_may_read_availability(api: Served) -> None:
