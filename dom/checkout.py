@@ -2,7 +2,8 @@
 
 Thin over the ledger's reader and reservations; what it adds is the cart's view (each line with
 its own quantity, and when the whole cart can be met) and a refused hold told apart: input the
-engine cannot read (an unknown pickup store) from stock that is not there.
+engine cannot read (an unknown pickup store) from stock that is not there. Reads are async (the
+API answers them on its event loop); holds block (the API runs them on its thread pool).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from inventory import (
-    AvailabilityReader,
+    AsyncAvailabilityReader,
     HoldOutcome,
     HoldRequest,
     HoldStatus,
@@ -50,17 +51,19 @@ class HoldRefused(Exception):
         self.lines = lines
 
 
-def availability(reader: AvailabilityReader, sku: str, query: Query) -> SkuAvailability:
-    return reader.check([sku], query)[0]
+async def availability(reader: AsyncAvailabilityReader, sku: str, query: Query) -> SkuAvailability:
+    return (await reader.check([sku], query))[0]
 
 
-def cart(reader: AvailabilityReader, lines: Sequence[tuple[str, int]], query: Query) -> Cart:
+async def cart(
+    reader: AsyncAvailabilityReader, lines: Sequence[tuple[str, int]], query: Query
+) -> Cart:
     quantities = dict(lines)
-    return Cart(reader.check(list(quantities), query, quantities=quantities))
+    return Cart(await reader.check(list(quantities), query, quantities=quantities))
 
 
-def explain(reader: AvailabilityReader, sku: str, query: Query) -> SkuAvailability:
-    return reader.explain(sku, query)
+async def explain(reader: AsyncAvailabilityReader, sku: str, query: Query) -> SkuAvailability:
+    return await reader.explain(sku, query)
 
 
 def hold(reservations: Reservations, request: HoldRequest) -> HoldOutcome:

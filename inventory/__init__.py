@@ -59,6 +59,11 @@ _EXPORTS: dict[str, str] = {
     "take_full_count": "inventory.stock.full_count",
     # availability reads
     "AvailabilityReader": "inventory.availability.reader",
+    "AsyncAvailabilityReader": "inventory.availability.async_reader",
+    "AsyncReads": "inventory.projection.async_reads",
+    "ThreadedReads": "inventory.projection.async_reads",
+    "LocalCopy": "inventory.projection.tracking",
+    "Endpoint": "inventory.projection.tracking",
     "CartTooLarge": "inventory.availability.reader",
     "NetworkNotPublished": "inventory.availability.reader",
     "MAX_CART_SKUS": "inventory.availability.reader",
@@ -105,6 +110,8 @@ __all__ = [
     "MAX_CART_SKUS",
     "MAX_COUNT_LINES",
     "MAX_HOLD_TTL_S",
+    "AsyncAvailabilityReader",
+    "AsyncReads",
     "Attendance",
     "AvailabilityPolicy",
     "AvailabilityReader",
@@ -116,6 +123,7 @@ __all__ = [
     "Contribution",
     "CountLine",
     "Drift",
+    "Endpoint",
     "EventType",
     "ExpirySweeper",
     "FullCount",
@@ -131,6 +139,7 @@ __all__ = [
     "InvalidSafetyRule",
     "InvalidShipment",
     "Ledger",
+    "LocalCopy",
     "Location",
     "LocationIn",
     "LocationType",
@@ -155,6 +164,7 @@ __all__ = [
     "SkuAvailability",
     "StockEvent",
     "Take",
+    "ThreadedReads",
     "UnknownLocation",
     "UnknownReservation",
     "VendorConfidence",
@@ -187,6 +197,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eagerly
+    from inventory.availability.async_reader import AsyncAvailabilityReader
     from inventory.availability.compute import Contribution, Promise, SkuAvailability
     from inventory.availability.policy import AvailabilityPolicy, ChannelFence, VendorConfidence
     from inventory.availability.reader import (
@@ -222,10 +233,12 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.holds.settlement import InvalidShipment
     from inventory.holds.shortfall import HoldShort, Shortfall, ShortHold, ShortPosition
     from inventory.ledger import Ledger
+    from inventory.projection.async_reads import AsyncReads, ThreadedReads
     from inventory.projection.rebuild import RebuildReport, rebuild
     from inventory.projection.reconcile import Drift, ReconcileReport, reconcile
     from inventory.projection.slots import UnknownLocation
     from inventory.projection.store import Projection
+    from inventory.projection.tracking import Endpoint, LocalCopy
     from inventory.projection.vouch import Attendance, Vouched, vouch
     from inventory.sql.engine import open_engine
     from inventory.sql.locations import LocationIn

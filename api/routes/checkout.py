@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from api import metrics
-from api.deps import AvailabilityReader, EngineDep, ReservationWriter, SettingsDep
+from api.deps import AvailabilityReader, EngineDep, ReservationWriter
 from api.limits import LimitedRoute
 from api.problems import ProblemError, responses
 from api.schemas.checkout import (
@@ -21,47 +23,114 @@ from api.schemas.checkout import (
     ReservationOut,
     Where,
 )
-from api.schemas.common import Channel, ClientId, Identifier, Latitude, Longitude
+from api.schemas.common import Channel, ClientId, Identifier, In
+from api.schemas.operations import HealthOut
 from api.views import availability_out, cart_out, explanation_out, reservation_out, to_query
 from dom import checkout
-from inventory import HoldRequest, HoldStatus, ReservationConflict
+from inventory import AsyncAvailabilityReader, HoldRequest, HoldStatus, ReservationConflict
 
 router = APIRouter(prefix="/v1", tags=["checkout"], route_class=LimitedRoute)
 
 
-@router.get("/availability/{sku}", response_model=AvailabilityOut, responses=responses(404))
-def availability(
-    sku: Annotated[Identifier, Path()],
-    engine: EngineDep,
-    _: AvailabilityReader,
-    quantity: Annotated[int, Query(ge=1, le=MAX_QUERY_UNITS)] = 1,
-    method: Method = "ship",
-    store: Identifier | None = None,
-    lat: Latitude | None = None,
-    lon: Longitude | None = None,
-    channel: Channel = "web",
-) -> AvailabilityOut:
+async def checkout_reader(request: Request) -> AsyncAvailabilityReader:
+    """Async, so FastAPI calls it on the event loop: a plain `def` dependency costs every
+    request a trip through the thread pool, which the read itself no longer makes."""
+    return request.app.state.api.availability
+
+
+Reader = Annotated[AsyncAvailabilityReader, Depends(checkout_reader)]
+
+
+@router.get("/ping", response_model=HealthOut, responses=responses())
+async def ping(_: AvailabilityReader) -> HealthOut:
+    """Nothing but the key check availability makes: a client tries its key and the round trip
+    here. The HTTP benchmark's baseline (benchmarks/http): what availability costs beyond it is
+    the availability itself."""
+    return HealthOut(status="ok")
+
+
+class AvailabilityAsked(Where):
+    """What `GET /v1/availability/{sku}` asks: the SKU (in the path), where the goods go and
+    how many units to promise (in the query)."""
+
+    sku: Identifier
+    quantity: int = Field(default=1, ge=1, le=MAX_QUERY_UNITS)
+
+
+IN_PATH = frozenset({"sku"})
+IN_QUERY = tuple(name for name in AvailabilityAsked.model_fields if name not in IN_PATH)
+
+
+def availability_asked(request: Request) -> AvailabilityAsked:
+    """The path and query checked by their model in one pass. Declared parameters are checked
+    one by one by FastAPI, at about 15 µs each here, which on this hot route cost more than
+    the availability itself (benchmarks/RESULTS.md); the OpenAPI lists them all the same
+    (`documented`)."""
+    given = request.query_params
+    values = {name: given[name] for name in IN_QUERY if name in given}
+    return checked(AvailabilityAsked, {**values, **request.path_params})
+
+
+def checked(model: type[In], values: dict[str, Any]) -> Any:
+    """`model` of a request's path and query parameters; input it refuses gets the 422 that
+    FastAPI's own checks give, each error placed in the path or the query."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        errors = [
+            {
+                **e,
+                "loc": ("path" if e["loc"][:1] and e["loc"][0] in IN_PATH else "query", *e["loc"]),
+            }
+            for e in error.errors()
+        ]
+        raise RequestValidationError(errors) from None
+
+
+def documented(model: type[BaseModel]) -> dict:
+    """The OpenAPI parameters of a path and query read by `model`, as FastAPI would list them."""
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", ()))
+    listed = sorted(schema["properties"].items(), key=lambda item: item[0] not in IN_PATH)
+    return {
+        "parameters": [
+            {"name": name, "in": "path" if name in IN_PATH else "query",
+             "required": name in required, "schema": field}
+            for name, field in listed
+        ]
+    }  # fmt: skip
+
+
+@router.get(
+    "/availability/{sku}",
+    response_model=AvailabilityOut,
+    responses=responses(404),
+    openapi_extra=documented(AvailabilityAsked),
+)
+async def availability(request: Request, _: AvailabilityReader) -> AvailabilityOut:
     """What may be sold of one SKU now, by method, and when `quantity` units can be promised."""
-    where = Where(method=method, store=store, lat=lat, lon=lon, channel=channel)
-    found = checkout.availability(engine.reader, sku, to_query(where, quantity))
+    # What is asked, and the reader, are taken from the request rather than declared as
+    # parameters and dependencies: FastAPI's handling of those costs more than the answer.
+    asked = availability_asked(request)
+    reader = request.app.state.api.availability
+    found = await checkout.availability(reader, asked.sku, to_query(asked, asked.quantity))
     return availability_out(found)
 
 
 @router.post("/availability/carts", response_model=CartOut, responses=responses(413))
-def cart(body: CartIn, engine: EngineDep, settings: SettingsDep, _: AvailabilityReader) -> CartOut:
+async def cart(body: CartIn, reader: Reader, request: Request, _: AvailabilityReader) -> CartOut:
     """Every line of a cart, each with its own quantity's promise, and when the whole cart can be met."""
-    if len(body.lines) > settings.cart_max_lines:
-        raise ProblemError(
-            413, "cart-too-large", f"a cart has at most {settings.cart_max_lines} lines"
-        )
+    max_lines = request.app.state.api.engine.settings.cart_max_lines  # no thread pool trip
+    if len(body.lines) > max_lines:
+        raise ProblemError(413, "cart-too-large", f"a cart has at most {max_lines} lines")
     lines = [(line.sku, line.quantity) for line in body.lines]
-    return cart_out(checkout.cart(engine.reader, lines, to_query(body, 1)))
+    return cart_out(await checkout.cart(reader, lines, to_query(body, 1)))
 
 
 @router.get("/availability/{sku}/explain", response_model=ExplanationOut, responses=responses())
-def explain(
+async def explain(
     sku: Annotated[Identifier, Path()],
-    engine: EngineDep,
+    reader: Reader,
     _: AvailabilityReader,
     quantity: Annotated[int, Query(ge=1, le=MAX_QUERY_UNITS)] = 1,
     method: Method = "ship",
@@ -69,8 +138,9 @@ def explain(
     channel: Channel = "web",
 ) -> ExplanationOut:
     """The same answer kept whole: every location's part in it, and why it counts or not."""
-    where = Where(method=method, store=store, channel=channel)
-    return explanation_out(checkout.explain(engine.reader, sku, to_query(where, quantity)))
+    where = checked(Where, {"method": method, "store": store, "channel": channel})
+    found = await checkout.explain(reader, sku, to_query(where, quantity))
+    return explanation_out(found)
 
 
 @router.post(

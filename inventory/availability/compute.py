@@ -181,7 +181,7 @@ def _promise(
 ) -> Promise:
     """Earliest time `quantity` units can leave (ship) or be ready (pickup): fastest sources first,
     then inbound supply by expected date."""
-    reached = int(np.searchsorted(counted.cumulative, need))
+    reached = int(counted.cumulative.searchsorted(need))
     if reached < len(counted.leads):
         return Promise(quantity, now + timedelta(hours=float(counted.leads[reached])))
     need -= counted.total

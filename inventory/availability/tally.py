@@ -8,13 +8,14 @@ explanations; tests hold the two to the same answers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from inventory.availability.policy import VendorConfidence
-from inventory.availability.vendor import feed_stale, trusted_units_of
+from inventory.availability.vendor import feed_stale, feed_trusted_until, trusted_units_of
 from inventory.domain.records import RECORD, SIZE
 
 
@@ -41,6 +42,9 @@ class Tally:
     shelf: int
     leads: np.ndarray  # lead hours of the locations that give, fastest first
     cumulative: np.ndarray  # units given by those locations, running total in the same order
+    # Time alone changes it after this second (a vendor's feed counted here goes stale); until
+    # then the same record and sources give the same tally.
+    until_s: float = math.inf
 
 
 def tally(
@@ -77,8 +81,12 @@ def tally_many(
     free = stock - reserved
     gives = known & table.eligible[at] & (free > 0)
     dropship = gives & table.dropship[at]
+    until = np.full(len(carts), math.inf)
     if dropship.any():
-        stale = feed_stale(values["reported"].astype(np.int64), now_s, vendor)
+        reported = values["reported"].astype(np.int64)
+        stale = feed_stale(reported, now_s, vendor)
+        counted = dropship & ~stale
+        np.minimum.at(until, sku[counted], feed_trusted_until(reported[counted], vendor))
         gives &= ~(dropship & stale)
         free = np.where(dropship, trusted_units_of(stock, reserved, vendor.factor), free)
         gives &= free > 0
@@ -99,8 +107,11 @@ def tally_many(
         start, end = bounds[i], bounds[i + 1]
         before = running[start - 1] if start > 0 else 0
         tallies.append(
-            Tally(int(totals[i]), int(shelves[i]), leads[start:end], running[start:end] - before)
-        )
+            Tally(
+                int(totals[i]), int(shelves[i]), leads[start:end], running[start:end] - before,
+                float(until[i]),
+            )
+        )  # fmt: skip
     return tallies
 
 

@@ -40,4 +40,9 @@ def trusted_units_of(stock: np.ndarray, reserved: np.ndarray, factor: float) -> 
 
 def feed_stale(reported_s: int | np.ndarray, now_s: int, vendor: VendorConfidence):
     """True where the vendor's last report is older than the policy trusts (scalar or array)."""
-    return now_s - reported_s > vendor.max_age_hours * 3600
+    return now_s > feed_trusted_until(reported_s, vendor)
+
+
+def feed_trusted_until(reported_s: int | np.ndarray, vendor: VendorConfidence):
+    """The last second a report made at `reported_s` is trusted (scalar or array)."""
+    return reported_s + vendor.max_age_hours * 3600

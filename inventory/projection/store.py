@@ -109,6 +109,13 @@ class Projection:
         """Tagged as the network is, so both are written together on one cluster shard."""
         return f"{self.prefix}:{{net}}:ver"
 
+    @property
+    def read_prefixes(self) -> tuple[str, ...]:
+        """Prefixes of every key `read_with_inbound` reads (the network version, the live
+        generation, positions and inbound in any generation), none a prefix of another: what a
+        local copy of those reads asks Redis to track (inventory.projection.tracking)."""
+        return (self.network_version_key, self.generation_key, f"{self.prefix}:g")
+
     # -- generations -------------------------------------------------------------------------
     def generations(self) -> Generations:
         """The pointers as they are now, remembered for the next write and read."""
@@ -321,10 +328,7 @@ class Projection:
 
         version, replies = self._read(add)
         positions = {sku: replies[2 * i] for i, sku in enumerate(skus)}
-        inbound = {
-            sku: {k.decode(): int(v) for k, v in replies[1 + 2 * i].items()}
-            for i, sku in enumerate(skus)
-        }
+        inbound = {sku: inbound_of(replies[1 + 2 * i]) for i, sku in enumerate(skus)}
         return version, positions, inbound
 
     def _read(self, add: Callable[[Any, int], object]) -> tuple[str | None, list]:
@@ -338,14 +342,14 @@ class Projection:
             add(pipe, live)
             version, seen, *replies = pipe.execute()
             if int(seen or 0) == live:
-                return _text(version), replies
+                return text_of(version), replies
             self._read_live = live = int(seen or 0)
 
     def stock_skus(self) -> Iterator[str]:
         """Every SKU the projection holds positions of."""
         head = f"{self.prefix}:g{self.generations().live}:stk:{{"
         for key in self.redis.scan_iter(match=f"{head}*", count=1000):
-            yield _text(key)[len(head) : -1]
+            yield text_of(key)[len(head) : -1]
 
     # -- network and inbound -----------------------------------------------------------------
     def put_network(self, blob: str, version: str) -> None:
@@ -360,7 +364,7 @@ class Projection:
         pipe.get(self.network_key)
         pipe.get(self.network_version_key)
         blob, version = pipe.execute()
-        return _text(blob), _text(version)
+        return text_of(blob), text_of(version)
 
     def set_inbound(self, sku: str, entries: Mapping[str, int]) -> None:
         """Replace the inbound supply of one SKU (entries: "<location>|<expected_s>" -> units)."""
@@ -445,7 +449,12 @@ def _binary_twin(client: redis.Redis) -> redis.Redis:
     )
 
 
-def _text(value: bytes | str | None) -> str | None:
+def inbound_of(reply: Mapping[bytes, bytes]) -> dict[str, int]:
+    """A SKU's inbound hash as read: "<location>|<expected_s>" -> units."""
+    return {key.decode(): int(units) for key, units in reply.items()}
+
+
+def text_of(value: bytes | str | None) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
