@@ -76,7 +76,7 @@ def checked(model: type[In], values: dict[str, Any]) -> Any:
     FastAPI's own checks give, each error placed in the path or the query."""
     try:
         return model.model_validate(values)
-    except ValidationError as error:
+    except (ValidationError, RequestValidationError) as error:  # In may raise the latter itself
         errors = [
             {
                 **e,
