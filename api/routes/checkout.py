@@ -77,14 +77,14 @@ def checked(model: type[In], values: dict[str, Any]) -> Any:
     try:
         return model.model_validate(values)
     except (ValidationError, RequestValidationError) as error:  # In may raise the latter itself
-        errors = [
-            {
-                **e,
-                "loc": ("path" if e["loc"][:1] and e["loc"][0] in IN_PATH else "query", *e["loc"]),
-            }
-            for e in error.errors()
-        ]
+        errors = [{**e, "loc": (_where(e["loc"]), *e["loc"])} for e in error.errors()]
         raise RequestValidationError(errors) from None
+
+
+def _where(loc: tuple) -> str:
+    """Where FastAPI would place an input error: a path parameter's in the path, the rest
+    (a query parameter's, or the model's own, as a pickup without a store) in the query."""
+    return "path" if loc[:1] and loc[0] in IN_PATH else "query"
 
 
 def documented(model: type[BaseModel]) -> dict:
