@@ -101,8 +101,27 @@ def documented(model: type[BaseModel]) -> dict:
     }  # fmt: skip
 
 
+# Registered before the SKU's own route: a SKU may hold a slash, and that route takes the rest.
 @router.get(
-    "/availability/{sku}",
+    "/availability/{sku:path}/explain", response_model=ExplanationOut, responses=responses()
+)
+async def explain(
+    sku: Annotated[Identifier, Path()],
+    reader: Reader,
+    _: AvailabilityReader,
+    quantity: Annotated[int, Query(ge=1, le=MAX_QUERY_UNITS)] = 1,
+    method: Method = "ship",
+    store: Identifier | None = None,
+    channel: Channel = "web",
+) -> ExplanationOut:
+    """The same answer kept whole: every location's part in it, and why it counts or not."""
+    where = checked(Where, {"method": method, "store": store, "channel": channel})
+    found = await checkout.explain(reader, sku, to_query(where, quantity))
+    return explanation_out(found)
+
+
+@router.get(
+    "/availability/{sku:path}",
     response_model=AvailabilityOut,
     responses=responses(404),
     openapi_extra=documented(AvailabilityAsked),
@@ -125,22 +144,6 @@ async def cart(body: CartIn, reader: Reader, request: Request, _: AvailabilityRe
         raise ProblemError(413, "cart-too-large", f"a cart has at most {max_lines} lines")
     lines = [(line.sku, line.quantity) for line in body.lines]
     return cart_out(await checkout.cart(reader, lines, to_query(body, 1)))
-
-
-@router.get("/availability/{sku}/explain", response_model=ExplanationOut, responses=responses())
-async def explain(
-    sku: Annotated[Identifier, Path()],
-    reader: Reader,
-    _: AvailabilityReader,
-    quantity: Annotated[int, Query(ge=1, le=MAX_QUERY_UNITS)] = 1,
-    method: Method = "ship",
-    store: Identifier | None = None,
-    channel: Channel = "web",
-) -> ExplanationOut:
-    """The same answer kept whole: every location's part in it, and why it counts or not."""
-    where = checked(Where, {"method": method, "store": store, "channel": channel})
-    found = await checkout.explain(reader, sku, to_query(where, quantity))
-    return explanation_out(found)
 
 
 @router.post(

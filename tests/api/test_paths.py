@@ -45,3 +45,17 @@ def test_a_location_whose_id_holds_a_slash_can_be_read_counted_and_deactivated(a
     assert client.get(f"/v1/availability/{item}").json()["available"] == 4
     assert client.delete(where).json()["active"] is False
     assert client.get(f"/v1/availability/{item}").json()["available"] == 0
+
+
+def test_a_sku_whose_code_holds_a_slash_has_its_availability_and_explanation(api: Served) -> None:
+    item = f"SKU/{uuid.uuid4().hex[:8]}/XL"
+    stock(api, ("WH-1", item, 7))
+    client = api.client(api.key("availability:read"))
+    where = f"/v1/availability/{quote(item, safe='')}"
+    answer = client.get(where)
+    assert answer.status_code == 200 and (answer.json()["sku"], answer.json()["available"]) == (
+        item,
+        7,
+    )
+    explained = client.get(f"{where}/explain")
+    assert explained.status_code == 200 and explained.json()["sku"] == item, explained.text
