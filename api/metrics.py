@@ -84,7 +84,7 @@ class RequestTimer:
             await self.app(scope, receive, sent)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = getattr(route, "path_format", None) or "unmatched"
             REQUESTS.labels(scope["method"], template, str(status[0])).observe(
                 time.perf_counter() - started
             )
