@@ -17,15 +17,17 @@ from dom.settings import Settings
 bearer = HTTPBearer(auto_error=False, description="an API key: `dom keys create` prints one")
 
 
-def state(request: Request) -> ApiState:
+# Async, though they only read the app's state: a plain `def` dependency would cost every
+# request a trip through the thread pool.
+async def state(request: Request) -> ApiState:
     return request.app.state.api
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     return request.app.state.api.engine
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return request.app.state.api.engine.settings
 
 

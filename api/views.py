@@ -20,6 +20,7 @@ from dom.keys import ApiKey
 from inventory import (
     BatchResult,
     FullCount,
+    HoldOutcome,
     Location,
     Query,
     ReconcileReport,
@@ -77,6 +78,21 @@ def _contributions(found: SkuAvailability) -> list[ContributionOut]:
         )
         for part in found.contributions
     ]  # fmt: skip
+
+
+def hold_out(outcome: HoldOutcome, channel: str) -> ReservationOut:
+    """A hold's answer from its outcome, with no read back: the same for the first answer and
+    its replays (`GET` tells when it was made, and by which order it was consumed)."""
+    return ReservationOut(
+        id=outcome.id,
+        status=outcome.status.value,
+        channel=channel,
+        held=[
+            HeldOut(line=t.line, sku=t.sku, location=t.location, quantity=t.quantity)
+            for t in sorted(outcome.takes, key=lambda t: (t.line, t.location))  # as recorded
+        ],
+        expires_at=from_micros(outcome.expires_us) if outcome.expires_us else None,
+    )
 
 
 def reservation_out(reservation: Reservation) -> ReservationOut:

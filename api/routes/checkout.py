@@ -25,7 +25,14 @@ from api.schemas.checkout import (
 )
 from api.schemas.common import Channel, ClientId, Identifier, In
 from api.schemas.operations import HealthOut
-from api.views import availability_out, cart_out, explanation_out, reservation_out, to_query
+from api.views import (
+    availability_out,
+    cart_out,
+    explanation_out,
+    hold_out,
+    reservation_out,
+    to_query,
+)
 from dom import checkout
 from inventory import AsyncAvailabilityReader, HoldRequest, HoldStatus, ReservationConflict
 
@@ -166,7 +173,7 @@ def reserve(
     metrics.observe_hold(outcome)
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return reservation_out(engine.reservations.get(outcome.id))
+    return hold_out(outcome, request.channel)
 
 
 @router.get(

@@ -9,6 +9,7 @@ still applies; one before is inside it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,7 +59,7 @@ def take(
     if len(lines) > MAX_COUNT_LINES:
         raise InvalidCount(f"a count lists at most {MAX_COUNT_LINES:,} SKUs, got {len(lines):,}")
     if len(set(skus)) != len(skus):
-        twice = sorted({s for s in skus if skus.count(s) > 1})[:5]
+        twice = sorted(sku for sku, n in Counter(skus).items() if n > 1)[:5]
         raise InvalidCount(
             f"a count lists each SKU once; listed more than once: {', '.join(twice)}"
         )

@@ -147,3 +147,16 @@ def test_a_pickup_at_a_store_the_network_does_not_have_is_invalid_input(api: Ser
     hold = {"id": f"cart-{uuid.uuid4().hex}", "lines": [{"sku": sku(), "quantity": 1}],
             "method": "pickup", "store": "NOPE"}  # fmt: skip
     assert client.post("/v1/reservations", json=hold).status_code == 422
+
+
+def test_a_hold_split_over_locations_is_answered_the_same_when_retried(api: Served) -> None:
+    item = sku()
+    stock(api, ("WH-1", item, 2), ("ST-1", item, 2))
+    client = api.client(api.key("reservations:write"))
+    hold = {"id": f"cart-{uuid.uuid4().hex}", "lines": [{"sku": item, "quantity": 4}]}
+    first = client.post("/v1/reservations", json=hold)
+    assert first.status_code == 201, first.text
+    assert sorted(h["location"] for h in first.json()["held"]) == ["ST-1", "WH-1"]
+    assert client.post("/v1/reservations", json=hold).json() == first.json()
+    read = client.get(f"/v1/reservations/{hold['id']}").json()
+    assert read["held"] == first.json()["held"] and read["created_at"] is not None
