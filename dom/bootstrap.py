@@ -10,6 +10,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from dom import embedded_redis
+from dom.events import outbox
 from dom.keys import KeyStore
 from dom.settings import Settings, get_settings
 from inventory import (
@@ -78,6 +79,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         attendance = Attendance(ledger, settings.projection_check_interval_s)
         undo.callback(attendance.close, clean=True)  # nothing was written yet
         keys = KeyStore(engine)
+        outbox.create_tables(engine)
         reader = AvailabilityReader(projection)
         reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)
         sweeper = (
