@@ -45,6 +45,8 @@ SCOPES: Final = (
     "metrics",
     "admin",
 )
+# A writer of orders or rules reads them too: the OMS that submits an order reads it back.
+IMPLIED: Final = {"orders:write": ("orders:read",), "rules:write": ("rules:read",)}
 KEY_PREFIX = "dom_"
 MAX_KEY_NAME_CHARS = 64
 MAX_RATE_PER_S = 1_000_000
@@ -87,8 +89,16 @@ class ApiKey:
     revoked_us: int | None = None
 
     def allows(self, scope: str) -> bool:
-        """`admin` may do anything; every other scope allows only itself."""
-        return scope in self.scopes or "admin" in self.scopes
+        """`admin` may do anything; a writer of orders or rules reads them (IMPLIED); every
+        other scope allows only itself."""
+        return any(scope in grants(held) for held in self.scopes)
+
+
+def grants(scope: str) -> frozenset[str]:
+    """What a key holding `scope` may do."""
+    if scope == "admin":
+        return frozenset(SCOPES)
+    return frozenset((scope, *IMPLIED.get(scope, ())))
 
 
 def digest(secret: str) -> str:
