@@ -72,5 +72,7 @@ AvailabilityReader = Annotated[ApiKey, Security(current_key, scopes=["availabili
 ReservationWriter = Annotated[ApiKey, Security(current_key, scopes=["reservations:write"])]
 StockWriter = Annotated[ApiKey, Security(current_key, scopes=["stock:write"])]
 NetworkWriter = Annotated[ApiKey, Security(current_key, scopes=["network:write"])]
+OrdersReader = Annotated[ApiKey, Security(current_key, scopes=["orders:read"])]
+OrdersWriter = Annotated[ApiKey, Security(current_key, scopes=["orders:write"])]
 MetricsReader = Annotated[ApiKey, Security(current_key, scopes=["metrics"])]
 Admin = Annotated[ApiKey, Security(current_key, scopes=["admin"])]
