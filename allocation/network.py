@@ -6,11 +6,12 @@ cost model reads one array per term instead of walking rules for every order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from allocation.instance import Instance, Location
+from allocation.instance import Instance, Location, StockRecord
 from allocation.rules import Rules
 
 
@@ -61,13 +62,6 @@ def compile_network(instance: Instance) -> Network:
     caps = [rules.max_distance_km.get(t) for t in types]
     has = {c: np.array([c in loc.capabilities for loc in locations]) for c in ("ship", "transfer")}
     index = {loc.id: i for i, loc in enumerate(locations)}
-    per_sku: dict[str, tuple[list[int], list[int]]] = {}
-    for record in instance.stock:
-        n = index[record.location]
-        units = max(0, record.available - _buffer(locations[n], rules))
-        locs, amounts = per_sku.setdefault(record.sku, ([], []))
-        locs.append(n)
-        amounts.append(units)
     return Network(
         locations=locations,
         index=index,
@@ -84,7 +78,32 @@ def compile_network(instance: Instance) -> Network:
         distance_hard=np.array([bool(c and c.mode == "hard") for c in caps]),
         distance_penalty=np.array([c.penalty if c and c.mode == "soft" else 0.0 for c in caps]),
         capacity=np.array([loc.capacity for loc in locations], dtype=np.int64),
-        holders={s: (np.array(ls, int), np.array(us, np.int64)) for s, (ls, us) in per_sku.items()},
+        holders=_holders(locations, index, rules, instance.stock),
+    )
+
+
+def _holders(
+    locations: tuple[Location, ...],
+    index: dict[str, int],
+    rules: Rules,
+    stock: Iterable[StockRecord],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per SKU, the locations holding it and their units, less each location's buffer."""
+    per_sku: dict[str, tuple[list[int], list[int]]] = {}
+    for record in stock:
+        n = index[record.location]
+        units = max(0, record.available - _buffer(locations[n], rules))
+        locs, amounts = per_sku.setdefault(record.sku, ([], []))
+        locs.append(n)
+        amounts.append(units)
+    return {s: (np.array(ls, int), np.array(us, np.int64)) for s, (ls, us) in per_sku.items()}
+
+
+def with_stock(network: Network, stock: Iterable[StockRecord]) -> Network:
+    """The same network and rules over other stock: a live engine compiles its network once
+    and gives each order the stock it sees then."""
+    return replace(
+        network, holders=_holders(network.locations, network.index, network.rules, stock)
     )
 
 

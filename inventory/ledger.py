@@ -199,6 +199,12 @@ class Ledger:
         result.projected_s = time.perf_counter()
         return result
 
+    def write_in(self, conn: Connection, events: list[StockEvent]) -> BatchResult:
+        """Engine-written stock events (a rejected shipment's count or write-off, say), decided
+        by the count rule like any feed's, inside the caller's transaction on locked rows. The
+        caller projects `changed` once it commits."""
+        return ingest_events(conn, list(enumerate(events)), to_micros(self.clock()), locked=True)
+
     def _again(self, valid: list[tuple[int, StockEvent]], result: BatchResult) -> None:
         """Duplicates of recorded events project their positions again, as they stand: the first
         attempt may have committed and then failed to reach the projection."""

@@ -41,10 +41,11 @@ def decide(
     changes: Changes,
     proposed: Mapping[Key, Projected] | None = None,
     cart_ttl_s: int = DEFAULT_CART_TTL_S,
+    begun: bool = False,
 ) -> list[HoldOutcome]:
     """Decide a group of holds in one transaction: as `proposed` (the positions as the
     projection shows them) when SQL agrees, otherwise the locked way. A cart hold that names no TTL is
-    held for `cart_ttl_s`."""
+    held for `cart_ttl_s`. `begun`: the caller's transaction is open already (an order's)."""
     ids = [request.id for request, _ in items]
     if len(set(ids)) != len(ids):
         raise ReservationConflict("the same reservation id twice in one group")
@@ -65,7 +66,7 @@ def decide(
                     HoldOutcome(r.id, HoldStatus.held, t, "", expires_us(r, now_us, cart_ttl_s))
                     for r, t in held
                 ]
-    return _decide_locked(conn, dialect, items, now_us, changes, cart_ttl_s)
+    return _decide_locked(conn, dialect, items, now_us, changes, cart_ttl_s, begun)
 
 
 def _decide_locked(
@@ -75,6 +76,7 @@ def _decide_locked(
     now_us: int,
     changes: Changes,
     cart_ttl_s: int,
+    begun: bool = False,
 ) -> list[HoldOutcome]:
     """Replays answer from the record; the others are decided in arrival order against the
     positions they may take from, locked for the transaction."""
@@ -95,7 +97,8 @@ def _decide_locked(
             if not plan.plain(loc)
         }
     )
-    dialect.begin(conn)
+    if not begun:
+        dialect.begin(conn)
     known, positions = dialect.lookup(conn, [r.id for r, _ in items], keys, fenced)
     replays = {
         request.id: recorded(conn, dialect, request, changes)

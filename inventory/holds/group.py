@@ -9,7 +9,8 @@ proposes when SQL agrees. The hold's terms are availability's: its method, store
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from inventory.availability.reader import AvailabilityReader
@@ -87,6 +88,34 @@ class GroupDecider:
                 outcomes.update((outcome.id, outcome) for outcome in again)
         return [outcomes[request.id] for request in requests]
 
+    def decide_within(
+        self,
+        conn: Any,
+        requests: list[HoldRequest],
+        changes: Changes,
+        given_back: Mapping[tuple[str, str, str], int],
+    ) -> list[HoldOutcome]:
+        """Decide holds inside the caller's open transaction on `conn` (its bare driver
+        connection), on locked rows, never as proposed: an order commits its allocations with
+        itself, all or nothing. `given_back`: units (location, sku, channel) the same
+        transaction released first, which the projection still shows as reserved. Their
+        channels are numbered already (Reservations.hold_in): numbering writes, and SQLite's
+        one writer is the caller's transaction."""
+        plans, shortfalls, _, _ = self._plan(requests, None, given_back)
+        outcomes = {
+            request.id: HoldOutcome(request.id, HoldStatus.refused, (), shortfalls[request.id])
+            for request in requests
+            if request.id in shortfalls
+        }
+        viable = [(request, plans[request.id]) for request in requests if request.id in plans]
+        if viable:
+            now_us = to_micros(self.ledger.clock())
+            decided = decide(
+                conn, self._dialect, viable, now_us, changes, None, self.cart_ttl_s, begun=True
+            )
+            outcomes.update((outcome.id, outcome) for outcome in decided)
+        return [outcomes[request.id] for request in requests]
+
     def _refuse(
         self,
         requests: list[HoldRequest],
@@ -141,7 +170,10 @@ class GroupDecider:
         ]
 
     def _plan(
-        self, requests: list[HoldRequest], view: RecentView | None = None
+        self,
+        requests: list[HoldRequest],
+        view: RecentView | None = None,
+        given_back: Mapping[tuple[str, str, str], int] | None = None,
     ) -> tuple[dict[str, Plan], dict[str, str], Changed, bool]:
         """Each hold's plan from the projection (one read for the group, or none when `view`
         remembers every SKU of it), on the terms availability shows its method, store and
@@ -162,6 +194,8 @@ class GroupDecider:
             version, projected = self.ledger.projection.read_with_version(wanted)
             if view is not None:
                 view.remember(wanted, version, projected)
+        if given_back:
+            projected = _as_given_back(projected, given_back)
         network = self.reader.view_for(version)
         now_s = int(self.reader.clock().timestamp())
         plans: dict[str, Plan] = {}
@@ -184,3 +218,22 @@ class GroupDecider:
             (loc, sku): value for sku, here in projected.items() for loc, value in here.items()
         }
         return plans, shortfalls, proposed, remembered is not None
+
+
+def _as_given_back(
+    projected: Mapping[str, Mapping[str, Projected]], given_back: Mapping[tuple[str, str, str], int]
+) -> dict[str, dict[str, Projected]]:
+    """The positions as they stand once `given_back` units (location, sku, channel) are no
+    longer reserved."""
+    adjusted = {sku: dict(here) for sku, here in projected.items()}
+    for (location, sku, channel), units in given_back.items():
+        value = adjusted.get(sku, {}).get(location)
+        if value is None:
+            continue
+        by_channel = dict(value.by_channel)
+        if channel in by_channel:
+            by_channel[channel] = max(0, by_channel[channel] - units)
+        adjusted[sku][location] = replace(
+            value, reserved=max(0, value.reserved - units), by_channel=by_channel
+        )
+    return adjusted

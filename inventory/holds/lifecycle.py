@@ -151,6 +151,21 @@ def expire(conn: Connection, ids: list[str], now_us: int, changes: Changes) -> l
     return expired
 
 
+def unconsume(conn: Connection, reservation_id: str, now_us: int, changes: Changes) -> bool:
+    """End a consumed hold whose units will never ship (its order's shipment was rejected or
+    cancelled), giving them back, exactly once; False when it was not consumed."""
+    moved = conn.execute(
+        update(RES)
+        .where(RES.c.id == reservation_id, RES.c.status == HoldStatus.consumed)
+        .values(status=HoldStatus.released, closed_us=now_us)
+        .returning(RES.c.id)
+    ).first()
+    if moved is None:
+        return False
+    give_back(conn, [reservation_id], changes)
+    return True
+
+
 def give_back(conn: Connection, ids: list[str], changes: Changes) -> None:
     """Give the units of the holds `ids` back, to their positions and their channels' parts."""
     units: dict[ChannelKey, int] = defaultdict(int)

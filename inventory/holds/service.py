@@ -117,6 +117,59 @@ class Reservations:
         self.ledger.project(changes.positions)
         return status
 
+    # -- inside a caller's transaction (an order commits with its allocations) -----------------
+    def hold_in(
+        self,
+        conn: Connection,
+        requests: list[HoldRequest],
+        changes: Changes,
+        given_back: Mapping[tuple[str, str, str], int] | None = None,
+    ) -> list[HoldOutcome]:
+        """Decide holds inside the caller's transaction, on locked rows: each is held or
+        refused; the caller commits them with what it records, or rolls them all back.
+        `given_back`: units (location, sku, channel) the transaction released before. Call
+        `number_channel` for their channels before the transaction begins."""
+        driver = conn.connection.driver_connection
+        return self._decider.decide_within(driver, requests, changes, given_back or {})
+
+    def number_channel(self, channel: str) -> None:
+        """Give `channel` its number (once, in a transaction of its own): holds count their
+        units by channel."""
+        self.ledger.projection.channels.number_of(channel)
+
+    def consume_in(
+        self, conn: Connection, reservation_id: str, order_id: str, changes: Changes
+    ) -> HoldStatus:
+        """`consume`, inside the caller's transaction: the caller commits it with what it records."""
+        now_us = to_micros(self.ledger.clock())
+        return lifecycle.close(conn, reservation_id, HoldStatus.consumed, now_us, changes, order_id)
+
+    def release_in(self, conn: Connection, reservation_id: str, changes: Changes) -> HoldStatus:
+        """`release`, inside the caller's transaction."""
+        now_us = to_micros(self.ledger.clock())
+        return lifecycle.close(conn, reservation_id, HoldStatus.released, now_us, changes)
+
+    def give_back_in(self, conn: Connection, reservation_id: str, changes: Changes) -> None:
+        """An order gives back the units of a hold it consumed and that will never ship (its
+        shipment was rejected or cancelled): they leave reserved, the hold ends `released`.
+        Inside the caller's transaction; a hold that is not consumed is left as it is."""
+        lifecycle.unconsume(conn, reservation_id, to_micros(self.ledger.clock()), changes)
+
+    def settle_in(
+        self,
+        conn: Connection,
+        reservation_id: str,
+        shipment_id: str,
+        shipped_at: datetime,
+        changes: Changes,
+    ) -> Settlement:
+        """`settle`, inside the caller's transaction."""
+        now = self.ledger.clock()
+        settlement.check(shipment_id, shipped_at, now)
+        return settlement.settle(
+            conn, reservation_id, shipment_id, shipped_at, to_micros(now), changes
+        )
+
     # -- short holds --------------------------------------------------------------------------
     def short(self, positions: Iterable[tuple[str, str]] | None = None) -> list[ShortHold]:
         """Every hold, held or consumed, that stock no longer backs (or those at `positions`,
