@@ -23,6 +23,8 @@ from starlette.exceptions import HTTPException
 
 from dom.feeds import InvalidInbound
 from dom.keys import InvalidKey, UnknownKey
+from dom.orders.errors import InvalidShipmentEvent, OrderConflict, UnknownOrder, UnknownShipment
+from dom.orders.model import IllegalTransition
 from inventory import (
     BatchTooLarge,
     CartTooLarge,
@@ -57,6 +59,11 @@ DOMAIN_ERRORS: dict[type[BaseException], tuple[int, str]] = {
     InvalidCount: (422, "invalid-count"),
     InvalidKey: (422, "invalid-key"),
     InvalidInbound: (422, "invalid-inbound"),
+    InvalidShipmentEvent: (422, "invalid-shipment-event"),
+    IllegalTransition: (409, "illegal-transition"),
+    OrderConflict: (409, "order-conflict"),
+    UnknownOrder: (404, "unknown-order"),
+    UnknownShipment: (404, "unknown-shipment"),
     CartTooLarge: (413, "cart-too-large"),
     BatchTooLarge: (413, "batch-too-large"),
     UnknownReservation: (404, "unknown-reservation"),

@@ -12,6 +12,9 @@ from redis.cluster import RedisCluster
 from dom import embedded_redis
 from dom.events import outbox
 from dom.keys import KeyStore
+from dom.orders.context import OrderTerms
+from dom.orders.service import Orders
+from dom.rulesets import RuleSets
 from dom.settings import Settings, get_settings
 from inventory import (
     Attendance,
@@ -37,10 +40,13 @@ class Engine:
     redis: redis.Redis
     attendance: Attendance
     keys: KeyStore
+    rule_sets: RuleSets
+    orders: Orders
     sweeper: ExpirySweeper | None = None
     embedded: embedded_redis.EmbeddedServer | None = None  # the embedded default's own Redis
 
     def close(self) -> None:
+        self.orders.close()
         if self.sweeper is not None:
             self.sweeper.stop()
         self.reservations.close()
@@ -51,6 +57,15 @@ class Engine:
         self.redis.close()
         if self.embedded is not None:
             self.embedded.close()
+
+
+def order_terms(settings: Settings) -> OrderTerms:
+    return OrderTerms(
+        route_attempts=settings.order_route_attempts,
+        max_rejections=settings.order_max_rejections,
+        exclusion_s=settings.order_exclusion_s,
+        parked_max_s=settings.order_parked_max_s,
+    )
 
 
 def connect_redis(settings: Settings) -> redis.Redis:
@@ -82,15 +97,21 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         outbox.create_tables(engine)
         reader = AvailabilityReader(projection)
         reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)
+        rule_sets = RuleSets(engine)
+        orders = Orders(ledger, reservations, reader, rule_sets, order_terms(settings))
         sweeper = (
             ExpirySweeper(reservations.expire_due, settings.expiry_sweep_interval_s).start()
             if long_running
             else None
         )
+        if long_running:
+            orders.watch(settings.order_sweep_interval_s)
+            undo.callback(orders.close)
         undo.pop_all()
         return Engine(
-            settings, ledger, reader, reservations, client, attendance, keys, sweeper, embedded
-        )
+            settings, ledger, reader, reservations, client, attendance, keys, rule_sets, orders,
+            sweeper, embedded,
+        )  # fmt: skip
     raise AssertionError("unreachable")
 
 

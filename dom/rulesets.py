@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, Column, Engine, MetaData, String, Table, Text, select
 
 from allocation.rules import Rules
-from inventory import to_micros
+from inventory import reading, to_micros
 
 DEFAULT_VERSION = "default"
 ACTIVE_CACHE_S = 1.0  # how long a process routes by the version it last read before reading again
@@ -44,7 +44,7 @@ class RuleSets:
         cached = self._active
         if cached is not None and now - cached[0] < ACTIVE_CACHE_S:
             return cached[1], cached[2]
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(
                 select(RULE_SET.c.version, RULE_SET.c.body)
                 .where(RULE_SET.c.activated_us.is_not(None))

@@ -41,6 +41,17 @@ class Settings(BaseSettings):
     # a key created with its own rate overrides it.
     api_rate_limit_per_s: int = Field(default=5_000, ge=1, le=1_000_000)
 
+    # Orders. Routings of one submission when concurrent orders take its stock first.
+    order_route_attempts: int = Field(default=3, ge=1, le=10)
+    # Rejections of one order before it waits for a person instead of being routed again.
+    order_max_rejections: int = Field(default=3, ge=1, le=100)
+    # How long a location that rejected an order's shipment is left out of that order.
+    order_exclusion_s: int = Field(default=24 * 3600, ge=0, le=90 * 24 * 3600)
+    # How long backordered units wait for stock before they are cancelled.
+    order_parked_max_s: int = Field(default=7 * 24 * 3600, ge=1, le=365 * 24 * 3600)
+    # How often a running process routes parked orders again even if no stock change woke it.
+    order_sweep_interval_s: float = Field(default=30.0, gt=0, le=3600)
+
     @model_validator(mode="after")
     def _cluster_needs_a_url(self) -> Settings:
         if self.redis_cluster and not self.redis_url:

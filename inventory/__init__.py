@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     # domain values
+    "CLIENT_TEXT": "inventory.domain.text",
     "Capability": "inventory.domain.model",
     "EventType": "inventory.domain.model",
     "Location": "inventory.domain.model",
@@ -33,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     "from_micros": "inventory.domain.time",
     # wiring
     "open_engine": "inventory.sql.engine",
+    "reading": "inventory.sql.engine",
     "Projection": "inventory.projection.store",
     "UnknownLocation": "inventory.projection.slots",
     # the write side: locations, policy, safety stock, stock events
@@ -106,6 +108,7 @@ _EXPORTS: dict[str, str] = {
 }
 _RENAMED = {"record_inbound": "record", "close_inbound": "close", "take_full_count": "take"}
 __all__ = [
+    "CLIENT_TEXT",
     "DEFAULT_CART_TTL_S",
     "MAX_BATCH_EVENTS",
     "MAX_CART_SKUS",
@@ -176,6 +179,7 @@ __all__ = [
     "from_micros",
     "open_engine",
     "position_history",
+    "reading",
     "rebuild",
     "reconcile",
     "record_inbound",

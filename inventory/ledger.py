@@ -21,8 +21,9 @@ from inventory.projection.store import Projection
 from inventory.sql import channels as channel_rows
 from inventory.sql import locations as location_rows
 from inventory.sql.current import current
+from inventory.sql.engine import reading
 from inventory.sql.schema import PolicyRow, PositionRow
-from inventory.sql.transaction import transaction
+from inventory.sql.transaction import transaction, with_retries
 from inventory.stock import safety_sql
 from inventory.stock.count_rule import Outcome
 from inventory.stock.feed import parse_batch
@@ -48,6 +49,7 @@ class Ledger:
         self.projection = projection
         self.clock = clock
         self._projector: Projector | None = None
+        self._stock_watchers: list[Callable[[Mapping[tuple[str, str], Projected]], None]] = []
         projection.bind_slots(self.slots)
         projection.bind_channels(self.channel_numbers)
 
@@ -62,6 +64,18 @@ class Ledger:
         the background writer's queue drained."""
         drained = self._projector is None or self._projector.flush(timeout_s)
         return drained and not self.projection.behind
+
+    def watch_stock(self, watcher: Callable[[Mapping[tuple[str, str], Projected]], None]) -> None:
+        """Tell `watcher` the positions every committed batch of stock events changed (the
+        order lifecycle re-routes parked and short orders by them). Called on the ingesting
+        thread after commit: a watcher only takes note and returns."""
+        self._stock_watchers.append(watcher)
+
+    def notify_stock(self, changed: Mapping[tuple[str, str], Projected]) -> None:
+        """Tell the stock watchers of committed changes (engine-written events call it too)."""
+        if changed:
+            for watcher in self._stock_watchers:
+                watcher(changed)
 
     def project(self, changed: Mapping[tuple[str, str], Projected]) -> bool:
         """Show committed changes in the projection now. If Redis refuses them, they are queued
@@ -86,6 +100,16 @@ class Ledger:
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one transaction, retried when a concurrent writer makes it fail cleanly."""
         return transaction(self.engine, work)
+
+    def read(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` on a connection that only reads (inventory.sql.engine.reading), again on a
+        fresh one when a connection dropped under it (a pooled connection a network cut broke)."""
+
+        def attempt() -> T:
+            with reading(self.engine) as conn:
+                return work(conn)
+
+        return with_retries(attempt)
 
     # -- locations and policy -------------------------------------------------------------
     def upsert_locations(self, locations: Iterable[Location]) -> int:
@@ -187,6 +211,7 @@ class Ledger:
                     lambda conn: ingest_events(conn, valid, to_micros(now), locked=True)
                 )
         result.committed_s = time.perf_counter()
+        self.notify_stock(result.changed)
         self._again(valid, result)
         if rejected:
             result.verdicts = sorted(

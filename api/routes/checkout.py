@@ -109,8 +109,9 @@ def documented(model: type[BaseModel]) -> dict:
 
 
 # Registered before the SKU's own route: a SKU may hold a slash, and that route takes the rest.
+# A path no SKU can make (a line break in it) matches no route: 404.
 @router.get(
-    "/availability/{sku:path}/explain", response_model=ExplanationOut, responses=responses()
+    "/availability/{sku:path}/explain", response_model=ExplanationOut, responses=responses(404)
 )
 async def explain(
     sku: Annotated[Identifier, Path()],

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from allocation.instance import Line, Order, PickupAt, ShipTo
-from inventory.domain.text import CLIENT_TEXT
+from inventory import CLIENT_TEXT
 
 MAX_ORDER_LINES = 100
 MAX_LINE_UNITS = 10_000

@@ -45,11 +45,11 @@ class Shipment:
     cost: float
 
 
-def lock_order(conn: Connection, order_id: str) -> Any:
+def lock_order(conn: Connection, order_id: str, lock: bool = True) -> Any:
     """The order's row, locked until the transaction ends (PostgreSQL; SQLite has one writer):
     two changes of one order never interleave."""
     query = select(ORDER).where(ORDER.c.id == order_id)
-    if conn.dialect.name == "postgresql":
+    if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     return conn.execute(query).first()
 
@@ -364,3 +364,72 @@ def first_answer(conn: Connection, order_id: str) -> tuple[str, dict[str, Any]] 
         select(ORDER.c.digest, ORDER.c.first_answer).where(ORDER.c.id == order_id)
     ).first()
     return None if row is None else (row.digest, orjson.loads(row.first_answer))
+
+
+def open_at(conn: Connection, location: str, limit: int) -> list[dict[str, Any]]:
+    """A location's pick list: its open shipments, oldest first, with their lines."""
+    rows = conn.execute(
+        select(SHIPMENT)
+        .where(
+            SHIPMENT.c.location == location,
+            SHIPMENT.c.status.in_([ShipmentStatus.allocated, ShipmentStatus.accepted]),
+        )
+        .order_by(SHIPMENT.c.created_us, SHIPMENT.c.id)
+        .limit(limit)
+    ).all()
+    return [
+        {"id": s.id, "order": s.order_id, "location": s.location, "route": s.route,
+         "status": s.status.value,
+         "lines": [{"id": ln, "sku": sku, "quantity": q} for ln, sku, q in s.lines]}
+        for s in _with_lines(conn, rows)
+    ]  # fmt: skip
+
+
+def in_status(conn: Connection, status: OrderStatus, limit: int) -> list[dict[str, Any]]:
+    """Orders in `status`, the longest unchanged first."""
+    rows = conn.execute(
+        select(ORDER.c.id).where(ORDER.c.status == status).order_by(ORDER.c.updated_us).limit(limit)
+    ).all()
+    return [found for row in rows if (found := view(conn, row.id)) is not None]
+
+
+def shipment_view(conn: Connection, shipment_id: str) -> dict[str, Any] | None:
+    """A shipment as a location sees it, with its order's status."""
+    found = shipment(conn, shipment_id)
+    if found is None:
+        return None
+    status = conn.scalar(select(ORDER.c.status).where(ORDER.c.id == found.order_id))
+    return {
+        "id": found.id, "order": found.order_id, "location": found.location,
+        "route": found.route, "status": found.status.value,
+        "lines": [{"id": ln, "sku": sku, "quantity": q} for ln, sku, q in found.lines],
+        "order_status": str(status),
+    }  # fmt: skip
+
+
+def history(conn: Connection, order_id: str, limit: int) -> list[dict[str, Any]] | None:
+    """Every state change of the order, oldest first (None: no such order)."""
+    if first_answer(conn, order_id) is None:
+        return None
+    rows = conn.execute(
+        select(HISTORY).where(HISTORY.c.order_id == order_id).order_by(HISTORY.c.seq).limit(limit)
+    )
+    return [
+        {"at": iso(r.at_us), "kind": r.kind, "shipment": r.shipment_id,
+         "detail": orjson.loads(r.detail)}
+        for r in rows
+    ]  # fmt: skip
+
+
+def decisions(conn: Connection, order_id: str) -> list[dict[str, Any]] | None:
+    """Every routing decision of the order, oldest first, kept whole (None: no such order)."""
+    if first_answer(conn, order_id) is None:
+        return None
+    rows = conn.execute(
+        select(DECISION).where(DECISION.c.order_id == order_id).order_by(DECISION.c.seq)
+    )
+    return [
+        {"at": iso(r.at_us), "cause": r.cause, "rule_set": r.rule_set,
+         **orjson.loads(r.explanation)}
+        for r in rows
+    ]  # fmt: skip

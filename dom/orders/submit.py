@@ -28,6 +28,7 @@ from dom.orders.context import OrdersContext
 from dom.orders.errors import CartUnusable, OrderConflict
 from dom.orders.model import OrderIn, OrderStatus
 from dom.orders.routing import Routed
+from dom.orders.views import summary
 from inventory import Changes, HoldStatus, Reservation, UnknownReservation
 
 
@@ -37,8 +38,7 @@ class _Again(Exception):
 
 def submit(ctx: OrdersContext, order: OrderIn) -> tuple[dict[str, Any], bool]:
     """The order's answer, and whether it is a replay of an earlier submission."""
-    with ctx.ledger.engine.connect() as conn:
-        first = store.first_answer(conn, order.id)
+    first = ctx.ledger.read(lambda conn: store.first_answer(conn, order.id))
     if first is not None:
         return _replay(order, first), True
     rule_set = ctx.rule_sets.active()
@@ -104,7 +104,7 @@ def _commit(
     version = routed.explanation["rule_set"]
     given_back: dict[tuple[str, str, str], int] = defaultdict(int)
     if cart is not None:
-        status = ctx.reservations.release_in(conn, cart.id, changes)
+        status = ctx.reservations.release_in(conn, cart.id, changes, order.id)
         if status is not HoldStatus.released:
             raise CartUnusable(f"reservation {cart.id!r} is {status}")
         for take in cart.takes:
@@ -144,25 +144,8 @@ def _commit(
     answer = store.view(conn, order.id)
     assert answer is not None
     store.keep_first_answer(conn, order.id, answer)
-    events: list[tuple[str, str, dict[str, Any]]] = [("order.routed", order.id, _summary(answer))]
+    events: list[tuple[str, str, dict[str, Any]]] = [("order.routed", order.id, summary(answer))]
     if status is OrderStatus.parked or answer["backordered"]:
-        events.append(("order.parked", order.id, _summary(answer)))
+        events.append(("order.parked", order.id, summary(answer)))
     outbox.record_many(conn, events, now_us)
     return answer, False
-
-
-def _summary(answer: dict[str, Any]) -> dict[str, Any]:
-    """An order event's payload: where the order stands, without the explanations."""
-    return {
-        "id": answer["id"],
-        "status": answer["status"],
-        "cost": answer["cost"],
-        "shipments": [
-            {"id": s["id"], "location": s["location"], "status": s["status"], "lines": s["lines"]}
-            for s in answer["shipments"]
-        ],
-        "backordered": [
-            {"id": b["id"], "quantity": b["quantity"], "reason": b["reason"]}
-            for b in answer["backordered"]
-        ],
-    }

@@ -70,8 +70,8 @@ class Reservations:
 
     def get(self, reservation_id: str) -> Reservation:
         """The reservation as recorded (UnknownReservation when no hold has this id)."""
-        with self.ledger.engine.connect() as conn:
-            return lookup.find(conn, reservation_id, to_micros(self.ledger.clock()))
+        now_us = to_micros(self.ledger.clock())
+        return self.ledger.read(lambda conn: lookup.find(conn, reservation_id, now_us))
 
     # -- closing ------------------------------------------------------------------------------
     def release(self, reservation_id: str) -> HoldStatus:
@@ -144,10 +144,19 @@ class Reservations:
         now_us = to_micros(self.ledger.clock())
         return lifecycle.close(conn, reservation_id, HoldStatus.consumed, now_us, changes, order_id)
 
-    def release_in(self, conn: Connection, reservation_id: str, changes: Changes) -> HoldStatus:
-        """`release`, inside the caller's transaction."""
+    def release_in(
+        self,
+        conn: Connection,
+        reservation_id: str,
+        changes: Changes,
+        for_order: str | None = None,
+    ) -> HoldStatus:
+        """`release`, inside the caller's transaction; `for_order` names the order whose own
+        allocation takes the units over in that transaction (a cart that became an order)."""
         now_us = to_micros(self.ledger.clock())
-        return lifecycle.close(conn, reservation_id, HoldStatus.released, now_us, changes)
+        return lifecycle.close(
+            conn, reservation_id, HoldStatus.released, now_us, changes, for_order
+        )
 
     def give_back_in(self, conn: Connection, reservation_id: str, changes: Changes) -> None:
         """An order gives back the units of a hold it consumed and that will never ship (its

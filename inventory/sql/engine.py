@@ -6,9 +6,11 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlmodel import SQLModel
 
 from inventory.sql import channels, functions, schema  # noqa: F401  (schema: the tables)
@@ -100,6 +102,16 @@ def _check_schema(engine: Engine) -> None:
 
 
 SNAPSHOT = "dom_snapshot"  # execution option: a long read that must not hold the write lock
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection that only reads. On SQLite it takes no write lock: a read never waits for a
+    writer, nor, made while a transaction of the same thread holds the lock, waits for itself."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execution_options(**{SNAPSHOT: True})
+        yield conn
 
 
 def _sqlite_begin(conn) -> None:
