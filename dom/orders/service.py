@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from dom.events import outbox
 from dom.orders import cancel, reroute, shipments, store, submit
 from dom.orders.context import OrdersContext, OrderTerms
 from dom.orders.errors import UnknownOrder, UnknownShipment
@@ -30,6 +31,7 @@ class Orders:
         terms: OrderTerms = OrderTerms(),
     ) -> None:
         create_tables(ledger.engine)
+        outbox.create_tables(ledger.engine)  # the orders' events are written with them
         self.ctx = OrdersContext(ledger, reservations, Router(reader), rule_sets, terms)
         self._watch: StockWatch | None = None
 
