@@ -51,6 +51,9 @@ EVENT_TYPES: Final = (
 )
 MAX_SUBJECT_CHARS = 128
 MAX_READ_EVENTS = 1_000
+# Set in the connection's info by an append: the pool's check-in, after the commit, tells this
+# process's webhook deliverer that there is something new (dom.events.wakeup).
+APPENDED = "dom.outbox.appended"
 _APPEND_LOCK = 0x646F6D6F7574  # "domout": one advisory lock key for every appender
 
 metadata = MetaData()
@@ -113,6 +116,7 @@ def record_many(
             for t, s, p in events
         ],
     )
+    conn.info[APPENDED] = True
 
 
 def read_after(
