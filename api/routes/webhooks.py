@@ -45,7 +45,8 @@ def read(webhook_id: WebhookId, engine: EngineDep, _: OrdersWriter) -> WebhookOu
 
 @router.delete("/webhooks/{webhook_id}", response_model=WebhookOut, responses=responses(404))
 def delete(webhook_id: WebhookId, engine: EngineDep, _: OrdersWriter) -> WebhookOut:
-    """Stop delivering: nothing more is sent once this is answered. Answers it as it was."""
+    """Stop delivering: no delivery starts after this answer (one under way may finish).
+    Answers the subscription as it was."""
     return webhook_out(engine.webhooks.delete(webhook_id))
 
 

@@ -10,6 +10,7 @@ each at least once: an event is sent again only when its delivery was not record
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from dom.events.subscriptions import MAX_ERROR_CHARS, now_us
 
 MAX_EVENTS_PER_ROUND = 100  # then the lease is given back, and the subscription is due again
 USER_AGENT = "dom-engine-webhooks/1"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def deliver(round_: Round, webhook_id: str, leased_at_s: float) -> None:
         error = post(round_.client, pending.url, pending.secret, event)
         at_us = now_us()
         if error is not None:
+            if pending.failures == 0:  # the first of a run: later ones are in its state
+                log.warning("webhook %s: event %d not delivered: %s", webhook_id, event.seq, error)
             wait_s = retry_delay_s(pending.failures + 1, round_.rng)
             retry_at_us = at_us + int(wait_s * 1_000_000)
             delivery_sql.failed(round_.sql, webhook_id, round_.owner, error, at_us, retry_at_us)

@@ -160,7 +160,7 @@ class Webhooks:
         return subscription(row)
 
     def delete(self, webhook_id: str) -> Subscription:
-        """Deliveries stop: a round under way sends no further event once the row is gone."""
+        """Deliveries stop: a round under way finishes the POST it is in, and sends no other."""
         with self.engine.begin() as conn:
             row = conn.execute(select(WEBHOOK).where(WEBHOOK.c.id == webhook_id)).first()
             if row is None:
