@@ -109,12 +109,13 @@ def record_many(
             raise ValueError(f"an event's subject is 1 to {MAX_SUBJECT_CHARS} characters")
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
-    conn.execute(
-        OUTBOX.insert(),
-        [
-            {"type": t, "subject": s, "payload": orjson.dumps(p).decode(), "created_us": now_us}
-            for t, s, p in events
-        ],
+    # On the driver's executemany: SQLAlchemy's per-row parameter handling cost more than the
+    # insert itself for an ingest batch's stock events (benchmarks/RESULTS.md).
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        f"INSERT INTO {OUTBOX.name} (type, subject, payload, created_us)"
+        f" VALUES ({mark}, {mark}, {mark}, {mark})",
+        [(t, s, orjson.dumps(p).decode(), now_us) for t, s, p in events],
     )
     conn.info[APPENDED] = True
 
