@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
 # Domain event types: what a client may receive (DESIGN.md, "Events and jobs").
 EVENT_TYPES: Final = (
@@ -89,6 +90,28 @@ def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)
 
 
+# Appends skip SQLAlchemy's per-row parameter handling, which cost more than the insert for an
+# ingest batch's stock events; PostgreSQL takes them by COPY, numbered in their order.
+_COLUMNS = "type, subject, payload, created_us"
+_SQLITE_APPEND = f"INSERT INTO {OUTBOX.name} ({_COLUMNS}) VALUES (?, ?, ?, ?)"
+_PG_APPEND = f"COPY {OUTBOX.name} ({_COLUMNS}) FROM STDIN"
+
+
+def _copy(conn: Connection, rows: list[tuple[str, str, str, int]]) -> None:
+    """COPY on the driver's cursor; its errors come out as SQLAlchemy's, as every caller's
+    transaction expects (a dropped connection is retried, say)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with cursor.copy(_PG_APPEND) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi_error as error:
+        raise DBAPIError.instance(_PG_APPEND, None, error, dbapi_error) from error
+    finally:
+        cursor.close()
+
+
 def record(
     conn: Connection, type_: str, subject: str, payload: Mapping[str, Any], now_us: int
 ) -> None:
@@ -107,16 +130,12 @@ def record_many(
             raise UnknownEventType(f"unknown event type {type_!r}")
         if not 1 <= len(subject) <= MAX_SUBJECT_CHARS:
             raise ValueError(f"an event's subject is 1 to {MAX_SUBJECT_CHARS} characters")
+    rows = [(t, s, orjson.dumps(p).decode()) for t, s, p in events]
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
-    # On the driver's executemany: SQLAlchemy's per-row parameter handling cost more than the
-    # insert itself for an ingest batch's stock events (benchmarks/RESULTS.md).
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        f"INSERT INTO {OUTBOX.name} (type, subject, payload, created_us)"
-        f" VALUES ({mark}, {mark}, {mark}, {mark})",
-        [(t, s, orjson.dumps(p).decode(), now_us) for t, s, p in events],
-    )
+        _copy(conn, [(*row, now_us) for row in rows])
+    else:
+        conn.exec_driver_sql(_SQLITE_APPEND, [(*row, now_us) for row in rows])
     conn.info[APPENDED] = True
 
 
