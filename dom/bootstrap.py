@@ -11,7 +11,6 @@ from redis.cluster import RedisCluster
 
 from dom import embedded_redis
 from dom.events import outbox
-from dom.events import stock as stock_events
 from dom.events.deliverer import Deliverer
 from dom.events.subscriptions import Webhooks
 from dom.keys import KeyStore
@@ -88,7 +87,6 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         undo.callback(attendance.close, clean=True)  # nothing was written yet
         keys = KeyStore(engine)
         outbox.create_tables(engine)
-        ledger.with_each_batch(stock_events.record)  # committed with the stock they report
         webhooks = Webhooks(engine)
         reader = AvailabilityReader(projection)
         reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)

@@ -48,7 +48,6 @@ class Ledger:
         self.projection = projection
         self.clock = clock
         self._projector: Projector | None = None
-        self._with_each_batch: Callable[[Connection, BatchResult, int], None] | None = None
         projection.bind_slots(self.slots)
         projection.bind_channels(self.channel_numbers)
 
@@ -63,12 +62,6 @@ class Ledger:
         the background writer's queue drained."""
         drained = self._projector is None or self._projector.flush(timeout_s)
         return drained and not self.projection.behind
-
-    def with_each_batch(self, write: Callable[[Connection, BatchResult, int], None]) -> None:
-        """Call `write(conn, result, now_us)` inside every ingest transaction, once its batch is
-        decided and before it commits: what it writes commits with the batch or not at all (the
-        engine's domain events). It runs again if the transaction is retried."""
-        self._with_each_batch = write
 
     def project(self, changed: Mapping[tuple[str, str], Projected]) -> bool:
         """Show committed changes in the projection now. If Redis refuses them, they are queued
@@ -188,9 +181,11 @@ class Ledger:
         result = BatchResult()
         if valid:
             try:
-                result = self.transaction(lambda conn: self._decide(conn, valid, now))
+                result = self.transaction(lambda conn: ingest_events(conn, valid, to_micros(now)))
             except PositionsMoved:  # another writer came between: again, with the rows locked
-                result = self.transaction(lambda conn: self._decide(conn, valid, now, True))
+                result = self.transaction(
+                    lambda conn: ingest_events(conn, valid, to_micros(now), locked=True)
+                )
         result.committed_s = time.perf_counter()
         self._again(valid, result)
         if rejected:
@@ -202,19 +197,6 @@ class Ledger:
             return result
         self.project(result.to_project())
         result.projected_s = time.perf_counter()
-        return result
-
-    def _decide(
-        self,
-        conn: Connection,
-        valid: list[tuple[int, StockEvent]],
-        now: datetime,
-        locked: bool = False,
-    ) -> BatchResult:
-        now_us = to_micros(now)
-        result = ingest_events(conn, valid, now_us, locked=locked)
-        if self._with_each_batch is not None and result.changed:
-            self._with_each_batch(conn, result, now_us)
         return result
 
     def _again(self, valid: list[tuple[int, StockEvent]], result: BatchResult) -> None:

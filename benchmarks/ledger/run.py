@@ -21,7 +21,6 @@ import numpy as np
 import orjson
 
 from benchmarks.ledger.stores import fresh_ledger
-from dom.events import outbox, stock
 from dom.synthetic import Network, feed_events, generate_network, stock_events
 from inventory.availability.reader import AvailabilityReader
 from inventory.availability.sources import Query
@@ -153,29 +152,17 @@ def main(argv: list[str] | None = None) -> dict:
         action="store_true",
         help="load the stock, then only the group-commit holds (for side-by-side runs)",
     )
-    parser.add_argument(
-        "--stock-events",
-        action="store_true",
-        help="write the engine's stock events in each ingest transaction, as `dom serve` does",
-    )
-    parser.add_argument(
-        "--ingest-only", action="store_true", help="stop after the feed (for side-by-side runs)"
-    )
     args = parser.parse_args(argv)
 
     network = generate_network(args.stores, args.skus, args.seed)
     figures: dict = {
         "backend": args.backend,
-        "stock_events": args.stock_events,
         "stores": args.stores,
         "skus": args.skus,
         "positions": len(network.stock),
     }
     with fresh_ledger(args.backend) as (ledger, reader):
         ledger.upsert_locations(network.locations)
-        if args.stock_events:
-            outbox.create_tables(ledger.engine)
-            ledger.with_each_batch(stock.record)
         now = datetime.now(UTC)
         figures |= ingest(
             ledger,
@@ -198,8 +185,6 @@ def main(argv: list[str] | None = None) -> dict:
             )
         )
         figures |= ingest(ledger, feed, "feed")
-        if args.ingest_only:
-            return _report(figures)
         figures |= availability(reader, network, args.carts, args.cart_skus, args.seed)
         figures |= holds(
             ledger, reader, network, args.clients, args.hold_seconds, group_commit=False

@@ -58,9 +58,6 @@ class BatchResult:
     replayed: dict[Key, Projected] = field(
         default_factory=dict
     )  # duplicates' positions, as they stand
-    # The on_hand each changed position had before the batch; a position that held no stock
-    # event before (new, or never fed) is not in it.
-    on_hand_before: dict[Key, int] = field(default_factory=dict)
     committed_s: float = 0.0  # perf_counter when SQL committed
     projected_s: float = 0.0  # perf_counter when the projection showed it
 
@@ -225,11 +222,8 @@ class _Batch:
             self.result.changed[key] = Projected.of(
                 version, new.on_hand, row.reserved, row.safety, new.reported_us
             )
-            if row.last_event_id is not None:
-                self.result.on_hand_before[key] = row.on_hand
         else:
             self.result.changed.pop(key, None)
-            self.result.on_hand_before.pop(key, None)
         return _position_write((
             row.location, row.sku, new.on_hand, new.count_us, new.count_id, new.last_delta_us,
             new.reported_us, version, head, stamp, row.version, row.last_event_id,

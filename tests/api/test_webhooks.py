@@ -7,14 +7,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from dom.events.signing import TOLERANCE_S
-from tests.api.conftest import sku, stock
 from tests.api.served import Served, free_port, serve
 from tests.api.test_events import record
 from tests.dom.webhook_receiver import Receiver, receiving, wait_for
@@ -213,20 +211,3 @@ def test_two_api_processes_deliver_each_event_once_in_order(tmp_path: Path) -> N
         wait_for(lambda: len(receiver.taken()) >= 30)
         time.sleep(0.3)
         assert [e["seq"] for e in receiver.taken()] == seqs
-
-
-def test_a_subscriber_hears_of_a_sku_selling_out_through_the_stock_feed(
-    api: Served, writer: httpx.Client, receiver: Receiver
-) -> None:
-    item = sku()
-    stock(api, ("WH-1", item, 2))
-    subscribe(writer, receiver, types=["stock.out", "stock.back"], subject=item)
-    sale = {"event_id": f"s-{uuid.uuid4().hex}", "location": "WH-1", "sku": item, "type": "sale",
-            "quantity": 2, "occurred_at": datetime.now(UTC).isoformat(), "source": "test"}  # fmt: skip
-    answer = api.admin().post("/v1/stock-events", json={"events": [sale]})
-    assert answer.status_code == 200 and answer.json()["summary"]["applied"] == 1, answer.text
-    wait_for(receiver.taken)
-    time.sleep(0.2)
-    assert [(e["type"], e["subject"]) for e in receiver.taken()] == [("stock.out", item)]
-    assert receiver.taken()[0]["payload"] == {"location": "WH-1", "sku": item, "on_hand": 0,
-                                              "reserved": 0, "safety": 0, "available": 0}  # fmt: skip
