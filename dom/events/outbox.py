@@ -90,8 +90,9 @@ def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)
 
 
-# Appends skip SQLAlchemy's per-row parameter handling, which cost more than the insert for an
-# ingest batch's stock events; PostgreSQL takes them by COPY, numbered in their order.
+# Appends skip SQLAlchemy's per-row parameter handling, which cost more than the inserts when a
+# transaction appends hundreds of events; PostgreSQL takes them by COPY, numbered in their order
+# (half an executemany's time; benchmarks/RESULTS.md, "Stock events in the ingest transaction").
 _COLUMNS = "type, subject, payload, created_us"
 _SQLITE_APPEND = f"INSERT INTO {OUTBOX.name} ({_COLUMNS}) VALUES (?, ?, ?, ?)"
 _PG_APPEND = f"COPY {OUTBOX.name} ({_COLUMNS}) FROM STDIN"
