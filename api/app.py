@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import metrics, problems
 from api.limits import BodyLimit
-from api.routes import checkout, feeds, health, network, operations, orders
+from api.routes import checkout, events, feeds, health, network, operations, orders, webhooks
 from api.state import open_state
 from dom.bootstrap import build
 from dom.settings import Settings, get_settings
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     problems.install(app)
-    for module in (checkout, feeds, network, operations, orders, health):
+    for module in (checkout, feeds, network, events, webhooks, operations, orders, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit)
     app.add_middleware(metrics.RequestTimer)

@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sql
 from starlette.exceptions import HTTPException
 
+from dom.events.feed import InvalidCursor
+from dom.events.subscriptions import InvalidWebhook, TooManyWebhooks, UnknownWebhook
 from dom.feeds import InvalidInbound
 from dom.keys import InvalidKey, UnknownKey
 from dom.orders.errors import InvalidShipmentEvent, OrderConflict, UnknownOrder, UnknownShipment
@@ -64,11 +66,15 @@ DOMAIN_ERRORS: dict[type[BaseException], tuple[int, str]] = {
     OrderConflict: (409, "order-conflict"),
     UnknownOrder: (404, "unknown-order"),
     UnknownShipment: (404, "unknown-shipment"),
+    InvalidCursor: (422, "invalid-cursor"),
+    InvalidWebhook: (422, "invalid-webhook"),
     CartTooLarge: (413, "cart-too-large"),
     BatchTooLarge: (413, "batch-too-large"),
     UnknownReservation: (404, "unknown-reservation"),
     UnknownKey: (404, "unknown-key"),
     UnknownLocation: (404, "unknown-location"),
+    UnknownWebhook: (404, "unknown-webhook"),
+    TooManyWebhooks: (409, "too-many-webhooks"),
     HoldShort: (409, "hold-short"),
     ReservationConflict: (409, "reservation-conflict"),
     NetworkNotPublished: (503, "network-not-published"),

@@ -11,6 +11,8 @@ from redis.cluster import RedisCluster
 
 from dom import embedded_redis
 from dom.events import outbox
+from dom.events.deliverer import Deliverer
+from dom.events.subscriptions import Webhooks
 from dom.keys import KeyStore
 from dom.orders.context import OrderTerms
 from dom.orders.service import Orders
@@ -40,13 +42,17 @@ class Engine:
     redis: redis.Redis
     attendance: Attendance
     keys: KeyStore
+    webhooks: Webhooks
     rule_sets: RuleSets
     orders: Orders
     sweeper: ExpirySweeper | None = None
     embedded: embedded_redis.EmbeddedServer | None = None  # the embedded default's own Redis
+    deliverer: Deliverer | None = None  # a long-running process delivers webhooks
 
     def close(self) -> None:
         self.orders.close()
+        if self.deliverer is not None:
+            self.deliverer.stop()
         if self.sweeper is not None:
             self.sweeper.stop()
         self.reservations.close()
@@ -76,7 +82,8 @@ def connect_redis(settings: Settings) -> redis.Redis:
 
 
 def build(settings: Settings, long_running: bool = False) -> Engine:
-    """Wire the engine. A long-running process (API, worker) also expires due holds by itself.
+    """Wire the engine. A long-running process (API, worker) also expires due holds and
+    delivers webhooks by itself.
     If a part fails to start (a wrong database URL, say), the parts already started are closed."""
     with ExitStack() as undo:
         embedded = None
@@ -95,6 +102,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         undo.callback(attendance.close, clean=True)  # nothing was written yet
         keys = KeyStore(engine)
         outbox.create_tables(engine)
+        webhooks = Webhooks(engine)
         reader = AvailabilityReader(projection)
         reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)
         rule_sets = RuleSets(engine)
@@ -104,13 +112,20 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
             if long_running
             else None
         )
+        if sweeper is not None:
+            undo.callback(sweeper.stop)
         if long_running:
             orders.watch(settings.order_sweep_interval_s)
             undo.callback(orders.close)
+        deliverer = (
+            Deliverer(engine, settings.webhook_poll_interval_s, settings.webhook_timeout_s).start()
+            if long_running
+            else None
+        )
         undo.pop_all()
         return Engine(
-            settings, ledger, reader, reservations, client, attendance, keys, rule_sets, orders,
-            sweeper, embedded,
+            settings, ledger, reader, reservations, client, attendance, keys, webhooks, rule_sets,
+            orders, sweeper, embedded, deliverer,
         )  # fmt: skip
     raise AssertionError("unreachable")
 

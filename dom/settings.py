@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     # projection (a Redis server that restarted is rebuilt from SQL). At most 30 s: a process on
     # another host not heard of for 60 s is taken as gone (inventory.projection.freshness).
     projection_check_interval_s: float = Field(default=10.0, gt=0, le=30)
+    # How often a long-running process looks for webhooks to deliver (events committed by this
+    # process wake it at once), and how long a receiver has to answer a delivery. A stop waits
+    # for the deliveries under way, so at most the timeout.
+    webhook_poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=20)
     # Lines one cart availability call may ask about (at most the reader's MAX_CART_SKUS).
     cart_max_lines: int = Field(default=100, ge=1, le=MAX_CART_SKUS)
     # /metrics answers a scrape from this machine without a key; elsewhere it needs the scope.

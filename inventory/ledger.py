@@ -211,7 +211,6 @@ class Ledger:
                     lambda conn: ingest_events(conn, valid, to_micros(now), locked=True)
                 )
         result.committed_s = time.perf_counter()
-        self.notify_stock(result.changed)
         self._again(valid, result)
         if rejected:
             result.verdicts = sorted(
@@ -219,9 +218,11 @@ class Ledger:
             )
         if not wait:
             self.projector().submit(result.to_project(), result.committed_s)
+            self.notify_stock(result.changed)
             return result
         self.project(result.to_project())
         result.projected_s = time.perf_counter()
+        self.notify_stock(result.changed)  # once the projection shows it: watchers route by it
         return result
 
     def write_in(self, conn: Connection, events: list[StockEvent]) -> BatchResult:

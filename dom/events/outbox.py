@@ -29,6 +29,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
 # Domain event types: what a client may receive (DESIGN.md, "Events and jobs").
 EVENT_TYPES: Final = (
@@ -51,6 +52,9 @@ EVENT_TYPES: Final = (
 )
 MAX_SUBJECT_CHARS = 128
 MAX_READ_EVENTS = 1_000
+# Set in the connection's info by an append: the pool's check-in, after the commit, tells this
+# process's webhook deliverer that there is something new (dom.events.wakeup).
+APPENDED = "dom.outbox.appended"
 _APPEND_LOCK = 0x646F6D6F7574  # "domout": one advisory lock key for every appender
 
 metadata = MetaData()
@@ -86,6 +90,29 @@ def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)
 
 
+# Appends skip SQLAlchemy's per-row parameter handling, which cost more than the inserts when a
+# transaction appends hundreds of events; PostgreSQL takes them by COPY, numbered in their order
+# (half an executemany's time; benchmarks/RESULTS.md, "Stock events in the ingest transaction").
+_COLUMNS = "type, subject, payload, created_us"
+_SQLITE_APPEND = f"INSERT INTO {OUTBOX.name} ({_COLUMNS}) VALUES (?, ?, ?, ?)"
+_PG_APPEND = f"COPY {OUTBOX.name} ({_COLUMNS}) FROM STDIN"
+
+
+def _copy(conn: Connection, rows: list[tuple[str, str, str, int]]) -> None:
+    """COPY on the driver's cursor; its errors come out as SQLAlchemy's, as every caller's
+    transaction expects (a dropped connection is retried, say)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with cursor.copy(_PG_APPEND) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi_error as error:
+        raise DBAPIError.instance(_PG_APPEND, None, error, dbapi_error) from error
+    finally:
+        cursor.close()
+
+
 def record(
     conn: Connection, type_: str, subject: str, payload: Mapping[str, Any], now_us: int
 ) -> None:
@@ -104,15 +131,13 @@ def record_many(
             raise UnknownEventType(f"unknown event type {type_!r}")
         if not 1 <= len(subject) <= MAX_SUBJECT_CHARS:
             raise ValueError(f"an event's subject is 1 to {MAX_SUBJECT_CHARS} characters")
+    rows = [(t, s, orjson.dumps(p).decode()) for t, s, p in events]
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK})
-    conn.execute(
-        OUTBOX.insert(),
-        [
-            {"type": t, "subject": s, "payload": orjson.dumps(p).decode(), "created_us": now_us}
-            for t, s, p in events
-        ],
-    )
+        _copy(conn, [(*row, now_us) for row in rows])
+    else:
+        conn.exec_driver_sql(_SQLITE_APPEND, [(*row, now_us) for row in rows])
+    conn.info[APPENDED] = True
 
 
 def read_after(

@@ -30,6 +30,7 @@ def api(
 ) -> Iterator[Served]:
     folder = tmp_path_factory.mktemp(f"api-{request.param}")
     env: dict[str, str] = {"DOM_METRICS_OPEN_ON_LOOPBACK": "false"}
+    env |= getattr(request.module, "SERVER_ENV", {})  # a module's own settings, if it has any
     schema = None
     if request.param == "server":
         admin = request.getfixturevalue("postgres_admin")
