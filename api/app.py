@@ -12,7 +12,17 @@ from starlette.concurrency import run_in_threadpool
 
 from api import metrics, problems
 from api.limits import BodyLimit
-from api.routes import checkout, events, feeds, health, network, operations, orders, webhooks
+from api.routes import (
+    checkout,
+    events,
+    feeds,
+    health,
+    network,
+    operations,
+    orders,
+    returns,
+    webhooks,
+)
 from api.state import open_state
 from dom.bootstrap import build
 from dom.settings import Settings, get_settings
@@ -48,7 +58,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     problems.install(app)
-    for module in (checkout, feeds, network, events, webhooks, operations, orders, health):
+    for module in (
+        checkout,
+        feeds,
+        network,
+        events,
+        webhooks,
+        operations,
+        orders,
+        returns,
+        health,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit)
     app.add_middleware(metrics.RequestTimer)

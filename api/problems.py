@@ -27,6 +27,7 @@ from dom.feeds import InvalidInbound
 from dom.keys import InvalidKey, UnknownKey
 from dom.orders.errors import InvalidShipmentEvent, OrderConflict, UnknownOrder, UnknownShipment
 from dom.orders.model import IllegalTransition
+from dom.returns.errors import InvalidReturn, ReturnConflict, UnknownReturn
 from inventory import (
     BatchTooLarge,
     CartTooLarge,
@@ -66,6 +67,9 @@ DOMAIN_ERRORS: dict[type[BaseException], tuple[int, str]] = {
     OrderConflict: (409, "order-conflict"),
     UnknownOrder: (404, "unknown-order"),
     UnknownShipment: (404, "unknown-shipment"),
+    InvalidReturn: (422, "invalid-return"),
+    ReturnConflict: (409, "return-conflict"),
+    UnknownReturn: (404, "unknown-return"),
     InvalidCursor: (422, "invalid-cursor"),
     InvalidWebhook: (422, "invalid-webhook"),
     CartTooLarge: (413, "cart-too-large"),

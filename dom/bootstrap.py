@@ -16,6 +16,7 @@ from dom.events.subscriptions import Webhooks
 from dom.keys import KeyStore
 from dom.orders.context import OrderTerms
 from dom.orders.service import Orders
+from dom.returns.service import Returns
 from dom.rulesets import RuleSets
 from dom.settings import Settings, get_settings
 from inventory import (
@@ -45,6 +46,7 @@ class Engine:
     webhooks: Webhooks
     rule_sets: RuleSets
     orders: Orders
+    returns: Returns
     sweeper: ExpirySweeper | None = None
     embedded: embedded_redis.EmbeddedServer | None = None  # the embedded default's own Redis
     deliverer: Deliverer | None = None  # a long-running process delivers webhooks
@@ -107,6 +109,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)
         rule_sets = RuleSets(engine)
         orders = Orders(ledger, reservations, reader, rule_sets, order_terms(settings))
+        returns = Returns(ledger, rule_sets)
         sweeper = (
             ExpirySweeper(reservations.expire_due, settings.expiry_sweep_interval_s).start()
             if long_running
@@ -125,7 +128,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         undo.pop_all()
         return Engine(
             settings, ledger, reader, reservations, client, attendance, keys, webhooks, rule_sets,
-            orders, sweeper, embedded, deliverer,
+            orders, returns, sweeper, embedded, deliverer,
         )  # fmt: skip
     raise AssertionError("unreachable")
 

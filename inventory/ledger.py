@@ -259,6 +259,18 @@ class Ledger:
             from_micros(row.reported_us) if row.reported_us is not None else None,
         )  # fmt: skip
 
+    @staticmethod
+    def carriers_in(conn: Connection, skus: Iterable[str]) -> dict[str, frozenset[str]]:
+        """The locations that carry each of `skus` (hold a position for it, whatever its stock):
+        where it sells. Inside the caller's transaction or read."""
+        wanted = sorted(set(skus))
+        found: dict[str, set[str]] = {sku: set() for sku in wanted}
+        for location, sku in conn.execute(
+            select(POS.c.location, POS.c.sku).where(POS.c.sku.in_(wanted))
+        ):
+            found[sku].add(location)
+        return {sku: frozenset(places) for sku, places in found.items()}
+
     def positions_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(POS)) or 0)

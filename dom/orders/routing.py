@@ -26,7 +26,7 @@ from allocation.plan import order_plan
 from allocation.rules import Rules
 from allocation.single import solve_order
 from dom.orders.model import OrderIn
-from inventory import AvailabilityReader, Location, Query
+from inventory import AvailabilityReader, Capability, Location, Query
 
 MAX_EXPLAINED = 200  # candidates and exclusions kept in one decision's explanation
 MAX_NETWORKS = 4  # compiled networks kept (by network and rule-set version)
@@ -43,8 +43,10 @@ class Routed:
 
 
 def allocation_location(location: Location) -> AllocationLocation:
-    """The ledger's location as the allocation core sees it: an inactive one serves nothing."""
-    capabilities = tuple(sorted(c.value for c in location.capabilities)) if location.active else ()
+    """The ledger's location as the allocation core sees it: an inactive one serves nothing;
+    a returns centre is a flag of the allocation core's, not one of its capabilities."""
+    held = location.capabilities - {Capability.returns_centre} if location.active else set()
+    capabilities = tuple(sorted(c.value for c in held))
     return AllocationLocation(
         id=location.id,
         type=location.type.value,
@@ -54,6 +56,7 @@ def allocation_location(location: Location) -> AllocationLocation:
         capacity=location.capacity_per_day,
         lead_time_hours=location.lead_time_hours,
         transfer_days=location.transfer_days,
+        returns_centre=location.can(Capability.returns_centre),
     )
 
 

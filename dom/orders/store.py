@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
-from dom.orders.model import OrderIn, OrderStatus, ShipmentStatus, order_status
+from dom.orders.model import OrderIn, OrderStatus, ShipmentStatus, finished, order_status
 from dom.orders.tables import (
     BACKORDER,
     DECISION,
@@ -352,6 +352,23 @@ def add_penalties(conn: Connection, order_id: str, penalties: float) -> None:
             .where(ORDER.c.id == order_id)
             .values(penalties=ORDER.c.penalties + penalties)
         )
+
+
+def delivered(conn: Connection, order_id: str) -> dict[str, tuple[str, int, float]]:
+    """Each line of the order: its SKU, the units the customer has (shipped parcels, collected
+    pickups) and its unit price. What a return of the order may give back."""
+    body = conn.scalar(select(ORDER.c.body).where(ORDER.c.id == order_id))
+    if body is None:
+        return {}
+    got: dict[str, int] = defaultdict(int)
+    for found in shipments(conn, order_id):
+        if finished(found.route, found.status):
+            for line_id, _, units in found.lines:
+                got[line_id] += units
+    return {
+        line["id"]: (line["sku"], got[line["id"]], float(line.get("price", 0.0)))
+        for line in orjson.loads(body)["lines"]
+    }
 
 
 def keep_first_answer(conn: Connection, order_id: str, answer: Mapping[str, Any]) -> None:

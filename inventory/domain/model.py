@@ -18,6 +18,7 @@ class Capability(StrEnum):
     pickup = "pickup"  # click-and-collect point
     transfer = "transfer"  # can send stock to a store
     returns = "returns"  # accepts returned goods
+    returns_centre = "returns_centre"  # grades damaged returns: where they go when one exists
 
 
 class EventType(StrEnum):
