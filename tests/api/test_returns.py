@@ -162,9 +162,7 @@ def test_a_parcel_handed_to_a_carrier_goes_to_a_warehouse_never_a_store(
     assert line["cost_breakdown"]["transport"] > 4.0  # the carrier's base and distance
 
 
-def test_a_return_gives_back_no_more_than_the_customer_has(
-    api: Served, oms: httpx.Client
-) -> None:
+def test_a_return_gives_back_no_more_than_the_customer_has(api: Served, oms: httpx.Client) -> None:
     item = sku()
     stock(api, ("ST-1", item, 6))
     order = delivered_order(oms, item, 3)
@@ -177,9 +175,9 @@ def test_a_return_gives_back_no_more_than_the_customer_has(
     register(oms, a_return({**line, "quantity": 1}, order=order["id"]))
     open_order = submit(oms, an_order((item, 1)))  # allocated, not shipped: nothing to return
     early = a_return({**line, "quantity": 1}, order=open_order["id"])
-    assert "the customer has 0" in assert_problem(oms.post("/v1/returns", json=early), 409)[
-        "detail"
-    ]
+    assert (
+        "the customer has 0" in assert_problem(oms.post("/v1/returns", json=early), 409)["detail"]
+    )
 
 
 def test_a_retry_returns_the_return_and_another_body_is_a_conflict(
