@@ -1,19 +1,21 @@
 """The order lifecycle against a plain reference model, on both backends: random sequences of
 stock events, cart holds (held, released, expired), orders (some consuming a cart), shipment
-events (accepted, shipped, made ready, collected, rejected for each reason, cancelled) and
-cancellations. After every step:
+events (accepted, shipped, made ready, collected, rejected for each reason, cancelled),
+cancellations, and returns of what customers have (registered, refused past what they have,
+received at their destination). After every step:
   - every position's on_hand is the model's (stock events, settlements and rejections applied
     by hand), and its reserved is the units of the held carts and open shipments there;
   - nothing is oversold: where reserved exceeds on_hand, only cart holds are short (every short
     allocation has been moved back to its order and routed again);
   - every reservation moves on from `held` once, and never back;
-  - every ordered unit is in a shipment that stands, backordered, or cancelled.
+  - every ordered unit is in a shipment that stands, backordered, or cancelled;
+  - returned units are back in stock where their line went, once, when sellable.
 The model does not route: it checks the engine's plans against what the engine may not do.
 """
 
 from __future__ import annotations
 
-import uuid
+import itertools
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +36,9 @@ from sqlalchemy import select
 from dom.orders.model import OrderIn, RejectionReason, ShipmentEvent
 from dom.orders.service import Orders
 from dom.orders.watch import StockWatch
+from dom.returns.errors import InvalidReturn, ReturnConflict
+from dom.returns.model import ReturnIn
+from dom.returns.service import Returns
 from dom.rulesets import RuleSets
 from inventory import HoldStatus, LocationIn, Reservations
 from inventory.sql.schema import ReservationRow
@@ -41,17 +46,24 @@ from tests.conftest import Backend
 
 RES = ReservationRow.__table__
 LOCATIONS = [
-    LocationIn(id="WH", type="warehouse", lat=48.85, lon=2.35, capabilities={"ship", "transfer"}),
-    LocationIn(id="S1", type="store", lat=45.76, lon=4.83, capabilities={"ship", "pickup"}),
+    LocationIn(
+        id="WH", type="warehouse", lat=48.85, lon=2.35, capabilities={"ship", "transfer", "returns"}
+    ),
+    LocationIn(
+        id="S1", type="store", lat=45.76, lon=4.83, capabilities={"ship", "pickup", "returns"}
+    ),
     LocationIn(id="S2", type="store", lat=43.30, lon=5.37, capabilities={"pickup"}),
 ]
 PLACES = ["WH", "S1", "S2"]
 CART_TTL_S = 600
+MACHINES = itertools.count()  # each machine's SKUs are its own in the test's ledger
 NEXT = {"ship": ["accepted", "shipped", "rejected", "cancelled"],
         "transfer": ["accepted", "shipped", "ready_for_pickup", "collected", "rejected",
                      "cancelled"],
         "shelf": ["accepted", "ready_for_pickup", "collected", "rejected", "cancelled"]}  # fmt: skip
 SETTLES = {"ship": "shipped", "transfer": "shipped", "shelf": "collected"}
+FINISHES = {"ship": "shipped", "transfer": "collected", "shelf": "collected"}  # the customer has it
+DROP_OFFS = [{"store": "S1"}, {"store": "S2"}, {"lat": 45.7, "lon": 4.8}]  # S2 takes no returns
 
 
 class Lifecycle(RuleBasedStateMachine):
@@ -64,12 +76,16 @@ class Lifecycle(RuleBasedStateMachine):
         self.watch = StockWatch(self.orders.ctx, 3600)  # its passes are run by hand, below
         self.changed: set[tuple[str, str]] = set()
         ledger.watch_stock(lambda changed: self.changed.update(changed))
-        tag = uuid.uuid4().hex[:6]
+        tag = f"{next(MACHINES):05d}"  # not random: the same ids draw the same examples
         self.skus = [f"A-{tag}", f"B-{tag}"]
         self.on_hand: dict[tuple[str, str], int] = defaultdict(int)
         self.carts: dict[str, HoldStatus] = {}
         self.seen: dict[str, list[HoldStatus]] = defaultdict(list)
         self.order_ids: list[str] = []
+        self.returns = Returns(ledger, self.orders.ctx.rule_sets)
+        self.delivered: dict[tuple[str, str], int] = defaultdict(int)  # (order, line): units
+        self.returned: dict[tuple[str, str], int] = defaultdict(int)
+        self.unreceived: dict[str, list[dict[str, Any]]] = {}  # return id: its lines, routed
         self.n = 0
 
     # -- helpers -------------------------------------------------------------------------------
@@ -105,7 +121,13 @@ class Lifecycle(RuleBasedStateMachine):
     # -- stock ---------------------------------------------------------------------------------
     @initialize()
     def network(self) -> None:
+        """The locations, and some stock of each SKU at each, so that orders are served early."""
         self.backend.ledger.upsert_locations([loc.to_location() for loc in LOCATIONS])
+        for place in PLACES:
+            for sku in self.skus:
+                self._ingest(place, sku, "receive", 2)
+                self.on_hand[(place, sku)] += 2
+        self.changed.clear()
 
     @rule(place=st.sampled_from(PLACES), sku=st.integers(0, 1), units=st.integers(1, 4))
     def receive(self, place: str, sku: int, units: int) -> None:
@@ -185,15 +207,39 @@ class Lifecycle(RuleBasedStateMachine):
         reason = None
         if kind is ShipmentEvent.rejected:
             reason = data.draw(st.sampled_from(list(RejectionReason)))
+        self._post(shipment, kind, reason)
+
+    @precondition(lambda self: self.order_ids)
+    @rule(data=st.data())
+    def deliver(self, data: st.DataObject) -> None:
+        """A shipment goes all the way to the customer (so that there is something to return)."""
+        self._tick()
+        open_ = [s for s in self._open_shipments() if s["status"] in ("allocated", "accepted")]
+        if not open_:
+            return
+        shipment = data.draw(st.sampled_from(open_))
+        steps = {"ship": ["shipped"], "transfer": ["shipped", "ready_for_pickup", "collected"],
+                 "shelf": ["ready_for_pickup", "collected"]}[shipment["route"]]  # fmt: skip
+        for kind in steps:
+            self._tick()
+            if not self._post(shipment, ShipmentEvent(kind), None):
+                return  # a watch pass moved it (a count left it short): it stands elsewhere
+
+    def _post(
+        self, shipment: dict[str, Any], kind: ShipmentEvent, reason: RejectionReason | None
+    ) -> bool:
+        """Post the event and apply its effect to the model; whether the engine took it."""
         try:
             _, replayed = self.orders.post_event(shipment["id"], kind, reason)
         except ValueError:  # an illegal move for its state: refused, nothing changes
-            return
+            return False
         if replayed:
-            return
+            return False
         order = self.orders.get(shipment["order"])
         lines = {line["id"]: line["sku"] for line in order["lines"]}
         for line in shipment["lines"]:
+            if kind == FINISHES[shipment["route"]]:
+                self.delivered[(shipment["order"], line["id"])] += line["quantity"]
             key = (shipment["location"], lines[line["id"]])
             if kind == SETTLES[shipment["route"]] or reason is RejectionReason.damaged:
                 self.on_hand[key] -= line["quantity"]
@@ -201,6 +247,7 @@ class Lifecycle(RuleBasedStateMachine):
                 self.on_hand[key] = 0
         self.changed.update((shipment["location"], sku) for sku in self.skus)
         self._settle_watch()
+        return True
 
     @precondition(lambda self: self.order_ids)
     @rule(data=st.data())
@@ -211,6 +258,57 @@ class Lifecycle(RuleBasedStateMachine):
             self.orders.cancel(order_id, None, "test")
         except Exception as error:  # nothing left to cancel: a conflict, and nothing changes
             assert "nothing left to cancel" in str(error)
+
+    # -- returns -------------------------------------------------------------------------------
+    @precondition(lambda self: self.delivered)
+    @rule(data=st.data(), condition=st.sampled_from(["new", "opened", "damaged"]),
+          drop_off=st.sampled_from(DROP_OFFS), more=st.booleans(), now=st.booleans())  # fmt: skip
+    def register_return(
+        self, data: st.DataObject, condition: str, drop_off: dict[str, Any], more: bool, now: bool
+    ) -> None:
+        """A customer returns some of what they have (or, `more`, one unit too many); `now`:
+        the destination has it at once."""
+        self._tick()
+        (order_id, line_id) = data.draw(st.sampled_from(sorted(self.delivered)))
+        left = self.delivered[(order_id, line_id)] - self.returned[(order_id, line_id)]
+        quantity = left + 1 if more or not left else data.draw(st.integers(1, left))
+        sku = next(ln["sku"] for ln in self.orders.get(order_id)["lines"] if ln["id"] == line_id)
+        ret = ReturnIn.model_validate({
+            "id": self._id("r"), "order": order_id, "drop_off": drop_off,
+            "lines": [{"id": "R1", "sku": sku, "quantity": quantity, "condition": condition,
+                       "order_line": line_id}],
+        })  # fmt: skip
+        try:
+            answer, replayed = self.returns.register(ret)
+        except InvalidReturn as error:  # S2 takes no returns
+            assert drop_off == {"store": "S2"}, error
+            return
+        except ReturnConflict as error:  # more than the customer has
+            assert quantity > left, error
+            return
+        assert drop_off != {"store": "S2"} and quantity <= left and not replayed
+        [line] = answer["lines"]
+        accepting = {"WH", "S1"} if drop_off.get("store") == "S1" else {"WH"}
+        assert line["destination"] in accepting, line
+        self.returned[(order_id, line_id)] += quantity
+        self.unreceived[ret.id] = answer["lines"]
+        if now:
+            self._receive(ret.id, twice=False)
+
+    @precondition(lambda self: self.unreceived)
+    @rule(data=st.data(), twice=st.booleans())
+    def receive_return(self, data: st.DataObject, twice: bool) -> None:
+        self._receive(data.draw(st.sampled_from(sorted(self.unreceived))), twice)
+
+    def _receive(self, return_id: str, twice: bool) -> None:
+        self._tick()
+        [line] = self.unreceived.pop(return_id)
+        for _ in range(2 if twice else 1):  # a receipt reported again restocks nothing more
+            answer, _ = self.returns.receive(return_id, line["destination"])
+            assert answer["status"] == "received"
+        if line["condition"] != "damaged":  # new and opened units are sold again
+            self.on_hand[(line["destination"], line["sku"])] += line["quantity"]
+        self._settle_watch()
 
     # -- invariants ----------------------------------------------------------------------------
     @invariant()
@@ -290,7 +388,7 @@ def test_the_order_lifecycle_keeps_the_ledger_true(backend: Backend, steps: int)
     run_state_machine_as_test(
         lambda: Lifecycle(backend, now),
         settings=settings(
-            max_examples=60, stateful_step_count=steps, deadline=None,
+            max_examples=100, stateful_step_count=steps, deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )  # fmt: skip
