@@ -9,6 +9,7 @@ vocabulary.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -29,6 +30,14 @@ Identifier = Annotated[
 ]
 Channel = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=CLIENT_TEXT)]
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=CLIENT_TEXT)]
+
+
+def unique_line_ids(ids: Iterable[str]) -> None:
+    """Refuse, naming them, line ids given more than once: a line is addressed by its id."""
+    seen: set[str] = set()
+    twice = sorted({i for i in ids if i in seen or seen.add(i)})  # type: ignore[func-returns-value]
+    if twice:
+        raise ValueError(f"line ids must be unique; repeated: {', '.join(twice)}")
 
 
 class _In(BaseModel):
@@ -65,10 +74,7 @@ class OrderIn(_In):
 
     @model_validator(mode="after")
     def _line_ids_unique(self) -> OrderIn:
-        seen: set[str] = set()
-        twice = sorted({line.id for line in self.lines if line.id in seen or seen.add(line.id)})
-        if twice:
-            raise ValueError(f"line ids must be unique; repeated: {', '.join(twice)}")
+        unique_line_ids(line.id for line in self.lines)
         return self
 
     def digest(self) -> str:

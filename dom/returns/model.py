@@ -22,6 +22,7 @@ from dom.orders.model import (
     MAX_ORDER_LINES,
     Identifier,
     OrderId,
+    unique_line_ids,
 )
 
 Condition = Literal["new", "opened", "damaged"]
@@ -67,10 +68,7 @@ class ReturnIn(_In):
 
     @model_validator(mode="after")
     def _consistent(self) -> ReturnIn:
-        seen: set[str] = set()
-        twice = sorted({line.id for line in self.lines if line.id in seen or seen.add(line.id)})
-        if twice:
-            raise ValueError(f"line ids must be unique; repeated: {', '.join(twice)}")
+        unique_line_ids(line.id for line in self.lines)
         named = [line.id for line in self.lines if line.order_line is not None]
         if self.order is None and named:
             raise ValueError(f"lines {', '.join(named)} name an order line but the return no order")
