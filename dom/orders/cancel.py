@@ -15,6 +15,7 @@ from sqlalchemy import Connection, delete, update
 
 from dom.events import outbox
 from dom.orders import store
+from dom.orders.allocate import give_back
 from dom.orders.context import OrdersContext
 from dom.orders.errors import OrderConflict, UnknownOrder
 from dom.orders.model import OPEN, ShipmentStatus
@@ -67,7 +68,7 @@ def _cancel(
     for shipment in store.shipments(conn, order_id):
         if shipment.status not in OPEN or not targets & {ln for ln, _, _ in shipment.lines}:
             continue
-        ctx.reservations.give_back_in(conn, shipment.reservation_id, changes)
+        give_back(conn, ctx.reservations, shipment.id, changes)
         store.set_shipment(conn, shipment.id, ShipmentStatus.cancelled, now_us)
         store.record(conn, order_id, "shipment.cancelled", now_us, shipment.id, reason=reason)
         shipments_cancelled.append(shipment.id)

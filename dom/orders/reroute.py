@@ -96,7 +96,7 @@ def _commit(
     now_us = ctx.now_us()
     first = store.next_shipment_number(conn, order.id)
     plan = routed.plan
-    allocation = allocate(conn, ctx.reservations, order, plan["shipments"], first, changes)
+    allocation = allocate(conn, ctx.reservations, order, routed, first, changes, now_us)
     if allocation.refused and not last:
         raise _Again
     if not allocation.held:

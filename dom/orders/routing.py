@@ -11,7 +11,7 @@ every location left out and why, and the plan.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +25,7 @@ from allocation.online import ORDER_TIME_LIMIT_S
 from allocation.plan import order_plan
 from allocation.rules import Rules
 from allocation.single import solve_order
+from dom.orders.capacity import UNLIMITED
 from dom.orders.model import OrderIn
 from inventory import AvailabilityReader, Capability, Location, Query
 
@@ -36,10 +37,19 @@ Lines = list[tuple[str, str, int]]  # (line id, sku, units)
 
 @dataclass(frozen=True, slots=True)
 class Routed:
-    """A routing decision: the allocation core's plan for the lines, and its explanation."""
+    """A routing decision: the allocation core's plan for the lines, its explanation, and the
+    daily capacity of the locations it ships from (what their allocation may count up to)."""
 
     plan: dict[str, Any]
     explanation: dict[str, Any]
+    limits: dict[str, int]
+
+
+UsedToday = Callable[[list[str]], Mapping[str, int]]  # shipments allocated today, by location
+
+
+def nothing_used(locations: list[str]) -> Mapping[str, int]:
+    return {}
 
 
 def allocation_location(location: Location) -> AllocationLocation:
@@ -63,8 +73,9 @@ def allocation_location(location: Location) -> AllocationLocation:
 class Router:
     """Routes orders for one engine; compiled networks are shared by its threads."""
 
-    def __init__(self, reader: AvailabilityReader) -> None:
+    def __init__(self, reader: AvailabilityReader, used_today: UsedToday = nothing_used) -> None:
         self.reader = reader
+        self.used_today = used_today
         self._networks: dict[tuple[str | None, str], Network] = {}
         self._lock = threading.Lock()
 
@@ -108,10 +119,12 @@ class Router:
         ]
         network = with_stock(base, records)
         wanted = order.for_allocation(lines)
-        options = order_options(wanted, network, Remaining.of(network))
+        remaining = Remaining.of(network)
+        self._spend_today(network, {loc for loc, _ in stock if loc in base.index}, remaining)
+        options = order_options(wanted, network, remaining)
         decision = solve_order(options, rules, ORDER_TIME_LIMIT_S)
         plan = order_plan(network, decision.options, decision.units, rules)
-        left_out += _ruled_out(network, options, wanted.lines)
+        left_out += _ruled_out(network, options, wanted.lines, remaining)
         explanation = {
             "rule_set": version,
             "network_version": view.version,
@@ -120,7 +133,20 @@ class Router:
             "excluded": left_out[:MAX_EXPLAINED],
             "plan": plan,
         }
-        return Routed(plan, explanation)
+        limits = {
+            s["location"]: int(network.capacity[network.index[s["location"]]])
+            for s in plan["shipments"]
+        }
+        return Routed(plan, explanation, limits)
+
+    def _spend_today(self, network: Network, holders: set[str], remaining: Remaining) -> None:
+        """Lower the capacity left of the locations that count theirs by what today used."""
+        counted = sorted(loc for loc in holders if network.capacity[network.index[loc]] < UNLIMITED)
+        if not counted:
+            return
+        for location, shipments in self.used_today(counted).items():
+            n = network.index[location]
+            remaining.capacity[n] = max(0, int(network.capacity[n]) - shipments)
 
     def _network(
         self, network_version: str, locations: Mapping[str, Location], version: str, rules: Rules
@@ -144,8 +170,11 @@ def _out(location: str, sku: str, reason: str) -> dict[str, Any]:
     return {"location": location, "sku": sku, "reason": reason}
 
 
-def _ruled_out(network: Network, options: OrderOptions, lines: Any) -> list[dict[str, Any]]:
-    """Locations that hold the order's SKUs but the rule set or the method leaves out."""
+def _ruled_out(
+    network: Network, options: OrderOptions, lines: Any, remaining: Remaining
+) -> list[dict[str, Any]]:
+    """Locations that hold the order's SKUs but the rule set, the method or their day's
+    capacity leaves out."""
     kept = set(options.loc.tolist())
     out = []
     for line in lines:
@@ -158,6 +187,8 @@ def _ruled_out(network: Network, options: OrderOptions, lines: Any) -> list[dict
                 reason = "excluded by the rule set"
             elif not (network.can_ship[n] or network.can_transfer[n]):
                 reason = "cannot ship or transfer"
+            elif remaining.capacity[n] < 1:
+                reason = f"its {int(network.capacity[n])} shipments for today are allocated"
             else:
                 reason = "beyond the rule set's distance limit, or not a route for this method"
             out.append(_out(location.id, line.sku, reason))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from dom.events import outbox
-from dom.orders import cancel, reroute, shipments, store, submit
+from dom.orders import cancel, capacity, reroute, shipments, store, submit
 from dom.orders.context import OrdersContext, OrderTerms
 from dom.orders.errors import UnknownOrder, UnknownShipment
 from dom.orders.model import OrderIn, OrderStatus, RejectionReason, ShipmentEvent
@@ -15,10 +16,16 @@ from dom.orders.routing import Router
 from dom.orders.tables import create_tables
 from dom.orders.watch import StockWatch
 from dom.rulesets import RuleSets
-from inventory import AvailabilityReader, Ledger, Reservations
+from inventory import AvailabilityReader, Ledger, Reservations, to_micros
 
 MAX_HISTORY = 1_000  # entries of one order's history answered at once
 T = TypeVar("T")
+
+
+def _used_today(ledger: Ledger, locations: list[str]) -> Mapping[str, int]:
+    """Shipments allocated today at each of `locations` (those whose day is counted)."""
+    day = capacity.day_of(to_micros(ledger.clock()))
+    return ledger.read(lambda conn: capacity.used(conn, locations, day))
 
 
 class Orders:
@@ -32,7 +39,8 @@ class Orders:
     ) -> None:
         create_tables(ledger.engine)
         outbox.create_tables(ledger.engine)  # the orders' events are written with them
-        self.ctx = OrdersContext(ledger, reservations, Router(reader), rule_sets, terms)
+        router = Router(reader, partial(_used_today, ledger))
+        self.ctx = OrdersContext(ledger, reservations, router, rule_sets, terms)
         self._watch: StockWatch | None = None
 
     def submit(self, order: OrderIn) -> tuple[dict[str, Any], bool]:

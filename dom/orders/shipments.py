@@ -25,6 +25,7 @@ from sqlalchemy import Connection, update
 
 from dom.events import outbox
 from dom.orders import store
+from dom.orders.allocate import give_back
 from dom.orders.context import OrdersContext
 from dom.orders.errors import InvalidShipmentEvent, UnknownShipment
 from dom.orders.model import (
@@ -108,7 +109,7 @@ def _apply(
         assert reason is not None
         escalated = _reject(ctx, conn, shipment, order, reason, now, changes)
     elif event is ShipmentEvent.cancelled:
-        ctx.reservations.give_back_in(conn, shipment.reservation_id, changes)
+        give_back(conn, ctx.reservations, shipment.id, changes)
         for line_id, _, units in shipment.lines:
             conn.execute(
                 update(LINE)
@@ -154,7 +155,7 @@ def _reject(
     """Give the allocation back, tell the ledger what the reason means, leave the location out
     of the order for a while, and backorder the lines (escalated past the allowed rejections).
     Returns whether the order now waits for a person."""
-    ctx.reservations.give_back_in(conn, shipment.reservation_id, changes)
+    give_back(conn, ctx.reservations, shipment.id, changes)
     units: dict[str, int] = {}
     for _, sku, quantity in shipment.lines:
         units[sku] = units.get(sku, 0) + quantity

@@ -110,7 +110,7 @@ def _commit(
         for take in cart.takes:
             given_back[(take.location, take.sku, cart.channel)] += take.quantity
     plan = routed.plan
-    allocation = allocate(conn, ctx.reservations, order, plan["shipments"], 1, changes, given_back)
+    allocation = allocate(conn, ctx.reservations, order, routed, 1, changes, now_us, given_back)
     if allocation.refused and not last:
         raise _Again
     skus = {line.id: line.sku for line in order.lines}

@@ -136,5 +136,16 @@ DECISION = Table(
 )
 
 
+# Shipments allocated at a location on a day (UTC days since the epoch), for locations whose
+# daily capacity is counted (dom.orders.capacity).
+LOCATION_DAY = Table(
+    "dom_location_day",
+    metadata,
+    Column("location", String(64), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("shipments", Integer, nullable=False),
+)
+
+
 def create_tables(engine: Engine) -> None:
     metadata.create_all(engine)

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, select
 
 from dom.events import outbox
 from dom.orders import store
-from dom.orders.allocate import RESERVATION_PREFIX
+from dom.orders.allocate import RESERVATION_PREFIX, give_back
 from dom.orders.cancel import cancel
 from dom.orders.context import OrdersContext
 from dom.orders.model import OPEN, ShipmentStatus
@@ -150,7 +150,7 @@ def _fell_short(
     if shipment is None or shipment.status not in OPEN:
         return None
     now_us = ctx.now_us()
-    ctx.reservations.give_back_in(conn, shipment.reservation_id, changes)
+    give_back(conn, ctx.reservations, shipment.id, changes)
     store.set_shipment(conn, shipment_id, ShipmentStatus.rejected, now_us, SHORT)
     why = f"its allocation at {shipment.location} fell short after a count"
     penalty = ctx.rule_sets.active()[1].backorder_penalty

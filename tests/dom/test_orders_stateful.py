@@ -45,12 +45,18 @@ from inventory.sql.schema import ReservationRow
 from tests.conftest import Backend
 
 RES = ReservationRow.__table__
+S1_CAPACITY = 2  # shipments a day: the store's day fills up within a run
 LOCATIONS = [
     LocationIn(
         id="WH", type="warehouse", lat=48.85, lon=2.35, capabilities={"ship", "transfer", "returns"}
     ),
     LocationIn(
-        id="S1", type="store", lat=45.76, lon=4.83, capabilities={"ship", "pickup", "returns"}
+        id="S1",
+        type="store",
+        lat=45.76,
+        lon=4.83,
+        capacity_per_day=S1_CAPACITY,
+        capabilities={"ship", "pickup", "returns"},
     ),
     LocationIn(id="S2", type="store", lat=43.30, lon=5.37, capabilities={"pickup"}),
 ]
@@ -365,6 +371,17 @@ class Lifecycle(RuleBasedStateMachine):
             assert history[-1] is status
             if len(history) > 1:
                 assert history[-2] is not HoldStatus.settled, (row.id, history)
+
+    @invariant()
+    def no_location_sends_more_shipments_a_day_than_its_capacity(self) -> None:
+        days: dict[str, int] = defaultdict(int)
+        for order_id in self.order_ids:
+            for shipment in self.orders.get(order_id)["shipments"]:
+                if shipment["location"] == "S1" and shipment["status"] not in (
+                    "rejected", "cancelled",
+                ):  # fmt: skip
+                    days[shipment["created_at"][:10]] += 1
+        assert all(n <= S1_CAPACITY for n in days.values()), dict(days)
 
     @invariant()
     def every_ordered_unit_is_somewhere(self) -> None:
