@@ -21,6 +21,7 @@ from api.routes import (
     operations,
     orders,
     returns,
+    rulesets,
     webhooks,
 )
 from api.state import open_state
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         operations,
         orders,
         returns,
+        rulesets,
         health,
     ):
         app.include_router(module.router)

@@ -28,6 +28,7 @@ from dom.keys import InvalidKey, UnknownKey
 from dom.orders.errors import InvalidShipmentEvent, OrderConflict, UnknownOrder, UnknownShipment
 from dom.orders.model import IllegalTransition
 from dom.returns.errors import InvalidReturn, ReturnConflict, UnknownReturn
+from dom.rulesets.errors import InvalidRuleSet, RuleSetConflict, UnknownRuleSet
 from inventory import (
     BatchTooLarge,
     CartTooLarge,
@@ -70,6 +71,9 @@ DOMAIN_ERRORS: dict[type[BaseException], tuple[int, str]] = {
     InvalidReturn: (422, "invalid-return"),
     ReturnConflict: (409, "return-conflict"),
     UnknownReturn: (404, "unknown-return"),
+    InvalidRuleSet: (422, "invalid-rule-set"),
+    RuleSetConflict: (409, "rule-set-conflict"),
+    UnknownRuleSet: (404, "unknown-rule-set"),
     InvalidCursor: (422, "invalid-cursor"),
     InvalidWebhook: (422, "invalid-webhook"),
     CartTooLarge: (413, "cart-too-large"),
@@ -201,6 +205,11 @@ def install(app: FastAPI) -> None:
                 "%s %s: backing server unavailable: %s", request.method, request.url.path, error
             )
             return problem(status, slug, _unavailable(slug), {"Retry-After": "1"})
+        listed = getattr(error, "problems", None)  # a document's problems, each with its field
+        if listed:
+            errors = [{"field": f"rules.{p.field}".rstrip("."), "message": p.message}
+                      for p in listed[:MAX_LISTED_ERRORS]]  # fmt: skip
+            return problem(status, slug, str(error)[:4096], errors=errors)
         return problem(status, slug, str(error))
 
     for error_type in DOMAIN_ERRORS:  # by type, so the handler answers and nothing is re-raised

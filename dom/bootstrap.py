@@ -107,7 +107,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         webhooks = Webhooks(engine)
         reader = AvailabilityReader(projection)
         reservations = Reservations(ledger, reader, cart_ttl_s=settings.reservation_ttl_s)
-        rule_sets = RuleSets(engine)
+        rule_sets = RuleSets(engine, lambda: [location.id for location in ledger.locations()])
         orders = Orders(ledger, reservations, reader, rule_sets, order_terms(settings))
         returns = Returns(ledger, rule_sets)
         sweeper = (

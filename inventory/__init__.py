@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     # wiring
     "open_engine": "inventory.sql.engine",
     "reading": "inventory.sql.engine",
+    "transaction": "inventory.sql.transaction",
     "Projection": "inventory.projection.store",
     "UnknownLocation": "inventory.projection.slots",
     # the write side: locations, policy, safety stock, stock events
@@ -185,6 +186,7 @@ __all__ = [
     "record_inbound",
     "take_full_count",
     "to_micros",
+    "transaction",
     "vouch",
 ]
 
@@ -246,7 +248,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.projection.store import Projection
     from inventory.projection.tracking import Endpoint, LocalCopy
     from inventory.projection.vouch import Attendance, Vouched, vouch
-    from inventory.sql.engine import open_engine
+    from inventory.sql.engine import open_engine, reading
+    from inventory.sql.transaction import transaction
     from inventory.sql.locations import LocationIn
     from inventory.stock.count_rule import Outcome, Verdict
     from inventory.stock.feed import MAX_BATCH_EVENTS, BatchTooLarge

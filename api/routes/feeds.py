@@ -89,7 +89,9 @@ def inbound(body: InboundIn, engine: EngineDep, _: StockWriter) -> InboundOut:
     return InboundOut(recorded=feeds.inbound(engine.ledger, items))
 
 
-@router.delete("/inbound/{inbound_id:path}", response_model=InboundClosedOut, responses=responses())
+@router.delete(
+    "/inbound/{inbound_id:path}", response_model=InboundClosedOut, responses=responses(404)
+)
 def close(
     inbound_id: Annotated[ClientId, Path()], engine: EngineDep, _: StockWriter
 ) -> InboundClosedOut:
