@@ -249,8 +249,8 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, imported eag
     from inventory.projection.tracking import Endpoint, LocalCopy
     from inventory.projection.vouch import Attendance, Vouched, vouch
     from inventory.sql.engine import open_engine, reading
-    from inventory.sql.transaction import transaction
     from inventory.sql.locations import LocationIn
+    from inventory.sql.transaction import transaction
     from inventory.stock.count_rule import Outcome, Verdict
     from inventory.stock.feed import MAX_BATCH_EVENTS, BatchTooLarge
     from inventory.stock.full_count import MAX_COUNT_LINES, CountLine, FullCount, InvalidCount
