@@ -15,6 +15,7 @@ from api.limits import BodyLimit
 from api.routes import (
     checkout,
     events,
+    experiments,
     feeds,
     health,
     network,
@@ -22,6 +23,7 @@ from api.routes import (
     orders,
     returns,
     rulesets,
+    simulations,
     webhooks,
 )
 from api.state import open_state
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         orders,
         returns,
         rulesets,
+        experiments,
+        simulations,
         health,
     ):
         app.include_router(module.router)

@@ -29,6 +29,8 @@ from dom.orders.errors import InvalidShipmentEvent, OrderConflict, UnknownOrder,
 from dom.orders.model import IllegalTransition
 from dom.returns.errors import InvalidReturn, ReturnConflict, UnknownReturn
 from dom.rulesets.errors import InvalidRuleSet, RuleSetConflict, UnknownRuleSet
+from dom.rulesets.experiments import UnknownExperiment
+from dom.simulation.service import SimulationConflict, UnknownSimulation
 from inventory import (
     BatchTooLarge,
     CartTooLarge,
@@ -74,6 +76,9 @@ DOMAIN_ERRORS: dict[type[BaseException], tuple[int, str]] = {
     InvalidRuleSet: (422, "invalid-rule-set"),
     RuleSetConflict: (409, "rule-set-conflict"),
     UnknownRuleSet: (404, "unknown-rule-set"),
+    UnknownExperiment: (404, "unknown-experiment"),
+    SimulationConflict: (409, "simulation-conflict"),
+    UnknownSimulation: (404, "unknown-simulation"),
     InvalidCursor: (422, "invalid-cursor"),
     InvalidWebhook: (422, "invalid-webhook"),
     CartTooLarge: (413, "cart-too-large"),

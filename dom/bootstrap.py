@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import redis
 from redis.cluster import RedisCluster
 
-from dom import embedded_redis
+from dom import embedded_redis, jobs
 from dom.events import outbox
 from dom.events.deliverer import Deliverer
 from dom.events.subscriptions import Webhooks
@@ -18,7 +18,9 @@ from dom.orders.context import OrderTerms
 from dom.orders.service import Orders
 from dom.returns.service import Returns
 from dom.rulesets import RuleSets
+from dom.rulesets.experiments import Experiments
 from dom.settings import Settings, get_settings
+from dom.simulation.service import Simulations
 from inventory import (
     Attendance,
     AvailabilityReader,
@@ -47,11 +49,14 @@ class Engine:
     rule_sets: RuleSets
     orders: Orders
     returns: Returns
+    simulations: Simulations
+    experiments: Experiments
     sweeper: ExpirySweeper | None = None
     embedded: embedded_redis.EmbeddedServer | None = None  # the embedded default's own Redis
     deliverer: Deliverer | None = None  # a long-running process delivers webhooks
 
     def close(self) -> None:
+        self.simulations.close()
         self.orders.close()
         if self.deliverer is not None:
             self.deliverer.stop()
@@ -110,6 +115,8 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         rule_sets = RuleSets(engine, lambda: [location.id for location in ledger.locations()])
         orders = Orders(ledger, reservations, reader, rule_sets, order_terms(settings))
         returns = Returns(ledger, rule_sets)
+        simulations = Simulations(ledger, rule_sets, lambda: jobs.queue(settings))
+        experiments = Experiments(rule_sets)
         sweeper = (
             ExpirySweeper(reservations.expire_due, settings.expiry_sweep_interval_s).start()
             if long_running
@@ -128,7 +135,7 @@ def build(settings: Settings, long_running: bool = False) -> Engine:
         undo.pop_all()
         return Engine(
             settings, ledger, reader, reservations, client, attendance, keys, webhooks, rule_sets,
-            orders, returns, sweeper, embedded, deliverer,
+            orders, returns, simulations, experiments, sweeper, embedded, deliverer,
         )  # fmt: skip
     raise AssertionError("unreachable")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dom.commands import allocate, demo, ledger, reservations, serve
+from dom.commands import allocate, demo, ledger, reservations, serve, worker
 
 app = typer.Typer(
     name="dom",
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (ledger, reservations, allocate, demo, serve):
+for module in (ledger, reservations, allocate, demo, serve, worker):
     module.register(app)
 
 if __name__ == "__main__":  # pragma: no cover

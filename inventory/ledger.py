@@ -250,30 +250,37 @@ class Ledger:
             row = conn.execute(
                 select(POS).where(POS.c.location == location, POS.c.sku == sku)
             ).first()
-        if row is None:
-            return None
-        return Position(
-            location, sku, row.on_hand, row.reserved, row.safety,
-            from_micros(row.count_us) if row.count_us is not None else None,
-            from_micros(row.last_delta_us) if row.last_delta_us is not None else None,
-            from_micros(row.reported_us) if row.reported_us is not None else None,
-        )  # fmt: skip
+        return None if row is None else _position(row)
+
+    @staticmethod
+    def positions_in(conn: Connection, skus: Iterable[str]) -> list[Position]:
+        """Every position of `skus`, from SQL, inside the caller's transaction or read: what a
+        location carries (whatever its stock) and what it may sell."""
+        wanted = sorted(set(skus))
+        rows = conn.execute(select(POS).where(POS.c.sku.in_(wanted))).all() if wanted else []
+        return [_position(row) for row in rows]
 
     @staticmethod
     def carriers_in(conn: Connection, skus: Iterable[str]) -> dict[str, frozenset[str]]:
         """The locations that carry each of `skus` (hold a position for it, whatever its stock):
-        where it sells. Inside the caller's transaction or read."""
-        wanted = sorted(set(skus))
-        found: dict[str, set[str]] = {sku: set() for sku in wanted}
-        for location, sku in conn.execute(
-            select(POS.c.location, POS.c.sku).where(POS.c.sku.in_(wanted))
-        ):
-            found[sku].add(location)
+        where it sells."""
+        found: dict[str, set[str]] = {sku: set() for sku in skus}
+        for position in Ledger.positions_in(conn, found):
+            found[position.sku].add(position.location)
         return {sku: frozenset(places) for sku, places in found.items()}
 
     def positions_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(POS)) or 0)
+
+
+def _position(row: Any) -> Position:
+    return Position(
+        row.location, row.sku, row.on_hand, row.reserved, row.safety,
+        from_micros(row.count_us) if row.count_us is not None else None,
+        from_micros(row.last_delta_us) if row.last_delta_us is not None else None,
+        from_micros(row.reported_us) if row.reported_us is not None else None,
+    )  # fmt: skip
 
 
 def projected(row: Any, by_channel: Mapping[str, int] = NO_CHANNELS) -> Projected:

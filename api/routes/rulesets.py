@@ -27,7 +27,7 @@ VersionPath = Annotated[Version, Path(description="v<n>, or default (the built-i
 Limit = Annotated[int, Query(ge=1, le=MAX_LISTED, description="entries at most")]
 
 
-def _who(key: ApiKey) -> str:
+def who(key: ApiKey) -> str:
     return f"{key.name} ({key.id})"
 
 
@@ -44,7 +44,7 @@ def versions(engine: EngineDep, _: RulesReader, limit: Limit = 100) -> list[Rule
 def draft(body: DraftIn, engine: EngineDep, key: RulesWriter) -> RuleSetOut:
     """A new draft: the rules given, or a copy of `based_on`'s. It may not validate yet."""
     made = engine.rule_sets.create(
-        body.rules, name=body.name, note=body.note, based_on=body.based_on, by=_who(key)
+        body.rules, name=body.name, note=body.note, based_on=body.based_on, by=who(key)
     )
     return RuleSetOut.model_validate(made)
 
@@ -66,7 +66,7 @@ def activations(engine: EngineDep, _: RulesReader, limit: Limit = 100) -> list[A
 def rollback(body: ActivationIn, engine: EngineDep, key: RulesWriter) -> RuleSetOut:
     """Re-activate the version routing used before the active one, recorded like any
     activation."""
-    return RuleSetOut.model_validate(engine.rule_sets.rollback(by=_who(key), reason=body.reason))
+    return RuleSetOut.model_validate(engine.rule_sets.rollback(by=who(key), reason=body.reason))
 
 
 @router.get("/{version}", response_model=RuleSetOut, responses=responses(404))
@@ -96,5 +96,5 @@ def activate(
 ) -> RuleSetOut:
     """Make the version the one routing uses, atomically, recorded with who and why. A version
     with problems is refused (422, each problem with its field)."""
-    made = engine.rule_sets.activate(version, by=_who(key), reason=body.reason)
+    made = engine.rule_sets.activate(version, by=who(key), reason=body.reason)
     return RuleSetOut.model_validate(made)

@@ -75,3 +75,35 @@ class ActivationOut(Out):
     by: Annotated[str, Field(max_length=128)]
     reason: Reason
     at: AwareDatetime
+
+
+class ExperimentIn(In):
+    name: Name
+    treatment: Version = Field(description="routes `share` of the orders; the active one the rest")
+    share: float = Field(gt=0, lt=1, description="of orders routed by the treatment, 0 to 1")
+    reason: Reason
+
+
+class StopIn(In):
+    keep: Literal["control", "treatment"] = Field(description="treatment: activate its version")
+    reason: Reason
+
+
+class ExperimentOut(Out):
+    id: Annotated[str, Field(max_length=24)]
+    name: Name
+    status: Literal["running", "stopped"]
+    control: Version
+    treatment: Version
+    share: float = Field(gt=0, lt=1)
+    kept: Version | None = None
+    started_by: Annotated[str, Field(max_length=128)]
+    started_at: AwareDatetime
+    stopped_by: Annotated[str, Field(max_length=128)] | None = None
+    stopped_at: AwareDatetime | None = None
+    reason: Reason
+    report: dict[str, Any] = Field(
+        description="per arm: orders, mean cost with its 95 % interval, shipments per order, "
+        "backorder rate; the difference (treatment less control) with its interval, and the "
+        "orders each arm needs to tell a difference of that size (5 %, power 80 %)"
+    )

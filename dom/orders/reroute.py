@@ -47,7 +47,8 @@ def reroute(
         if not waiting:
             return None
         order = OrderIn.model_validate_json(row.body)
-        rule_set = ctx.rule_sets.active()
+        choice = ctx.rule_sets.for_order(order.id)  # an experiment's order keeps its arm
+        rule_set = (choice.version, choice.rules)
         routed = ctx.router.route(order, waiting, rule_set, excluded)
         if not routed.plan["shipments"]:
             return None

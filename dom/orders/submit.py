@@ -29,6 +29,8 @@ from dom.orders.errors import CartUnusable, OrderConflict
 from dom.orders.model import OrderIn, OrderStatus
 from dom.orders.routing import Routed
 from dom.orders.views import summary
+from dom.rulesets import experiments
+from dom.rulesets.service import Choice
 from inventory import Changes, HoldStatus, Reservation, UnknownReservation
 
 
@@ -41,7 +43,8 @@ def submit(ctx: OrdersContext, order: OrderIn) -> tuple[dict[str, Any], bool]:
     first = ctx.ledger.read(lambda conn: store.first_answer(conn, order.id))
     if first is not None:
         return _replay(order, first), True
-    rule_set = ctx.rule_sets.active()
+    choice = ctx.rule_sets.for_order(order.id)  # the active version, or an experiment's arm
+    rule_set = (choice.version, choice.rules)
     ctx.reservations.number_channel(order.channel)
     cart = _cart(ctx, order)
     extra: dict[tuple[str, str], int] = defaultdict(int)
@@ -56,7 +59,7 @@ def submit(ctx: OrdersContext, order: OrderIn) -> tuple[dict[str, Any], bool]:
             answer, replayed = ctx.ledger.transaction(
                 partial(_commit, ctx, order=order, routed=routed, cart=cart,
                         last=attempt == attempts, changes=changes,
-                        penalty=rule_set[1].backorder_penalty)
+                        penalty=rule_set[1].backorder_penalty, choice=choice)
             )  # fmt: skip
         except _Again:
             continue
@@ -95,6 +98,7 @@ def _commit(
     last: bool,
     changes: Changes,
     penalty: float,
+    choice: Choice,
 ) -> tuple[dict[str, Any], bool]:
     changes.positions.clear()  # a retried transaction starts afresh
     first = store.first_answer(conn, order.id)  # a concurrent retry committed it meanwhile
@@ -144,6 +148,7 @@ def _commit(
     answer = store.view(conn, order.id)
     assert answer is not None
     store.keep_first_answer(conn, order.id, answer)
+    experiments.record(conn, choice, order.id, answer, now_us)
     events: list[tuple[str, str, dict[str, Any]]] = [("order.routed", order.id, summary(answer))]
     if status is OrderStatus.parked or answer["backordered"]:
         events.append(("order.parked", order.id, summary(answer)))

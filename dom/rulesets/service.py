@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,13 +15,34 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from allocation.rules import Rules
 from dom.rulesets.errors import InvalidRuleSet, RuleSetConflict, UnknownRuleSet
-from dom.rulesets.tables import ACTIVATION, VERSION, create_tables
+from dom.rulesets.stats import arm_of
+from dom.rulesets.tables import ACTIVATION, EXPERIMENT, VERSION, create_tables
 from dom.rulesets.validate import problems
 from inventory import from_micros, reading, to_micros, transaction
 
 DEFAULT_VERSION = "default"
 ACTIVE_CACHE_S = 1.0  # how long a process routes by the version it last read before reading again
 MAX_LISTED = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """An experiment splitting orders: its id, its arms' versions, the treatment's share."""
+
+    id: str
+    control: str
+    treatment: str
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The version that routes an order, and the experiment arm it came from, if any."""
+
+    version: str
+    rules: Rules
+    experiment: str | None = None
+    arm: str | None = None
 
 
 def _number(version: str) -> int | None:
@@ -48,6 +70,8 @@ class RuleSets:
         create_tables(engine)
         self._lock = threading.Lock()
         self._active: tuple[float, str, Rules] | None = None
+        self._running: tuple[float, Running | None] | None = None
+        self._versions: dict[str, Rules] = {}  # activated versions never change: kept once read
 
     # -- what routing uses ----------------------------------------------------------------------
     def active(self) -> tuple[str, Rules]:
@@ -63,6 +87,37 @@ class RuleSets:
             self._active = (now, version, rules)
         return version, rules
 
+    def for_order(self, order_id: str) -> Choice:
+        """The version that routes `order_id`: the active one, or, while an experiment runs,
+        its arm's (a stable split by order id)."""
+        running = self.running()
+        if running is None:
+            version, rules = self.active()
+            return Choice(version, rules)
+        arm = arm_of(order_id, running.id, running.share)
+        version = running.treatment if arm == "treatment" else running.control
+        rules = self._versions.get(version)
+        if rules is None:
+            rules = self._versions.setdefault(version, self.rules(version))
+        return Choice(version, rules, running.id, arm)
+
+    def running(self) -> Running | None:
+        """The experiment that splits orders now, if one does (read again every
+        ACTIVE_CACHE_S)."""
+        now = time.monotonic()
+        cached = self._running
+        if cached is not None and now - cached[0] < ACTIVE_CACHE_S:
+            return cached[1]
+        with reading(self.engine) as conn:
+            row = conn.execute(
+                select(EXPERIMENT.c.id, EXPERIMENT.c.control, EXPERIMENT.c.treatment,
+                       EXPERIMENT.c.share).where(EXPERIMENT.c.status == "running")
+            ).first()  # fmt: skip
+        found = None if row is None else Running(row.id, row.control, row.treatment, row.share)
+        with self._lock:
+            self._running = (now, found)
+        return found
+
     def rules(self, version: str) -> Rules:
         """A version's rules, validated (a draft that does not validate is refused, with why)."""
         with reading(self.engine) as conn:
@@ -71,7 +126,7 @@ class RuleSets:
     def _rules(self, conn: Connection, version: str) -> Rules:
         if version == DEFAULT_VERSION:
             return Rules(version=DEFAULT_VERSION)
-        row = _row(conn, version)
+        row = version_row(conn, version)
         found = problems(orjson.loads(row.body))
         if found:
             raise InvalidRuleSet(version, found)
@@ -120,7 +175,7 @@ class RuleSets:
         """Change a draft; a version that has been activated is immutable."""
 
         def work(conn: Connection) -> None:
-            row = _row(conn, version, lock=True)
+            row = version_row(conn, version, lock=True)
             if row.first_activated_us is not None:
                 raise RuleSetConflict(
                     f"{version} is immutable: it was activated at {_iso(row.first_activated_us)}; "
@@ -142,7 +197,7 @@ class RuleSets:
     def _document(self, conn: Connection, version: str) -> dict[str, Any]:
         if version == DEFAULT_VERSION:
             return _unversioned(Rules().model_dump(mode="json"))
-        return orjson.loads(_row(conn, version).body)
+        return orjson.loads(version_row(conn, version).body)
 
     # -- activation -----------------------------------------------------------------------------
     def activate(self, version: str, *, by: str, reason: str) -> dict[str, Any]:
@@ -152,10 +207,17 @@ class RuleSets:
 
         def work(conn: Connection) -> None:
             current = _active_version(conn, lock=True)
+            running = conn.execute(
+                select(EXPERIMENT.c.id).where(EXPERIMENT.c.status == "running")
+            ).first()
+            if running is not None:
+                raise RuleSetConflict(
+                    f"experiment {running.id} is running: stop it, keeping the version wanted"
+                )
             if version == current:
                 raise RuleSetConflict(f"{version} is the active version already")
             if version != DEFAULT_VERSION:
-                row = _row(conn, version, lock=True)
+                row = version_row(conn, version, lock=True)
                 found = problems(orjson.loads(row.body), locations)
                 if found:
                     raise InvalidRuleSet(version, found)
@@ -172,7 +234,7 @@ class RuleSets:
             )  # fmt: skip
 
         transaction(self.engine, work)
-        self._forget()
+        self.forget()
         return self.get(version)
 
     def rollback(self, *, by: str, reason: str) -> dict[str, Any]:
@@ -185,9 +247,10 @@ class RuleSets:
             raise RuleSetConflict("nothing to roll back: no version has been activated")
         return self.activate(last.previous, by=by, reason=reason)
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
         with self._lock:
             self._active = None
+            self._running = None
 
     # -- reads ----------------------------------------------------------------------------------
     def get(self, version: str) -> dict[str, Any]:
@@ -195,7 +258,7 @@ class RuleSets:
             active = _active_version(conn)
             if version == DEFAULT_VERSION:
                 return _default_view(active)
-            return _view(_row(conn, version), active)
+            return _view(version_row(conn, version), active)
 
     def list(self, limit: int = MAX_LISTED) -> list[dict[str, Any]]:
         """Every version, newest first, the built-in default last."""
@@ -246,7 +309,7 @@ def _active_version(conn: Connection, lock: bool = False) -> str:
     return DEFAULT_VERSION if found is None else found.version
 
 
-def _row(conn: Connection, version: str, lock: bool = False) -> Any:
+def version_row(conn: Connection, version: str, lock: bool = False) -> Any:
     n = _number(version)
     query = select(VERSION).where(VERSION.c.n == (n if n is not None else -1))
     if lock and conn.dialect.name == "postgresql":

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -44,6 +45,42 @@ ACTIVATION = Table(
     Column("reason", Text, nullable=False),
     Column("at_us", BigInteger, nullable=False),
     Index("dom_rule_set_activation_version", "version"),
+)
+
+
+# A split of live orders between the active version (control) and another (treatment); one
+# runs at a time.
+EXPERIMENT = Table(
+    "dom_experiment",
+    metadata,
+    Column("id", String(24), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("control", String(16), nullable=False),
+    Column("treatment", String(16), nullable=False),
+    Column("share", Float, nullable=False),  # of orders routed by the treatment
+    Column("status", String(16), nullable=False),  # running, stopped
+    Column("kept", String(16), nullable=True),  # the version kept when it stopped
+    Column("started_by", String(128), nullable=False),
+    Column("started_us", BigInteger, nullable=False),
+    Column("stopped_by", String(128), nullable=True),
+    Column("stopped_us", BigInteger, nullable=True),
+    Column("reason", Text, nullable=False),
+    Index("dom_experiment_status", "status"),
+)
+
+# Which arm routed each order of an experiment, and what the order cost when it was routed.
+EXPERIMENT_ORDER = Table(
+    "dom_experiment_order",
+    metadata,
+    Column("experiment_id", String(24), primary_key=True),
+    Column("order_id", String(64), primary_key=True),
+    Column("arm", String(16), nullable=False),
+    Column("version", String(16), nullable=False),
+    Column("cost", Float, nullable=False),
+    Column("shipments", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("backordered", Integer, nullable=False),  # units
+    Column("at_us", BigInteger, nullable=False),
 )
 
 
