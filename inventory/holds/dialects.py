@@ -122,9 +122,12 @@ class SQLite(Dialect):
         if not keys:
             return known, {}
         pairs = ",".join(["(?,?)"] * len(keys))
+        # A join from the keys, not `(location, sku) IN (VALUES ...)`: SQLite scans the whole
+        # table for a row-value IN list, and searches the primary key for each joined key.
         rows = conn.execute(
-            "SELECT location, sku, on_hand, reserved, safety FROM position"
-            f" WHERE (location, sku) IN (VALUES {pairs})",
+            "SELECT p.location, p.sku, p.on_hand, p.reserved, p.safety"
+            f" FROM (VALUES {pairs}) AS k JOIN position p"
+            " ON p.location = k.column1 AND p.sku = k.column2",
             [part for key in keys for part in key],
         )
         positions = {(loc, sku): Standing(*values) for loc, sku, *values in rows}

@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, and_, func, select, tuple_
+from sqlalchemy import Connection, and_, func, select
 
 from inventory.holds.outcome import HoldStatus
 from inventory.holds.shortfall import HoldShort, OpenHold, ShortHold, ShortPosition, allot
+from inventory.sql.keys import among, chunks
 from inventory.sql.schema import PositionRow, ReservationLineRow, ReservationRow
 
 Key = tuple[str, str]
 POS = PositionRow.__table__
 RES = ReservationRow.__table__
 LINE = ReservationLineRow.__table__
-KEYS_PER_SELECT = 400  # (location, sku) pairs a statement, within SQLite's oldest parameter limit
 OPEN = (HoldStatus.held, HoldStatus.consumed)
 _SHORT = and_(POS.c.reserved > 0, POS.c.reserved > POS.c.on_hand - POS.c.safety)
 _FIGURES = (POS.c.location, POS.c.sku, POS.c.on_hand, POS.c.reserved, POS.c.safety)
@@ -34,8 +34,8 @@ def short_positions(conn: Connection, keys: Sequence[Key] | None = None) -> list
         rows = list(conn.execute(select(*_FIGURES).where(_SHORT)))
     else:
         rows = []
-        for chunk in _chunks(sorted(set(keys))):
-            where = tuple_(POS.c.location, POS.c.sku).in_(chunk)
+        for chunk in chunks(sorted(set(keys))):
+            where = among(POS.c.location, POS.c.sku, chunk)
             rows += conn.execute(select(*_FIGURES).where(where, _SHORT))
     return of_rows(conn, rows)
 
@@ -57,11 +57,11 @@ def of_rows(conn: Connection, rows: Iterable) -> list[ShortPosition]:
 def open_holds_at(conn: Connection, keys: Sequence[Key]) -> dict[Key, list[OpenHold]]:
     """The held and consumed holds' units at each of `keys`."""
     found: dict[Key, list[OpenHold]] = defaultdict(list)
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         rows = conn.execute(
             select(LINE.c.location, LINE.c.sku, RES.c.id, RES.c.created_us, func.sum(LINE.c.quantity))
             .join(RES, RES.c.id == LINE.c.reservation_id)
-            .where(RES.c.status.in_(OPEN), tuple_(LINE.c.location, LINE.c.sku).in_(chunk))
+            .where(RES.c.status.in_(OPEN), among(LINE.c.location, LINE.c.sku, chunk))
             .group_by(LINE.c.location, LINE.c.sku, RES.c.id, RES.c.created_us)
         )  # fmt: skip
         for location, sku, rid, created_us, units in rows:
@@ -112,9 +112,3 @@ def refuse_if_short(conn: Connection, reservation_id: str) -> None:
 
 def _key(row) -> Key:
     return (row.location, row.sku)
-
-
-def _chunks(keys: Sequence[Key]) -> Iterable[list[Key]]:
-    keys = list(keys)
-    for start in range(0, len(keys), KEYS_PER_SELECT):
-        yield keys[start : start + KEYS_PER_SELECT]

@@ -5,13 +5,14 @@ SQL as it is now, not as a drift.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from inventory.domain.projected import Projected
 from inventory.ledger import Ledger, projected
 from inventory.projection.drift import Drift
 from inventory.sql.channels import held_by_channel
 from inventory.sql.engine import SNAPSHOT
+from inventory.sql.keys import among, chunks
 from inventory.sql.schema import (
     PositionRow,
 )
@@ -47,7 +48,11 @@ class Now:
             **{SNAPSHOT: True}
         )
         conn = self._fresh
-        rows = conn.execute(select(POS).where(tuple_(POS.c.location, POS.c.sku).in_(list(entries))))
+        rows = [
+            r
+            for chunk in chunks(sorted(entries))
+            for r in conn.execute(select(POS).where(among(POS.c.location, POS.c.sku, chunk)))
+        ]
         held = held_by_channel(conn, entries)
         current = {
             (r.location, r.sku): projected(r, held.get((r.location, r.sku), {})) for r in rows
@@ -97,13 +102,12 @@ def projection_drift(snapshot: Connection, now: Now, ledger: Ledger, chunk) -> l
         if (loc, sku) not in seen
     }
     if others:  # the next chunk checks the ones the snapshot holds
-        held = snapshot.execute(
-            select(POS.c.location, POS.c.sku).where(
-                tuple_(POS.c.location, POS.c.sku).in_(list(others))
+        for chunk in chunks(sorted(others)):
+            held = snapshot.execute(
+                select(POS.c.location, POS.c.sku).where(among(POS.c.location, POS.c.sku, chunk))
             )
-        )
-        for key in held:
-            del others[tuple(key)]
+            for key in held:
+                del others[tuple(key)]
     return drifts + now.drifts(ahead | others)
 
 

@@ -5,12 +5,13 @@ projection entry is re-derived from SQL.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, true, tuple_, update
+from sqlalchemy import Connection, select, true, update
 
 from inventory.domain.time import to_micros
 from inventory.ledger import Ledger, projected
 from inventory.projection.drift import Drift
 from inventory.sql.channels import held_by_channel
+from inventory.sql.keys import among, chunks
 from inventory.sql.schema import (
     CorrectionRow,
     PositionRow,
@@ -63,9 +64,8 @@ def _reproject(ledger: Ledger, drifts: list[Drift]) -> None:
     with ledger.engine.connect() as conn:
         rows = {
             (r.location, r.sku): r
-            for r in conn.execute(
-                select(POS).where(tuple_(POS.c.location, POS.c.sku).in_(list(keys)))
-            )
+            for chunk in chunks(sorted(keys))
+            for r in conn.execute(select(POS).where(among(POS.c.location, POS.c.sku, chunk)))
         }
         held = held_by_channel(conn, keys)
     shown = projection.read({sku for _, sku in keys})

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, func, select, text, tuple_
+from sqlalchemy import Connection, func, select, text
 
 from inventory.domain.records import MAX_CHANNEL_NUMBER
+from inventory.sql.keys import among, chunks
 from inventory.sql.schema import PositionChannelRow, SalesChannelRow
 
 CHANNEL = SalesChannelRow.__table__
@@ -41,8 +42,9 @@ def held_by_channel(
     keys = list(keys)
     if not keys:
         return {}
-    query = select(PCH).where(tuple_(PCH.c.location, PCH.c.sku).in_(keys), PCH.c.reserved > 0)
     held: dict[tuple[str, str], dict[str, int]] = {}
-    for r in conn.execute(query):
-        held.setdefault((r.location, r.sku), {})[r.channel] = r.reserved
+    for chunk in chunks(keys):
+        query = select(PCH).where(among(PCH.c.location, PCH.c.sku, chunk), PCH.c.reserved > 0)
+        for r in conn.execute(query):
+            held.setdefault((r.location, r.sku), {})[r.channel] = r.reserved
     return held

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from inventory.domain.projected import Projected
+from inventory.sql.keys import among, chunks
 from inventory.sql.schema import PositionChannelRow, PositionRow
 
 Key = tuple[str, str]
@@ -24,14 +25,16 @@ def current(conn: Connection, keys: Iterable[Key]) -> dict[Key, Projected]:
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    at = tuple_(POS.c.location, POS.c.sku).in_(wanted)
     held: dict[Key, dict[str, int]] = {}
-    for loc, sku, channel, part in conn.execute(
-        select(PCH.c.location, PCH.c.sku, PCH.c.channel, PCH.c.reserved).where(
-            tuple_(PCH.c.location, PCH.c.sku).in_(wanted)
-        )
-    ):
-        held.setdefault((loc, sku), {})[channel] = part
+    rows = []
+    for chunk in chunks(wanted):
+        for loc, sku, channel, part in conn.execute(
+            select(PCH.c.location, PCH.c.sku, PCH.c.channel, PCH.c.reserved).where(
+                among(PCH.c.location, PCH.c.sku, chunk)
+            )
+        ):
+            held.setdefault((loc, sku), {})[channel] = part
+        rows += conn.execute(select(POS).where(among(POS.c.location, POS.c.sku, chunk))).all()
     return {
         (r.location, r.sku): Projected.of(
             r.version,
@@ -41,5 +44,5 @@ def current(conn: Connection, keys: Iterable[Key]) -> dict[Key, Projected]:
             r.reported_us,
             held.get((r.location, r.sku), {}),
         )
-        for r in conn.execute(select(POS).where(at))
+        for r in rows
     }
