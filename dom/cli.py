@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from dom.commands import allocate, demo, ledger, reservations, serve, worker
+from dom.commands import allocate, demo, ledger, reservations, serve, simulate, worker
 
 app = typer.Typer(
     name="dom",
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (ledger, reservations, allocate, demo, serve, worker):
+for module in (ledger, reservations, allocate, simulate, demo, serve, worker):
     module.register(app)
 
 if __name__ == "__main__":  # pragma: no cover

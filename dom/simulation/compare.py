@@ -1,34 +1,42 @@
-"""Replaying an instance under several rule sets, side by side with its own (the baseline):
-each rule set's plan summed up, its difference to the baseline with the orders whose routing
-changed, and a page to read it on."""
+"""Replaying an instance under several rule sets, side by side with a baseline: each rule set's
+plan (by the allocation core's own entry point, as `dom allocate` makes it), summed up into KPIs,
+its difference to the baseline with the orders whose routing changed. Pure: the page and the
+plots are dom.simulation.report's."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from allocation import allocate
 
 MAX_CHANGED_LISTED = 100
+Named = list[tuple[str, dict[str, Any]]]  # (name, plan) in the order given
 
 
-def replay(
+def plan_all(
     instance: dict[str, Any],
     rule_sets: list[tuple[str, dict[str, Any]]],
     mode: str,
-    progress: Callable[[float], None],
-) -> tuple[dict[str, Any], str]:
-    """The result (`baseline` and one entry per rule set, in order) and its HTML page."""
+    progress: Callable[[float], None] = lambda done: None,
+) -> Named:
+    """Each rule set's plan of the instance's orders on its stock."""
     plans = []
-    every = [("baseline", instance["rules"]), *rule_sets]
-    for n, (_, rules) in enumerate(every):
-        plans.append(allocate({**instance, "rules": rules}, mode=mode))  # type: ignore[arg-type]
-        progress((n + 1) / len(every))
-    base = plans[0]
-    entries = [_entry(version, plan, base) for (version, _), plan in zip(every, plans, strict=True)]
-    result = {"mode": mode, "baseline": entries[0], "rule_sets": entries[1:]}
-    return result, _page(result)
+    for n, (name, rules) in enumerate(rule_sets):
+        plans.append((name, allocate({**instance, "rules": rules}, mode=mode)))  # type: ignore[arg-type]
+        progress((n + 1) / len(rule_sets))
+    return plans
+
+
+def summarise(instance: dict[str, Any], named: Named, mode: str) -> dict[str, Any]:
+    """The first plan is the baseline; every entry has its KPIs and its difference to it."""
+    types = {loc["id"]: loc["type"] for loc in instance["locations"]}
+    capacity = {loc["id"]: loc.get("capacity", 1_000_000) for loc in instance["locations"]}
+    base = named[0][1]
+    entries = [_entry(name, plan, base, types, capacity) for name, plan in named]
+    return {"mode": mode, "baseline": entries[0], "rule_sets": entries[1:]}
 
 
 def _routes(plan: dict[str, Any]) -> dict[str, list[tuple[str, tuple[tuple[str, int], ...]]]]:
@@ -41,47 +49,75 @@ def _routes(plan: dict[str, Any]) -> dict[str, list[tuple[str, tuple[tuple[str, 
     }
 
 
-def _entry(version: str, plan: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    summary = plan["summary"]
-    shipments = [s for o in plan["orders"] for s in o["shipments"]]
-    units = summary["units_allocated"] + summary["units_backordered"]
+def _entry(
+    name: str,
+    plan: dict[str, Any],
+    base: dict[str, Any],
+    types: dict[str, str],
+    capacity: dict[str, int],
+) -> dict[str, Any]:
+    orders = plan["orders"]
+    count = max(len(orders), 1)
+    shipments = [s for o in orders for s in o["shipments"]]
+    allocated = plan["summary"]["units_allocated"]
+    backordered = plan["summary"]["units_backordered"]
+    distances = np.array([s["distance_km"] for s in shipments]) if shipments else np.zeros(1)
+    units_from = {kind: 0 for kind in ("warehouse", "store", "dropship")}
+    sent_by: dict[str, int] = {}
+    breakdown: dict[str, float] = {}
+    for s in shipments:
+        units_from[types[s["location"]]] += s["units"]
+        sent_by[s["location"]] = sent_by.get(s["location"], 0) + 1
+        for key, value in s["cost_breakdown"].items():
+            breakdown[key] = breakdown.get(key, 0.0) + value
+    breakdown["backorders"] = sum(o["backorder_cost"] for o in orders)
+    stores = [loc for loc in sent_by if types[loc] == "store"]
+    uses = [sent_by[loc] / capacity[loc] for loc in stores if capacity[loc] > 0]
     theirs, ours = _routes(base), _routes(plan)
     changed = sorted(order for order, routes in ours.items() if theirs.get(order) != routes)
     return {
-        "version": version,
+        "version": name,
         "total_cost": plan["cost"],
         "kpis": {
-            "orders": summary["orders"],
-            "cost_per_order": plan["cost"] / summary["orders"] if summary["orders"] else 0.0,
-            "shipments_per_order": len(shipments) / summary["orders"] if summary["orders"] else 0.0,
-            "backorder_rate": summary["units_backordered"] / units if units else 0.0,
-            "mean_distance_km": (
-                sum(s["distance_km"] for s in shipments) / len(shipments) if shipments else 0.0
-            ),
+            "orders": len(orders),
+            "cost_per_order": plan["cost"] / count,
+            "cost_breakdown": {k: round(v, 4) for k, v in sorted(breakdown.items())},
+            "shipments_per_order": len(shipments) / count,
+            "mean_distance_km": float(distances.mean()),
+            "p95_distance_km": float(np.percentile(distances, 95)),
+            "units_share": {
+                kind: (units / allocated if allocated else 0.0)
+                for kind, units in units_from.items()
+            },
+            "backorder_rate": backordered / (allocated + backordered)
+            if allocated + backordered
+            else 0.0,
+            "orders_with_backorder": sum(1 for o in orders if o["backordered"]),
+            "store_capacity_use_max": max(uses, default=0.0),
+            "store_shipments": sum(sent_by[loc] for loc in stores),
             "solve_seconds": plan["solver"]["seconds"],
         },
         "difference": {
             "total_cost": plan["cost"] - base["cost"],
+            "total_cost_pct": (plan["cost"] - base["cost"]) / base["cost"] * 100
+            if base["cost"]
+            else 0.0,
             "orders_changed": len(changed),
             "changed": changed[:MAX_CHANGED_LISTED],
         },
     }
 
 
-def _page(result: dict[str, Any]) -> str:
-    entries = [result["baseline"], *result["rule_sets"]]
-    names = list(entries[0]["kpis"])
-    head = "".join(f"<th>{html.escape(e['version'])}</th>" for e in entries)
-    rows = [
-        "<tr><td>total cost</td>" + "".join(f"<td>{e['total_cost']:.2f}</td>" for e in entries)
-        + "</tr>"
-    ] + [
-        f"<tr><td>{html.escape(k)}</td>"
-        + "".join(f"<td>{e['kpis'][k]:.4g}</td>" for e in entries) + "</tr>"
-        for k in names
-    ]  # fmt: skip
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Simulation</title></head>"
-        f"<body><h1>Simulation ({html.escape(result['mode'])})</h1><table border='1'>"
-        f"<tr><th></th>{head}</tr>{''.join(rows)}</table></body></html>"
-    )
+def replay(
+    instance: dict[str, Any],
+    rule_sets: list[tuple[str, dict[str, Any]]],
+    mode: str,
+    progress: Callable[[float], None],
+) -> tuple[dict[str, Any], str]:
+    """The result (`baseline`, the instance's own rules, then one entry per rule set, in order)
+    and its self-contained HTML report."""
+    from dom.simulation.report import page  # plotting is imported only where a page is made
+
+    named = plan_all(instance, [("baseline", instance["rules"]), *rule_sets], mode, progress)
+    result = summarise(instance, named, mode)
+    return result, page(instance, named, result)
