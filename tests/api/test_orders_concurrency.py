@@ -14,14 +14,12 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, bindparam, create_engine, text
 
 from tests.api.conftest import sku, stock
+from tests.api.orders_ledger import GONE, contributions, ledger_of, line_units
 from tests.api.served import Served
 
 # Parked orders are routed again by a periodic sweep (and by stock feeds): often enough here
@@ -45,7 +43,6 @@ SETTLING_EVENTS = {"ship": ["shipped"], "transfer": ["shipped"], "shelf": ["read
 SETTLED = {"ship": {"shipped"}, "transfer": {"shipped", "ready_for_pickup", "collected"},
            "shelf": {"collected"}}  # fmt: skip
 OPEN = {"allocated", "accepted"}
-GONE = {"rejected", "cancelled"}
 KNOWN = {"routed", "parked", "partly_fulfilled", "fulfilled"}
 
 
@@ -126,42 +123,6 @@ def _hold_cart(client: httpx.Client, order: dict, consume: bool) -> dict:
             "status": answer.status_code}  # fmt: skip
 
 
-@contextmanager
-def database_of(api: Served) -> Iterator[Engine]:
-    url = api.database_url
-    engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
-POSITIONS = text(
-    "SELECT location, sku, on_hand, reserved, safety FROM position WHERE sku IN :skus"
-).bindparams(bindparam("skus", expanding=True))
-HOLDS = text(
-    "SELECT r.status, l.location, l.sku, l.quantity FROM reservation r "
-    "JOIN reservation_line l ON l.reservation_id = r.id WHERE l.sku IN :skus"
-).bindparams(bindparam("skus", expanding=True))
-
-
-def ledger_of(api: Served, skus: list[str]) -> tuple[dict, Counter, Counter]:
-    """From the server's SQL: each position's (on_hand, reserved, safety); the units its open
-    holds (held, or consumed by an order and not yet shipped) keep there; holds by status."""
-    with database_of(api) as sql, sql.connect() as conn:
-        positions = {
-            (r.location, r.sku): (r.on_hand, r.reserved, r.safety)
-            for r in conn.execute(POSITIONS, {"skus": skus})
-        }
-        kept: Counter[tuple[str, str]] = Counter()
-        statuses: Counter[str] = Counter()
-        for hold in conn.execute(HOLDS, {"skus": skus}):
-            statuses[hold.status] += 1
-            if hold.status in ("held", "consumed"):
-                kept[(hold.location, hold.sku)] += hold.quantity
-    return positions, kept, statuses
-
-
 class Watcher:
     """Reads every hot position from the projection (availability's explanation) while the
     clients run, and keeps any reading where more is reserved than may be sold."""
@@ -183,33 +144,10 @@ class Watcher:
             time.sleep(0.05)
 
 
-def contributions(client: httpx.Client, item: str) -> list[dict]:
-    """Every position of `item` as the projection has it: (location, on_hand, reserved, safety)."""
-    answer = client.get(f"/v1/availability/{item}/explain")
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["available"] >= 0
-    return [
-        {"location": p["location"], "sku": item, "on_hand": p["on_hand"],
-         "reserved": p["reserved"], "safety": p["safety"]}
-        for p in answer.json()["contributions"]
-    ]  # fmt: skip
-
-
 def unsold(client: httpx.Client, skus: list[str]) -> int:
     return sum(
         p["on_hand"] - p["reserved"] - p["safety"] for s in skus for p in contributions(client, s)
     )
-
-
-def line_units(order: dict) -> dict[str, tuple[int, int]]:
-    """Each line's (units in live shipments, units backordered)."""
-    shipped: Counter[str] = Counter()
-    for shipment in order["shipments"]:
-        if shipment["status"] not in GONE:
-            for line in shipment["lines"]:
-                shipped[line["id"]] += line["quantity"]
-    waiting = Counter({b["id"]: b["quantity"] for b in order["backordered"]})
-    return {line["id"]: (shipped[line["id"]], waiting[line["id"]]) for line in order["lines"]}
 
 
 def test_concurrent_orders_for_hot_skus_allocate_exactly_the_supply_and_never_oversell(
