@@ -1,5 +1,6 @@
 """A real API server for the end-to-end tests: `dom serve` in its own process on a free loopback
-port, on the embedded default or on PostgreSQL + Redis, stopped (SIGTERM) when the test ends."""
+port, on the embedded default or on PostgreSQL + Redis, stopped (SIGTERM) when the test ends.
+A test may also crash it (SIGKILL, `crash`) and start it again on the same data (`restart`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -55,6 +57,11 @@ class Served:
         assert answer.status_code == 201, answer.text
         return answer.json()["key"], answer.json()["id"]
 
+    @property
+    def database_url(self) -> str:
+        """The SQL ledger the server writes, for a test that reads it directly."""
+        return self.env.get("DOM_DATABASE_URL") or f"sqlite:///{self.data_dir / 'dom.sqlite'}"
+
     def dom(self, *args: str) -> subprocess.CompletedProcess:
         """A `dom` command on the same data (its own process, as an operator would run it)."""
         return subprocess.run(
@@ -89,6 +96,29 @@ def serve(data_dir: Path, env: dict[str, str], workers: int = 1) -> Iterator[Ser
         for client in served.clients:
             client.close()
         stop(process)
+
+
+def crash(served: Served) -> None:
+    """SIGKILL the server and every process it started (its workers, the embedded Redis), all
+    at once: a crash, not a stop. Nothing it had not committed may be answered after it."""
+    try:
+        tree = [psutil.Process(served.process.pid)]
+        tree += tree[0].children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    for process in tree:
+        with suppress(psutil.NoSuchProcess):
+            process.kill()
+    served.process.wait(STOP_TIMEOUT_S)
+    psutil.wait_procs(tree, timeout=STOP_TIMEOUT_S)
+
+
+@contextmanager
+def restart(served: Served, workers: int = 1) -> Iterator[Served]:
+    """The same server started again on the same data and settings (its SQL, its Redis or its
+    embedded one, its keys), on a new port; stopped when the block ends."""
+    with serve(served.data_dir, served.env, workers) as again:
+        yield again
 
 
 def stop(process: subprocess.Popen) -> int:
