@@ -97,8 +97,9 @@ def _apply(
     shipment = store.shipment(conn, shipment_id, lock=True)
     assert shipment is not None and order is not None
     kind = f"shipment.{event}"
-    if store.happened(conn, shipment_id, kind):
-        return Posted(view(shipment, order.status), True)
+    done = store.happened(conn, shipment_id, kind)
+    if done is not None:  # a replay answers what the event was answered first
+        return Posted(done.get("answer") or view(shipment, order.status), True)
     new = next_status(shipment.route, shipment.status, event)
     now_us = ctx.now_us()
     now = from_micros(now_us)
@@ -122,11 +123,11 @@ def _apply(
         detail["reason"] = reason.value
     if at is not None:
         detail["at"] = at.astimezone(UTC).isoformat()
-    store.record(conn, shipment.order_id, kind, now_us, shipment_id, **detail)
     status = store.settle_status(conn, shipment.order_id, now_us)
     after = store.shipment(conn, shipment_id)
     assert after is not None
     answer = view(after, status)
+    store.record(conn, shipment.order_id, kind, now_us, shipment_id, **detail, answer=answer)
     events: list[tuple[str, str, dict[str, Any]]] = [(kind, shipment.order_id, answer)]
     if status != order.status:
         standing = store.view(conn, shipment.order_id)

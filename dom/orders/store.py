@@ -258,14 +258,15 @@ def record(
     )  # fmt: skip
 
 
-def happened(conn: Connection, shipment_id: str, kind: str) -> bool:
-    """Whether the shipment's history holds `kind` already (a retried event is a replay)."""
+def happened(conn: Connection, shipment_id: str, kind: str) -> dict[str, Any] | None:
+    """The detail of the shipment's `kind` event if its history holds one (a retried event is
+    a replay), else None."""
     found = conn.execute(
-        select(HISTORY.c.seq)
+        select(HISTORY.c.detail)
         .where(HISTORY.c.shipment_id == shipment_id, HISTORY.c.kind == kind)
         .limit(1)
     ).first()
-    return found is not None
+    return None if found is None else orjson.loads(found.detail)
 
 
 def decided(

@@ -385,3 +385,17 @@ def test_a_rejection_that_changes_stock_leaves_the_projection_as_sql_has_it(
     report = api.admin().post("/v1/admin/reconcile", json={}).json()
     # the channel's part of reserved is given back in the projection too, not left behind
     assert [d["detail"] for d in report["drifts"] if d["sku"] == item] == []
+
+
+def test_a_shipment_event_replayed_later_answers_what_it_was_answered_first(
+    api: Served, oms: httpx.Client
+) -> None:
+    item = sku()
+    stock(api, ("ST-1", item, 3))
+    [shipment] = submit(oms, an_order((item, 1)))["shipments"]
+    accepted = event_ok(oms, shipment["id"], "accepted")
+    assert event_ok(oms, shipment["id"], "shipped")["status"] == "shipped"
+    again = post_event(oms, shipment["id"], "accepted")  # a retry that arrives late
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == accepted and accepted["status"] == "accepted"
+    assert oms.get(f"/v1/shipments/{shipment['id']}").json()["status"] == "shipped"
