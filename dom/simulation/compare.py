@@ -106,18 +106,3 @@ def _entry(
             "changed": changed[:MAX_CHANGED_LISTED],
         },
     }
-
-
-def replay(
-    instance: dict[str, Any],
-    rule_sets: list[tuple[str, dict[str, Any]]],
-    mode: str,
-    progress: Callable[[float], None],
-) -> tuple[dict[str, Any], str]:
-    """The result (`baseline`, the instance's own rules, then one entry per rule set, in order)
-    and its self-contained HTML report."""
-    from dom.simulation.report import page  # plotting is imported only where a page is made
-
-    named = plan_all(instance, [("baseline", instance["rules"]), *rule_sets], mode, progress)
-    result = summarise(instance, named, mode)
-    return result, page(instance, named, result)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -40,6 +41,17 @@ SIMULATION = Table(
     Column("started_us", BigInteger, nullable=True),
     Column("finished_us", BigInteger, nullable=True),
     Index("dom_simulation_created", "created_us"),
+)
+
+
+# Each rule set's plan, made by its own job: workers plan a simulation's rule sets side by side.
+PLAN = Table(
+    "dom_simulation_plan",
+    metadata,
+    Column("simulation_id", String(40), primary_key=True),
+    Column("n", Integer, primary_key=True, autoincrement=False),  # 0: the baseline
+    Column("name", String(64), nullable=False),
+    Column("plan", Text, nullable=False),  # JSON, as `dom allocate` prints it
 )
 
 
@@ -107,6 +119,31 @@ def view(conn: Connection, simulation_id: str) -> dict[str, Any] | None:
         "started_at": from_micros(row.started_us).isoformat() if row.started_us else None,
         "finished_at": from_micros(row.finished_us).isoformat() if row.finished_us else None,
     }
+
+
+def keep_plan(
+    conn: Connection, simulation_id: str, n: int, name: str, plan: dict[str, Any]
+) -> None:
+    """A rule set's plan; a job run again finds it kept and keeps the first."""
+    if (
+        conn.scalar(select(PLAN.c.n).where(PLAN.c.simulation_id == simulation_id, PLAN.c.n == n))
+        is None
+    ):
+        conn.execute(insert(PLAN), {"simulation_id": simulation_id, "n": n, "name": name,
+                                    "plan": orjson.dumps(plan).decode()})  # fmt: skip
+
+
+def plans(conn: Connection, simulation_id: str) -> list[tuple[str, dict[str, Any]]]:
+    rows = conn.execute(
+        select(PLAN.c.name, PLAN.c.plan)
+        .where(PLAN.c.simulation_id == simulation_id)
+        .order_by(PLAN.c.n)
+    ).all()
+    return [(row.name, orjson.loads(row.plan)) for row in rows]
+
+
+def planned(conn: Connection, simulation_id: str) -> int:
+    return len(conn.execute(select(PLAN.c.n).where(PLAN.c.simulation_id == simulation_id)).all())
 
 
 def report(conn: Connection, simulation_id: str) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 from rq import Queue
 from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
-from rq.job import Job, JobStatus, Retry
+from rq.job import Dependency, Job, JobStatus, Retry
 
 from dom.rulesets import RuleSets
 from dom.simulation import records, snapshot
@@ -69,10 +69,19 @@ class Simulations:
                 conn, simulation_id, request, instance, by, now_us
             ),
         )
-        self.queue().enqueue(
-            "dom.simulation.job.run", simulation_id, job_id=simulation_id,
-            job_timeout=JOB_TIMEOUT_S, result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S,
-            retry=Retry(max=RETRIES),
+        queue = self.queue()
+        planning = [
+            queue.enqueue(
+                "dom.simulation.job.plan", simulation_id, n, job_id=plan_job_id(simulation_id, n),
+                job_timeout=JOB_TIMEOUT_S, result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S,
+                retry=Retry(max=RETRIES),
+            )
+            for n in range(len(versions) + 1)
+        ]  # fmt: skip
+        queue.enqueue(
+            "dom.simulation.job.finish", simulation_id, job_id=simulation_id,
+            depends_on=Dependency(jobs=planning, allow_failure=True), job_timeout=JOB_TIMEOUT_S,
+            result_ttl=RESULT_TTL_S, failure_ttl=RESULT_TTL_S, retry=Retry(max=RETRIES),
         )  # fmt: skip
         return self.get(simulation_id)
 
@@ -83,7 +92,10 @@ class Simulations:
             found = records.view(conn, simulation_id)
         if found is None:
             raise UnknownSimulation(f"no simulation {simulation_id!r}")
-        found["progress"] = 1.0 if found["status"] == "finished" else 0.0
+        wanted = len(found["request"]["rule_sets"]) + 1
+        with reading(self.ledger.engine) as conn:
+            done = records.planned(conn, simulation_id)
+        found["progress"] = 1.0 if found["status"] == "finished" else round(done / (wanted + 1), 4)
         if found["status"] in ("queued", "started"):
             self._from_queue(found)
         return found
@@ -94,8 +106,7 @@ class Simulations:
         except NoSuchJobError:
             found["status"], found["error"] = "failed", "lost: its queue lost the job"
             return
-        found["progress"] = float(job.get_meta(refresh=True).get("progress", 0.0))
-        if job.get_status(refresh=False) == JobStatus.FAILED:
+        if job.get_status() == JobStatus.FAILED:
             found["status"] = "failed"
             found["error"] = found["error"] or _last_line(job.latest_result())
 
@@ -110,14 +121,16 @@ class Simulations:
             status = self.get(simulation_id)["status"]
             raise SimulationConflict(f"simulation {simulation_id} is {status}: nothing to cancel")
         queue = self.queue()
-        try:
-            job = Job.fetch(simulation_id, connection=queue.connection)
-            if job.get_status() == JobStatus.STARTED:
-                send_stop_job_command(queue.connection, simulation_id)
-            else:
-                job.cancel()
-        except (NoSuchJobError, InvalidJobOperation):
-            pass  # finished between the two: SQL says cancelled, and its result is not kept
+        wanted = len(self.get(simulation_id)["request"]["rule_sets"]) + 1
+        for job_id in [plan_job_id(simulation_id, n) for n in range(wanted)] + [simulation_id]:
+            try:
+                job = Job.fetch(job_id, connection=queue.connection)
+                if job.get_status() == JobStatus.STARTED:
+                    send_stop_job_command(queue.connection, job_id)
+                else:
+                    job.cancel()
+            except (NoSuchJobError, InvalidJobOperation):
+                pass  # done between the two: SQL says cancelled, and its result is not kept
         return self.get(simulation_id)
 
     def instance(self, simulation_id: str) -> dict[str, Any]:
@@ -136,6 +149,11 @@ class Simulations:
             status = self.get(simulation_id)["status"]
             raise SimulationConflict(f"simulation {simulation_id} is {status}: no report yet")
         return found
+
+
+def plan_job_id(simulation_id: str, n: int) -> str:
+    """The job that plans a simulation's n-th rule set (0: the baseline)."""
+    return f"{simulation_id}-plan-{n}"
 
 
 def _last_line(result: Any) -> str:
