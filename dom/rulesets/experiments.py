@@ -9,14 +9,12 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, insert, select, update
 
-from dom.rulesets.errors import InvalidRuleSet, RuleSetConflict
-from dom.rulesets.service import DEFAULT_VERSION, Choice, RuleSets, version_row
+from dom.rulesets.errors import RuleSetConflict
+from dom.rulesets.service import Choice, RuleSets, freeze, running_experiment
 from dom.rulesets.stats import compare
-from dom.rulesets.tables import EXPERIMENT, EXPERIMENT_ORDER, VERSION
-from dom.rulesets.validate import problems
+from dom.rulesets.tables import EXPERIMENT, EXPERIMENT_ORDER
 from inventory import from_micros, reading, to_micros, transaction
 
 
@@ -60,20 +58,11 @@ class Experiments:
         experiment_id = "exp_" + secrets.token_hex(8)
 
         def work(conn: Connection) -> None:
-            if conn.execute(
-                select(EXPERIMENT.c.id).where(EXPERIMENT.c.status == "running")
-            ).first():
+            if running_experiment(conn) is not None:
                 raise RuleSetConflict("an experiment is running already: stop it first")
             if treatment == control:
                 raise RuleSetConflict(f"{treatment} is the active version: nothing to compare")
-            if treatment != DEFAULT_VERSION:
-                row = version_row(conn, treatment, lock=True)
-                found = problems(orjson.loads(row.body), locations)
-                if found:
-                    raise InvalidRuleSet(treatment, found)
-                if row.first_activated_us is None:
-                    conn.execute(update(VERSION).where(VERSION.c.n == row.n)
-                                 .values(first_activated_us=_now_us()))  # fmt: skip
+            freeze(conn, treatment, locations)
             conn.execute(
                 insert(EXPERIMENT),
                 {"id": experiment_id, "name": name, "control": control, "treatment": treatment,

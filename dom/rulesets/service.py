@@ -207,26 +207,14 @@ class RuleSets:
 
         def work(conn: Connection) -> None:
             current = _active_version(conn, lock=True)
-            running = conn.execute(
-                select(EXPERIMENT.c.id).where(EXPERIMENT.c.status == "running")
-            ).first()
+            running = running_experiment(conn)
             if running is not None:
                 raise RuleSetConflict(
-                    f"experiment {running.id} is running: stop it, keeping the version wanted"
+                    f"experiment {running} is running: stop it, keeping the version wanted"
                 )
             if version == current:
                 raise RuleSetConflict(f"{version} is the active version already")
-            if version != DEFAULT_VERSION:
-                row = version_row(conn, version, lock=True)
-                found = problems(orjson.loads(row.body), locations)
-                if found:
-                    raise InvalidRuleSet(version, found)
-                if row.first_activated_us is None:
-                    conn.execute(
-                        update(VERSION)
-                        .where(VERSION.c.n == row.n)
-                        .values(first_activated_us=_now_us())
-                    )
+            freeze(conn, version, locations)
             conn.execute(
                 insert(ACTIVATION),
                 {"version": version, "previous": current, "by": by, "reason": reason,
@@ -307,6 +295,26 @@ def _active_version(conn: Connection, lock: bool = False) -> str:
         conn.execute(select(func.pg_advisory_xact_lock(0x52554C45)))
     found = conn.execute(query).first()
     return DEFAULT_VERSION if found is None else found.version
+
+
+def running_experiment(conn: Connection) -> str | None:
+    """The id of the experiment that splits orders now, if one does."""
+    return conn.scalar(select(EXPERIMENT.c.id).where(EXPERIMENT.c.status == "running"))
+
+
+def freeze(conn: Connection, version: str, locations: Collection[str] | None) -> None:
+    """Check that `version` validates (against the network's `locations` too) and make it
+    immutable from now on: it is about to route orders. The built-in default always is."""
+    if version == DEFAULT_VERSION:
+        return
+    row = version_row(conn, version, lock=True)
+    found = problems(orjson.loads(row.body), locations)
+    if found:
+        raise InvalidRuleSet(version, found)
+    if row.first_activated_us is None:
+        conn.execute(
+            update(VERSION).where(VERSION.c.n == row.n).values(first_activated_us=_now_us())
+        )
 
 
 def version_row(conn: Connection, version: str, lock: bool = False) -> Any:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     insert,
     select,
     update,
@@ -143,7 +144,13 @@ def plans(conn: Connection, simulation_id: str) -> list[tuple[str, dict[str, Any
 
 
 def planned(conn: Connection, simulation_id: str) -> int:
-    return len(conn.execute(select(PLAN.c.n).where(PLAN.c.simulation_id == simulation_id)).all())
+    """How many of its rule sets are planned."""
+    return (
+        conn.scalar(
+            select(func.count()).select_from(PLAN).where(PLAN.c.simulation_id == simulation_id)
+        )
+        or 0
+    )
 
 
 def report(conn: Connection, simulation_id: str) -> str | None:

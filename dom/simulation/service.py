@@ -90,12 +90,11 @@ class Simulations:
         verdict when a worker failed it without getting to say so."""
         with reading(self.ledger.engine) as conn:
             found = records.view(conn, simulation_id)
+            done = records.planned(conn, simulation_id)
         if found is None:
             raise UnknownSimulation(f"no simulation {simulation_id!r}")
-        wanted = len(found["request"]["rule_sets"]) + 1
-        with reading(self.ledger.engine) as conn:
-            done = records.planned(conn, simulation_id)
-        found["progress"] = 1.0 if found["status"] == "finished" else round(done / (wanted + 1), 4)
+        steps = len(found["request"]["rule_sets"]) + 2  # each plan, then their sum
+        found["progress"] = 1.0 if found["status"] == "finished" else round(done / steps, 4)
         if found["status"] in ("queued", "started"):
             self._from_queue(found)
         return found
