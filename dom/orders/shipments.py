@@ -16,7 +16,7 @@ event the shipment's state does not allow is refused, saying what it may be.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -170,14 +170,7 @@ def _reject(
             written.append(StockEvent(event_id, shipment.location, sku, EventType.adjust,
                                       -quantity, now, REJECTION_SOURCE))  # fmt: skip
     if written:
-        # A stock write projects a position without its channels' parts of reserved: keep the
-        # parts the give-back above projected, or the projection would keep the channel's
-        # units held there after the position itself was given them back.
-        for key, value in ctx.ledger.write_in(conn, written).changed.items():
-            given = changes.positions.get(key)
-            changes.positions[key] = (
-                value if given is None else replace(value, by_channel=given.by_channel)
-            )
+        changes.stock_written(ctx.ledger.write_in(conn, written).changed)
     rejections = order.rejections + 1
     escalated = rejections >= ctx.terms.max_rejections
     conn.execute(

@@ -90,7 +90,7 @@ def _apply(
         if sellable(line.condition)
     ]
     if events:
-        changes.positions.update(ctx.ledger.write_in(conn, events).changed)
+        changes.stock_written(ctx.ledger.write_in(conn, events).changed)
     restocked = {e.event_id for e in events}
     received = {
         line.line_id: (eid if (eid := stock_event_id(return_id, line.n)) in restocked else None)

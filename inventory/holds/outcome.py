@@ -5,7 +5,8 @@ values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from inventory.domain.projected import Projected
@@ -50,7 +51,19 @@ class HoldOutcome:
 
 @dataclass(slots=True)
 class Changes:
+    """The positions a transaction changed, as the projection should show them after it."""
+
     positions: dict[Key, Projected] = field(default_factory=dict)
+
+    def stock_written(self, changed: Mapping[Key, Projected]) -> None:
+        """Positions a stock write changed. Such a write does not read what each channel holds,
+        so a position keeps the channels' parts an earlier change of the transaction projected
+        (a hold given back just before): the write's value alone would leave them held."""
+        for key, value in changed.items():
+            earlier = self.positions.get(key)
+            self.positions[key] = (
+                value if earlier is None else replace(value, by_channel=earlier.by_channel)
+            )
 
 
 @dataclass(frozen=True, slots=True)
